@@ -1,0 +1,69 @@
+// Wire format of the clownix guest agent, the one place it is written down.
+//
+// Transport: the VM's second serial line (kernel argument `ssl1=pts`: UML allocates a host pty
+// when the guest opens /dev/ttyS1; `config ssl1` over mconsole returns "pts:/dev/pts/N"). Both
+// ends are raw (no echo, no CR/LF translation). The guest side is the shell script
+// vmm/rootfs/guest/clownix-agent started by busybox init (respawned if it dies).
+// Discovery: when the agent has opened its line it writes "agent-ready NAME" to /proc/mconsole,
+// which UML forwards to the host's notify socket (mconsole_wire.h, USER_NOTIFY). The host then
+// looks up the pty, attaches and pings; the VM is RUNNING once the pong arrives.
+//
+// Framing: one message per line, fields separated by one space, terminated by '\n'. IDs are
+// chosen by the host, [A-Za-z0-9.-]{1,40}, unique per request; replies carry the request's ID,
+// so any number of requests may be in flight and replies come back in any order. Lines that
+// do not parse as a reply (noise left in the pty, echo before the agent set raw mode) are
+// ignored. Replies are written whole by one writer in the guest, so they never interleave.
+//
+// host -> guest
+//   Q ping ID
+//   Q exec ID TIMEOUT_S CAP BASE64(command)   command is run by /bin/sh in its own session,
+//                                             stdin /dev/null, stdout+stderr captured; after
+//                                             TIMEOUT_S seconds its whole session is SIGKILLed.
+// guest -> host
+//   A ready BOOT_ID                           once per agent start (lost if nobody attached)
+//   A pong ID
+//   A exec ID RC TOTAL BASE64(output)         RC: exit status (128+N when killed by signal N)
+//                                             or the word "timeout"; TOTAL: bytes of output
+//                                             produced; output: the first CAP of them.
+#ifndef CLOWNIX_VMM_AGENT_PROTOCOL_H_
+#define CLOWNIX_VMM_AGENT_PROTOCOL_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace clownix::vmm {
+
+// Encoding and parsing; stateless and thread-safe.
+class AgentProtocol {
+ public:
+  static constexpr size_t kMaxCommandBytes = 16 * 1024;
+  static constexpr size_t kMaxOutputCap = 1024 * 1024;
+
+  struct Reply {
+    enum Kind { kReady, kPong, kExec } kind;
+    std::string id;  // Request ID (boot id for kReady).
+    bool timed_out = false;
+    int exit_code = 0;
+    uint64_t total_output_bytes = 0;
+    std::string output;
+  };
+
+  // OK when `id` may be used as a request ID.
+  static absl::Status ValidateId(absl::string_view id);
+  // "Q ping ID\n".
+  static absl::StatusOr<std::string> EncodePing(absl::string_view id);
+  // "Q exec ID T CAP B64\n". INVALID_ARGUMENT for an empty or oversized command, a timeout
+  // outside 1..86400 s or a cap above kMaxOutputCap.
+  static absl::StatusOr<std::string> EncodeExec(absl::string_view id, absl::string_view command,
+                                                int timeout_s, size_t cap);
+  // Parses one line (without its '\n'). INVALID_ARGUMENT when it is not a reply.
+  static absl::StatusOr<Reply> ParseReply(absl::string_view line);
+};
+
+}  // namespace clownix::vmm
+
+#endif  // CLOWNIX_VMM_AGENT_PROTOCOL_H_

@@ -1,0 +1,51 @@
+#include "vmm/agent_protocol.h"
+
+#include "gtest/gtest.h"
+
+namespace clownix::vmm {
+namespace {
+
+TEST(AgentProtocolTest, EncodesRequests) {
+  EXPECT_EQ(*AgentProtocol::EncodePing("h1-2"), "Q ping h1-2\n");
+  EXPECT_EQ(*AgentProtocol::EncodeExec("x.1", "echo hi", 5, 100), "Q exec x.1 5 100 ZWNobyBoaQ==\n");
+}
+
+TEST(AgentProtocolTest, RejectsBadRequests) {
+  EXPECT_FALSE(AgentProtocol::EncodePing("a b").ok());
+  EXPECT_FALSE(AgentProtocol::EncodePing("").ok());
+  EXPECT_FALSE(AgentProtocol::EncodeExec("x", "", 5, 10).ok());
+  EXPECT_FALSE(AgentProtocol::EncodeExec("x", std::string(20000, 'a'), 5, 10).ok());
+  EXPECT_FALSE(AgentProtocol::EncodeExec("x", "true", 0, 10).ok());
+  EXPECT_FALSE(AgentProtocol::EncodeExec("x", "true", 5, 2 * 1024 * 1024).ok());
+}
+
+TEST(AgentProtocolTest, ParsesReplies) {
+  auto r = AgentProtocol::ParseReply("A exec x.1 3 14 aGVsbG8KNi4xLjE3Ngo=");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->kind, AgentProtocol::Reply::kExec);
+  EXPECT_EQ(r->id, "x.1");
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_EQ(r->total_output_bytes, 14u);
+  EXPECT_EQ(r->output, "hello\n6.1.176\n");
+
+  r = AgentProtocol::ParseReply("A exec x.2 timeout 0 ");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->timed_out);
+  EXPECT_EQ(r->output, "");
+
+  r = AgentProtocol::ParseReply("A pong p7\r");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->kind, AgentProtocol::Reply::kPong);
+  EXPECT_EQ(r->id, "p7");
+}
+
+TEST(AgentProtocolTest, IgnoresNoise) {
+  for (const char* bad : {"", "Q ping x", "A", "A pong", "A pong a b", "A exec x 300 1 AA==",
+                          "A exec x -1 1 AA==", "A exec x 1 z AA==", "A exec x 1 1 !!!",
+                          "/ # ls"}) {
+    EXPECT_FALSE(AgentProtocol::ParseReply(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace clownix::vmm

@@ -1,0 +1,38 @@
+// The per-VM config disk (ubdb): a small ext2 image holding config_cmd, which the guest's init
+// runs at boot exactly as the seed's S19clownix did, plus the VM's name, admin IP and the RSA
+// public key as authorized_keys. Values are stored as separate files and read by config_cmd;
+// they are never pasted into shell text.
+#ifndef CLOWNIX_VMM_CONFIG_DISK_H_
+#define CLOWNIX_VMM_CONFIG_DISK_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace clownix::vmm {
+
+class ConfigDisk {
+ public:
+  struct Contents {
+    std::string name;             // Validated by Addressing::ValidateName.
+    std::string admin_ip;         // Dotted quad.
+    std::string authorized_keys;  // OpenSSH public key lines; may be empty.
+  };
+
+  // OK when every value is safe to ship: INVALID_ARGUMENT names the offending field.
+  static absl::Status Validate(const Contents& contents);
+
+  // Validates, then writes the image to `image_path` (replacing it) using mkfs.ext2 -d.
+  // On any error nothing is left at `image_path`. INVALID_ARGUMENT for bad contents, INTERNAL
+  // when mkfs.ext2 fails (message has its output), PERMISSION_DENIED/NOT_FOUND from the file
+  // system. Thread-safe (uses only its own temporary directory).
+  static absl::Status Build(const Contents& contents, const std::string& image_path);
+
+  // The fixed script stored as config_cmd.
+  static absl::string_view ConfigCmd();
+};
+
+}  // namespace clownix::vmm
+
+#endif  // CLOWNIX_VMM_CONFIG_DISK_H_

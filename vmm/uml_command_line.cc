@@ -1,0 +1,93 @@
+#include "vmm/uml_command_line.h"
+
+#include <sys/un.h>
+
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "vmm/addressing.h"
+
+namespace clownix::vmm {
+namespace {
+
+// UML splits its options on ',' (and the kernel on whitespace); '=' would confuse ubd.
+absl::Status CheckPath(const char* what, const std::string& path, bool is_socket) {
+  if (path.empty()) return absl::InvalidArgumentError(absl::StrCat(what, " path is empty"));
+  for (char c : path) {
+    if (c == ',' || c == '=' || absl::ascii_isspace(c) || !absl::ascii_isprint(c)) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "%s path \"%s\" holds a character UML cannot take (',', '=', blank)", what, path));
+    }
+  }
+  if (is_socket && path.size() >= sizeof(sockaddr_un{}.sun_path)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s path \"%s\" is %d bytes, longer than a unix socket path (%d)", what, path,
+        path.size(), sizeof(sockaddr_un{}.sun_path) - 1));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> UmlCommandLine::NicValue(const Nic& nic) {
+  if (nic.index < 0 || nic.index >= Addressing::kMaxNics) {
+    return absl::InvalidArgumentError(absl::StrFormat("eth%d: UML VMs have eth0..eth%d",
+                                                      nic.index, Addressing::kMaxNics - 1));
+  }
+  if (nic.mac.size() != 17) {
+    return absl::InvalidArgumentError(absl::StrCat("bad MAC \"", nic.mac, "\""));
+  }
+  if (absl::Status s = CheckPath("NIC control socket", nic.ctl_path, true); !s.ok()) return s;
+  return absl::StrCat("daemon,", nic.mac, ",unix,", nic.ctl_path);
+}
+
+absl::StatusOr<std::vector<std::string>> UmlCommandLine::Build(const Params& p) {
+  if (p.mem_mib < kMinMemMib || p.mem_mib > kMaxMemMib) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "mem of %d MiB out of range [%d, %d]", p.mem_mib, kMinMemMib, kMaxMemMib));
+  }
+  if (absl::Status s = Addressing::ValidateName(p.umid); !s.ok()) return s;
+  for (auto [what, path] : {std::pair{"kernel", &p.kernel}, {"uml_dir", &p.uml_dir},
+                            {"root_fs", &p.root_fs}, {"config disk", &p.config_disk}}) {
+    if (absl::Status s = CheckPath(what, *path, false); !s.ok()) return s;
+  }
+  if (!p.cow_path.empty()) {
+    if (absl::Status s = CheckPath("COW", p.cow_path, false); !s.ok()) return s;
+  }
+  if (absl::Status s = CheckPath("notify socket", p.notify_socket, true); !s.ok()) return s;
+  // uml_dir/UMID/mconsole must fit a socket address too.
+  std::string mconsole = absl::StrCat(p.uml_dir, "/", p.umid, "/mconsole");
+  if (absl::Status s = CheckPath("mconsole socket", mconsole, true); !s.ok()) return s;
+
+  std::vector<std::string> argv = {
+      p.kernel,
+      absl::StrCat("mem=", p.mem_mib, "M"),
+      absl::StrCat("uml_dir=", p.uml_dir),
+      absl::StrCat("umid=", p.umid),
+      p.cow_path.empty() ? absl::StrCat("ubda=", p.root_fs)
+                         : absl::StrCat("ubda=", p.cow_path, ",", p.root_fs),
+      absl::StrCat("ubdb=", p.config_disk),
+      "root=/dev/ubda",
+      absl::StrCat("mconsole=notify:", p.notify_socket),
+      // Consoles: con1..7 would default to xterm (uml-facts 14); con0 and the agent's serial
+      // line are host ptys, so a restarted clownixd can re-attach to them.
+      "con=null",
+      "con0=pts",
+      "ssl=null",
+      "ssl1=pts",
+  };
+  std::set<int> seen;
+  for (const Nic& nic : p.nics) {
+    absl::StatusOr<std::string> value = NicValue(nic);
+    if (!value.ok()) return value.status();
+    if (!seen.insert(nic.index).second) {
+      return absl::InvalidArgumentError(absl::StrFormat("eth%d given twice", nic.index));
+    }
+    argv.push_back(absl::StrCat("eth", nic.index, "=", *value));
+  }
+  return argv;
+}
+
+}  // namespace clownix::vmm

@@ -1,0 +1,47 @@
+// Builds linux.uml's argument vector (DESIGN.md, the seed's parameter list).
+#ifndef CLOWNIX_VMM_UML_COMMAND_LINE_H_
+#define CLOWNIX_VMM_UML_COMMAND_LINE_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace clownix::vmm {
+
+class UmlCommandLine {
+ public:
+  static constexpr int kMinMemMib = 48;  // Below this UML OOM-panics at boot (uml-facts 2).
+  static constexpr int kMaxMemMib = 16 * 1024;
+
+  struct Nic {
+    int index = 0;         // ethN.
+    std::string mac;       // From Addressing::Mac.
+    std::string ctl_path;  // The LAN's unix control socket (daemon transport).
+  };
+
+  struct Params {
+    std::string kernel;       // linux.uml path (argv[0]).
+    int mem_mib = 64;
+    std::string uml_dir;      // Parent of UMID/{pid,mconsole}.
+    std::string umid;         // The VM name.
+    std::string cow_path;     // Empty in root_fs mode: the VM writes into root_fs directly.
+    std::string root_fs;
+    std::string config_disk;  // ubdb.
+    std::string notify_socket;
+    std::vector<Nic> nics;
+  };
+
+  // The argv for `params`. INVALID_ARGUMENT when a value cannot be expressed on UML's command
+  // line (mem out of range, NIC index out of 0..7 or duplicated, a path with ',', '=' or
+  // whitespace, a socket path longer than sun_path). Thread-safe.
+  static absl::StatusOr<std::vector<std::string>> Build(const Params& params);
+
+  // "daemon,MAC,unix,CTL": the value of ethN= both on the command line and in mconsole's
+  // "config ethN=...". Same checks as Build.
+  static absl::StatusOr<std::string> NicValue(const Nic& nic);
+};
+
+}  // namespace clownix::vmm
+
+#endif  // CLOWNIX_VMM_UML_COMMAND_LINE_H_
