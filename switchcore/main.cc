@@ -1,0 +1,66 @@
+// clownix-switchcore: parses flags, attaches the control segment and runs the SwitchEngine.
+// Started by clownixd through SwitchClient (switchcore/ctl/switch_client.h).
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "switchcore/ctl/ctl_segment.h"
+#include "switchcore/switch_engine.h"
+
+ABSL_FLAG(int, ctl_fd, -1, "inherited memfd of the control segment (switchcore/ctl/ctl_layout.h)");
+ABSL_FLAG(int, request_eventfd, -1, "inherited eventfd the client writes after each request");
+ABSL_FLAG(int, event_eventfd, -1, "inherited eventfd the switch writes after each event");
+ABSL_FLAG(std::string, work_dir, "", "directory holding lans/<lan>/ctl");
+ABSL_FLAG(int, incarnation, 0, "restart count, makes port ids unique across restarts");
+ABSL_FLAG(int, max_ports_per_lan, 256, "ports a LAN accepts");
+ABSL_FLAG(int, mac_table_size, 4096, "MAC table entries per LAN");
+ABSL_FLAG(int, macs_per_port, 1024, "MAC entries one port may own");
+ABSL_FLAG(int, mac_aging_s, 300, "seconds a MAC entry lives without traffic");
+ABSL_FLAG(int, frame_pool, 8192, "frames held for impairments and full receivers");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "clownix-switchcore --ctl_fd=N --request_eventfd=N --event_eventfd=N --work_dir=DIR");
+  absl::ParseCommandLine(argc, argv);
+  int ctl_fd = absl::GetFlag(FLAGS_ctl_fd);
+  int req_fd = absl::GetFlag(FLAGS_request_eventfd);
+  int evt_fd = absl::GetFlag(FLAGS_event_eventfd);
+  std::string work_dir = absl::GetFlag(FLAGS_work_dir);
+  if (ctl_fd < 0 || req_fd < 0 || evt_fd < 0 || work_dir.empty()) {
+    fprintf(stderr, "clownix-switchcore: --ctl_fd, --request_eventfd, --event_eventfd and "
+                    "--work_dir are required\n");
+    return 2;
+  }
+  auto segment = clownix::switchcore::ctl::CtlSegment::Attach(ctl_fd);
+  if (!segment.ok()) {
+    fprintf(stderr, "clownix-switchcore: %s\n", segment.status().ToString().c_str());
+    return 2;
+  }
+  clownix::switchcore::SwitchEngine::Options options;
+  options.work_dir = work_dir;
+  options.incarnation = absl::GetFlag(FLAGS_incarnation);
+  options.lan_limits.max_ports = absl::GetFlag(FLAGS_max_ports_per_lan);
+  options.lan_limits.mac_capacity = absl::GetFlag(FLAGS_mac_table_size);
+  options.lan_limits.macs_per_port = absl::GetFlag(FLAGS_macs_per_port);
+  options.lan_limits.mac_aging_ns = absl::GetFlag(FLAGS_mac_aging_s) * 1000000000ll;
+  options.pool_frames = absl::GetFlag(FLAGS_frame_pool);
+  options.seed = static_cast<uint64_t>(getpid()) * 0x9e3779b97f4a7c15ull;
+  auto engine = clownix::switchcore::SwitchEngine::Create(options, *std::move(segment), req_fd,
+                                                          evt_fd);
+  if (!engine.ok()) {
+    fprintf(stderr, "clownix-switchcore: %s\n", engine.status().ToString().c_str());
+    return 2;
+  }
+  absl::Status status = (*engine)->Run();
+  if (!status.ok()) {
+    fprintf(stderr, "clownix-switchcore: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
