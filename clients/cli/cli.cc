@@ -1,0 +1,109 @@
+#include "clients/cli/cli.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "clients/cli/apply_command.h"
+#include "clients/cli/command_env.h"
+#include "clients/cli/command_table.h"
+#include "clients/cli/connect_command.h"
+#include "clients/cli/console_command.h"
+#include "clients/cli/disconnect_command.h"
+#include "clients/cli/exec_command.h"
+#include "clients/cli/impair_command.h"
+#include "clients/cli/lan_command.h"
+#include "clients/cli/power_command.h"
+#include "clients/cli/server_address.h"
+#include "clients/cli/stats_command.h"
+#include "clients/cli/tap_command.h"
+#include "clients/cli/topo_command.h"
+#include "clients/cli/values.h"
+#include "clients/cli/vm_command.h"
+#include "clients/cli/watch_command.h"
+
+namespace clownix::cli {
+namespace {
+
+// The verbs, one line each.
+constexpr Command kCommands[] = {
+    {"lan", "add|rm|ls", "define, delete and list LANs", RunLanCommand},
+    {"vm", "add|rm|ls|show", "define, delete, list and inspect VMs", RunVmCommand},
+    {"tap", "add|rm|ls", "define, delete and list host taps", RunTapCommand},
+    {"connect", "VM NIC LAN | tap:NAME LAN", "plug a VM NIC or a tap into a LAN",
+     RunConnectCommand},
+    {"disconnect", "VM NIC | tap:NAME", "unplug a VM NIC or a tap", RunDisconnectCommand},
+    {"impair", "VM NIC | tap:NAME [--delay D ...]", "show or set a link's delay, loss, ...",
+     RunImpairCommand},
+    {"topo", "[--json]", "show the whole topology", RunTopoCommand},
+    {"watch", "[--since R] [--json]", "follow changes live", RunWatchCommand},
+    {"apply", "FILE [--dry-run] [--prune]", "bring the topology to a JSON file's", RunApplyCommand},
+    {"exec", "VM -- CMD...", "run a command in a VM", RunExecCommand},
+    {"console", "VM", "attach to a VM's console (Ctrl-] quits)", RunConsoleCommand},
+    {"start", "VM", "boot a VM", RunStartCommand},
+    {"halt", "VM", "stop a VM", RunHaltCommand},
+    {"reboot", "VM", "reboot a VM", RunRebootCommand},
+    {"stats", "LAN", "per-port counters of a LAN", RunStatsCommand},
+};
+
+constexpr char kSummary[] =
+    "clownix drives a clownixd network emulator: User-Mode-Linux VMs wired into emulated LANs.\n"
+    "\n"
+    "global flags (before COMMAND):\n"
+    "  --server ADDR  clownixd address: unix:PATH or HOST:PORT. Default: $CLOWNIX_SERVER, else\n"
+    "                 unix:$CLOWNIX_WORK_DIR/clownixd.sock, else unix:/tmp/clownix/clownixd.sock\n"
+    "  --timeout D    deadline of each call, e.g. 30s (default 60s)\n"
+    "\n"
+    "exit status: 0 ok, 1 failed (the server's message is printed), 2 usage error;\n"
+    "exec exits with the command's status.";
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, const char* env_server, const char* env_work_dir,
+           std::ostream& out, std::ostream& err) {
+  std::string server;
+  std::string timeout = "60s";
+  size_t i = 0;
+  // Global flags end at the first word that is not one (the verb, or --help for the table).
+  for (; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    std::string* target = nullptr;
+    std::string name;
+    if (arg == "--server" || absl::StartsWith(arg, "--server=")) {
+      target = &server;
+      name = "--server";
+    } else if (arg == "--timeout" || absl::StartsWith(arg, "--timeout=")) {
+      target = &timeout;
+      name = "--timeout";
+    } else {
+      break;
+    }
+    if (arg.size() > name.size()) {
+      *target = arg.substr(name.size() + 1);
+    } else if (i + 1 < args.size()) {
+      *target = args[++i];
+    } else {
+      CommandEnv env("", absl::ZeroDuration(), out, err);
+      return env.UsageError("", absl::InvalidArgumentError(
+                                    absl::StrCat(name, " needs a value")));
+    }
+  }
+  std::vector<std::string> rest(args.begin() + i, args.end());
+  CommandEnv usage_env("", absl::ZeroDuration(), out, err);
+  if (!rest.empty() && absl::StartsWith(rest[0], "-") && rest[0] != "--help" && rest[0] != "-h") {
+    return usage_env.UsageError(
+        "", absl::InvalidArgumentError(absl::StrCat("unknown global flag \"", rest[0], "\"")));
+  }
+  absl::StatusOr<std::string> target =
+      ToGrpcTarget(ChooseServerAddress(server, env_server, env_work_dir));
+  if (!target.ok()) return usage_env.UsageError("", target.status());
+  absl::StatusOr<uint32_t> timeout_ms = ParseDurationMs("--timeout", timeout);
+  if (timeout_ms.ok() && *timeout_ms == 0) {
+    timeout_ms = absl::InvalidArgumentError("--timeout must be positive");
+  }
+  if (!timeout_ms.ok()) return usage_env.UsageError("", timeout_ms.status());
+
+  CommandEnv env(*target, absl::Milliseconds(*timeout_ms), out, err);
+  return RunCommandTable(env, "", kSummary, kCommands, rest);
+}
+
+}  // namespace clownix::cli

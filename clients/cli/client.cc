@@ -1,0 +1,16 @@
+#include "clients/cli/client.h"
+
+namespace clownix::cli {
+
+Client::Client(const std::string& target, absl::Duration timeout)
+    : timeout_(timeout),
+      channel_(grpc::CreateChannel(target, grpc::InsecureChannelCredentials())),
+      topology_(v1::Topology::NewStub(channel_)),
+      machines_(v1::Machines::NewStub(channel_)),
+      switch_(v1::Switch::NewStub(channel_)) {}
+
+void Client::SetDeadline(grpc::ClientContext& context, absl::Duration extra) const {
+  context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_ + extra));
+}
+
+}  // namespace clownix::cli

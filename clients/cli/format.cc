@@ -1,0 +1,188 @@
+#include "clients/cli/format.h"
+
+#include <cstdlib>
+#include <map>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace clownix::cli {
+namespace {
+
+// A microsecond count the way a person writes it: 250us, 10ms, 1.5s.
+std::string MicrosText(uint64_t us) {
+  return absl::FormatDuration(absl::Microseconds(us));
+}
+
+std::string PercentText(double percent) { return absl::StrCat(percent, "%"); }
+
+}  // namespace
+
+std::string VmStateText(const v1::Vm& vm, bool with_reason) {
+  std::string text = "unknown";
+  if (vm.state() != v1::VM_STATE_UNSPECIFIED && v1::VmState_IsValid(vm.state())) {
+    text = absl::AsciiStrToLower(v1::VmState_Name(vm.state()).substr(sizeof("VM_STATE_") - 1));
+  }
+  if (with_reason && !vm.state_reason().empty()) {
+    absl::StrAppend(&text, " (", vm.state_reason(), ")");
+  }
+  return text;
+}
+
+std::string LanModeText(v1::LanMode mode) {
+  return mode == v1::LAN_MODE_HUB ? "hub" : "switch";
+}
+
+std::string LabelsText(const google::protobuf::Map<std::string, std::string>& labels) {
+  if (labels.empty()) return "-";
+  std::map<std::string, std::string> sorted(labels.begin(), labels.end());
+  return absl::StrJoin(sorted, ",", absl::PairFormatter("="));
+}
+
+std::string EndpointText(const v1::Endpoint& endpoint) {
+  switch (endpoint.kind_case()) {
+    case v1::Endpoint::kNic:
+      return absl::StrCat(endpoint.nic().vm(), "/eth", endpoint.nic().index());
+    case v1::Endpoint::kTap:
+      return absl::StrCat("tap:", endpoint.tap());
+    case v1::Endpoint::KIND_NOT_SET:
+      break;
+  }
+  return "?";
+}
+
+std::string ImpairmentText(const v1::Impairment& i) {
+  std::vector<std::string> parts;
+  if (i.delay_us() != 0) parts.push_back(absl::StrCat("delay=", MicrosText(i.delay_us())));
+  if (i.jitter_us() != 0) parts.push_back(absl::StrCat("jitter=", MicrosText(i.jitter_us())));
+  if (i.loss_percent() != 0) parts.push_back(absl::StrCat("loss=", PercentText(i.loss_percent())));
+  if (i.duplicate_percent() != 0) {
+    parts.push_back(absl::StrCat("duplicate=", PercentText(i.duplicate_percent())));
+  }
+  if (i.corrupt_percent() != 0) {
+    parts.push_back(absl::StrCat("corrupt=", PercentText(i.corrupt_percent())));
+  }
+  if (i.reorder_percent() != 0) {
+    parts.push_back(absl::StrCat("reorder=", PercentText(i.reorder_percent())));
+  }
+  if (i.rate_kbps() != 0) parts.push_back(absl::StrCat("rate=", i.rate_kbps(), "kbit"));
+  return parts.empty() ? "-" : absl::StrJoin(parts, " ");
+}
+
+std::string NicsText(const v1::Vm& vm) {
+  std::vector<std::string> parts;
+  for (const v1::Nic& nic : vm.nics()) {
+    parts.push_back(absl::StrCat("eth", nic.index(), ":", nic.lan().empty() ? "-" : nic.lan()));
+  }
+  return parts.empty() ? "-" : absl::StrJoin(parts, " ");
+}
+
+std::string PlanActionText(v1::PlanItem::Action action) {
+  if (action == v1::PlanItem::ACTION_UNSPECIFIED || !v1::PlanItem::Action_IsValid(action)) {
+    return "?";
+  }
+  return v1::PlanItem::Action_Name(action);
+}
+
+std::string ChangeText(const v1::Change& change) {
+  std::string verb = "changed";
+  switch (change.type()) {
+    case v1::Change::CREATED:
+      verb = "created";
+      break;
+    case v1::Change::UPDATED:
+      verb = "updated";
+      break;
+    case v1::Change::DELETED:
+      verb = "deleted";
+      break;
+    default:
+      break;
+  }
+  const bool deleted = change.type() == v1::Change::DELETED;
+  switch (change.object_case()) {
+    case v1::Change::kVm: {
+      const v1::Vm& vm = change.vm();
+      std::string text = absl::StrCat(verb, " vm ", vm.name());
+      if (!deleted) {
+        absl::StrAppend(&text, " (", VmStateText(vm), ", ", vm.mem_mib(), " MiB, ", NicsText(vm));
+        if (!vm.admin_ip().empty()) absl::StrAppend(&text, ", ", vm.admin_ip());
+        absl::StrAppend(&text, ")");
+      }
+      return text;
+    }
+    case v1::Change::kLan:
+      return absl::StrCat(verb, " lan ", change.lan().name(),
+                          deleted ? "" : absl::StrCat(" (", LanModeText(change.lan().mode()), ")"));
+    case v1::Change::kTap: {
+      const v1::Tap& tap = change.tap();
+      return absl::StrCat(
+          verb, " tap ", tap.name(),
+          deleted ? "" : absl::StrCat(" (lan ", tap.lan().empty() ? "-" : tap.lan(), ")"));
+    }
+    case v1::Change::kLink: {
+      const v1::Link& link = change.link();
+      std::string text =
+          absl::StrCat(verb, " link ", EndpointText(link.endpoint()), " -> ", link.lan());
+      if (!deleted) {
+        absl::StrAppend(&text, " (", link.up() ? "up" : "down");
+        std::string to_lan = ImpairmentText(link.to_lan());
+        std::string from_lan = ImpairmentText(link.from_lan());
+        if (to_lan != "-") absl::StrAppend(&text, ", to-lan ", to_lan);
+        if (from_lan != "-") absl::StrAppend(&text, ", from-lan ", from_lan);
+        absl::StrAppend(&text, ")");
+      }
+      return text;
+    }
+    case v1::Change::OBJECT_NOT_SET:
+      break;
+  }
+  return absl::StrCat(verb, " (unknown object)");
+}
+
+std::string SnapshotReasonText(v1::Snapshot::Reason reason) {
+  switch (reason) {
+    case v1::Snapshot::INITIAL:
+      return "initial";
+    case v1::Snapshot::HISTORY_EXPIRED:
+      return "history expired";
+    case v1::Snapshot::FELL_BEHIND:
+      return "fell behind";
+    default:
+      return "unspecified";
+  }
+}
+
+std::string TimeText(int64_t time_us) {
+  return absl::FormatTime("%H:%M:%E3S", absl::FromUnixMicros(time_us), absl::LocalTimeZone());
+}
+
+std::string ToJson(const google::protobuf::Message& message, bool pretty) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.add_whitespace = pretty;
+  options.preserve_proto_field_names = false;
+  std::string json;
+  // Printing a well-formed message cannot fail; a failure here is a bug.
+  if (!google::protobuf::util::MessageToJsonString(message, &json, options).ok()) std::abort();
+  if (pretty && !json.empty() && json.back() == '\n') json.pop_back();
+  return json;
+}
+
+std::string StatusCodeName(int code) {
+  static const char* const kNames[] = {
+      "OK",        "CANCELLED",          "UNKNOWN",        "INVALID_ARGUMENT",
+      "DEADLINE_EXCEEDED", "NOT_FOUND",   "ALREADY_EXISTS", "PERMISSION_DENIED",
+      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+      "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",    "DATA_LOSS",
+      "UNAUTHENTICATED"};
+  if (code >= 0 && code < static_cast<int>(sizeof(kNames) / sizeof(kNames[0]))) {
+    return kNames[code];
+  }
+  return absl::StrCat("CODE_", code);
+}
+
+}  // namespace clownix::cli

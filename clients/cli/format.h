@@ -1,0 +1,44 @@
+// Human-readable text for API objects: the words `clownix` prints in tables and watch lines.
+// Pure functions of their input, so the output is the same for every verb and testable.
+#ifndef CLOWNIX_CLIENTS_CLI_FORMAT_H_
+#define CLOWNIX_CLIENTS_CLI_FORMAT_H_
+
+#include <cstdint>
+#include <string>
+
+#include "google/protobuf/map.h"
+#include "google/protobuf/message.h"
+#include "proto/clownix/v1/resources.pb.h"
+#include "proto/clownix/v1/switch.pb.h"
+#include "proto/clownix/v1/topology.pb.h"
+
+namespace clownix::cli {
+
+// "running", "crashed", ...; "crashed (killed by signal 9)" with a reason when `with_reason`.
+std::string VmStateText(const v1::Vm& vm, bool with_reason = true);
+// "switch" or "hub".
+std::string LanModeText(v1::LanMode mode);
+// "k1=v1,k2=v2" in key order, "-" when empty.
+std::string LabelsText(const google::protobuf::Map<std::string, std::string>& labels);
+// "vm1/eth1" or "tap:t0".
+std::string EndpointText(const v1::Endpoint& endpoint);
+// "delay=10ms jitter=2ms loss=5%", "-" for a perfect link.
+std::string ImpairmentText(const v1::Impairment& impairment);
+// The NIC connections of a VM: "eth0:admin eth1:lan1 eth2:-".
+std::string NicsText(const v1::Vm& vm);
+// "CREATE", "CONNECT", ...
+std::string PlanActionText(v1::PlanItem::Action action);
+// "created vm vm1 (defined, 64 MiB, 2 NICs)", "updated link vm1/eth1 -> lan1 (up)", ...
+std::string ChangeText(const v1::Change& change);
+// "initial", "history expired", "fell behind".
+std::string SnapshotReasonText(v1::Snapshot::Reason reason);
+// Microseconds since the epoch as local "15:04:05.123".
+std::string TimeText(int64_t time_us);
+// The protobuf JSON mapping of `message`: indented when `pretty`, else one line.
+std::string ToJson(const google::protobuf::Message& message, bool pretty);
+// A gRPC status code's canonical name ("NOT_FOUND"), or "CODE_<n>" for an unknown number.
+std::string StatusCodeName(int code);
+
+}  // namespace clownix::cli
+
+#endif  // CLOWNIX_CLIENTS_CLI_FORMAT_H_
