@@ -1,0 +1,46 @@
+#include "server/label_selector.h"
+
+#include "gtest/gtest.h"
+
+namespace clownix::server {
+namespace {
+
+google::protobuf::Map<std::string, std::string> Labels(
+    std::initializer_list<std::pair<const std::string, std::string>> init) {
+  google::protobuf::Map<std::string, std::string> labels;
+  for (const auto& [k, v] : init) labels[k] = v;
+  return labels;
+}
+
+TEST(LabelSelector, EmptyMatchesEverything) {
+  auto s = LabelSelector::Parse("  ");
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->MatchesAll());
+  EXPECT_TRUE(s->Matches(Labels({})));
+}
+
+TEST(LabelSelector, AllTermsMustHold) {
+  auto s = LabelSelector::Parse("role=router, site!=lab,up,!down");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->Matches(Labels({{"role", "router"}, {"up", ""}})));
+  EXPECT_TRUE(s->Matches(Labels({{"role", "router"}, {"up", "1"}, {"site", "prod"}})));
+  EXPECT_FALSE(s->Matches(Labels({{"role", "router"}, {"up", ""}, {"site", "lab"}})));
+  EXPECT_FALSE(s->Matches(Labels({{"role", "host"}, {"up", ""}})));
+  EXPECT_FALSE(s->Matches(Labels({{"role", "router"}})));
+  EXPECT_FALSE(s->Matches(Labels({{"role", "router"}, {"up", ""}, {"down", ""}})));
+}
+
+TEST(LabelSelector, DoubleEqualsIsEquals) {
+  auto s = LabelSelector::Parse("a==b");
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->Matches(Labels({{"a", "b"}})));
+}
+
+TEST(LabelSelector, MalformedTermsAreRejected) {
+  for (const char* bad : {"=x", "a,,b", "!", "a b=c"}) {
+    EXPECT_EQ(LabelSelector::Parse(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace clownix::server

@@ -1,0 +1,226 @@
+#include "server/mutation_rules.h"
+
+#include "gtest/gtest.h"
+
+namespace clownix::server {
+namespace {
+
+using clownix::v1::Change;
+
+class MutationRulesTest : public testing::Test {
+ protected:
+  // Computes and, on success, applies like the store does.
+  absl::StatusOr<std::vector<Change>> Do(const Mutation& m) {
+    auto changes = ComputeChanges(state_, m, options_);
+    if (changes.ok() && !changes->empty()) {
+      clownix::v1::Event event;
+      event.set_revision(state_.revision() + 1);
+      for (const auto& c : *changes) *event.add_changes() = c;
+      state_.Apply(event);
+    }
+    return changes;
+  }
+  absl::StatusCode Code(const Mutation& m) { return Do(m).status().code(); }
+
+  static Mutation Vm(const std::string& name, uint32_t nics = 3, uint32_t mem = 0) {
+    Mutation m;
+    m.mutable_create_vm()->mutable_vm()->set_name(name);
+    m.mutable_create_vm()->mutable_vm()->set_nic_count(nics);
+    m.mutable_create_vm()->mutable_vm()->set_mem_mib(mem);
+    return m;
+  }
+  static Mutation Lan(const std::string& name) {
+    Mutation m;
+    m.mutable_create_lan()->mutable_lan()->set_name(name);
+    return m;
+  }
+  static Mutation Tap(const std::string& name) {
+    Mutation m;
+    m.mutable_create_tap()->mutable_tap()->set_name(name);
+    return m;
+  }
+  static Mutation Connect(const std::string& vm, uint32_t nic, const std::string& lan) {
+    Mutation m;
+    m.mutable_connect()->mutable_endpoint()->mutable_nic()->set_vm(vm);
+    m.mutable_connect()->mutable_endpoint()->mutable_nic()->set_index(nic);
+    m.mutable_connect()->set_lan(lan);
+    return m;
+  }
+  static Mutation DeleteLan(const std::string& name) {
+    Mutation m;
+    m.mutable_delete_lan()->set_name(name);
+    return m;
+  }
+
+  TopologyState state_;
+  RuleOptions options_{std::make_pair(uint8_t{10}, uint8_t{1})};
+};
+
+TEST_F(MutationRulesTest, CreateVmAssignsNumberMacsAndAdminIp) {
+  ASSERT_TRUE(Do(Vm("a")).ok());
+  auto changes = Do(Vm("b", 2, 128));
+  ASSERT_TRUE(changes.ok());
+  const auto& vm = (*changes)[0].vm();
+  EXPECT_EQ(vm.number(), 2u);
+  EXPECT_EQ(vm.mem_mib(), 128u);
+  EXPECT_EQ(vm.state(), clownix::v1::VM_STATE_DEFINED);
+  EXPECT_EQ(vm.admin_ip(), "10.1.0.2");
+  ASSERT_EQ(vm.nics_size(), 2);
+  EXPECT_EQ(vm.nics(1).mac(), "02:00:00:02:00:01");
+  EXPECT_EQ(state_.FindVm("a")->mem_mib(), kDefaultMemMib);
+}
+
+TEST_F(MutationRulesTest, MacAndIpFollowTheSeedRule) {
+  EXPECT_EQ(VmMac(123, 1), "02:00:01:23:00:01");
+  EXPECT_EQ(VmMac(9999, 7), "02:00:99:99:00:07");
+}
+
+TEST_F(MutationRulesTest, FreedNumbersAreReusedSmallestFirst) {
+  for (const char* n : {"a", "b", "c"}) ASSERT_TRUE(Do(Vm(n)).ok());
+  Mutation del;
+  del.mutable_delete_vm()->set_name("b");
+  ASSERT_TRUE(Do(del).ok());
+  auto changes = Do(Vm("d"));
+  EXPECT_EQ((*changes)[0].vm().number(), 2u);
+  EXPECT_EQ((*Do(Vm("e")))[0].vm().number(), 4u);
+}
+
+TEST_F(MutationRulesTest, BadValuesAreInvalidArgument) {
+  EXPECT_EQ(Code(Vm("Bad")), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Code(Vm("a", 9)), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Code(Vm("a", 1, 32)), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Code(Vm("a", 1, 9000)), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Code(Tap("tap-name-too-long")), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(state_.revision(), 0u);
+  EXPECT_TRUE(state_.vms().empty());
+}
+
+TEST_F(MutationRulesTest, DuplicatesAlreadyExist) {
+  ASSERT_TRUE(Do(Vm("a")).ok());
+  ASSERT_TRUE(Do(Lan("l")).ok());
+  ASSERT_TRUE(Do(Tap("t")).ok());
+  EXPECT_EQ(Code(Vm("a")), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Code(Lan("l")), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Code(Tap("t")), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(MutationRulesTest, ConnectChecksEverything) {
+  ASSERT_TRUE(Do(Vm("a")).ok());
+  ASSERT_TRUE(Do(Lan("l")).ok());
+  EXPECT_EQ(Code(Connect("x", 1, "l")), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Code(Connect("a", 1, "nolan")), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Code(Connect("a", 0, "l")), absl::StatusCode::kInvalidArgument);
+  auto no_nic = Do(Connect("a", 3, "l"));
+  EXPECT_EQ(no_nic.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_NE(no_nic.status().message().find("has no eth3"), std::string::npos);
+  ASSERT_TRUE(Do(Connect("a", 1, "l")).ok());
+  EXPECT_EQ(state_.FindVm("a")->nics(1).lan(), "l");
+  EXPECT_EQ(Code(Connect("a", 1, "l")), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(MutationRulesTest, LanInUseCannotBeDeleted) {
+  ASSERT_TRUE(Do(Vm("a")).ok());
+  ASSERT_TRUE(Do(Lan("l")).ok());
+  ASSERT_TRUE(Do(Connect("a", 2, "l")).ok());
+  auto refused = Do(DeleteLan("l"));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("a/eth2"), std::string::npos);
+  Mutation disconnect;
+  disconnect.mutable_disconnect()->mutable_endpoint()->mutable_nic()->set_vm("a");
+  disconnect.mutable_disconnect()->mutable_endpoint()->mutable_nic()->set_index(2);
+  ASSERT_TRUE(Do(disconnect).ok());
+  EXPECT_EQ(state_.FindVm("a")->nics(2).lan(), "");
+  EXPECT_EQ(Code(disconnect), absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Do(DeleteLan("l")).ok());
+}
+
+TEST_F(MutationRulesTest, DeletingAVmOrTapRemovesItsLinksFirst) {
+  ASSERT_TRUE(Do(Vm("a")).ok());
+  ASSERT_TRUE(Do(Tap("t")).ok());
+  ASSERT_TRUE(Do(Lan("l")).ok());
+  ASSERT_TRUE(Do(Connect("a", 1, "l")).ok());
+  Mutation tap_connect;
+  tap_connect.mutable_connect()->mutable_endpoint()->set_tap("t");
+  tap_connect.mutable_connect()->set_lan("l");
+  ASSERT_TRUE(Do(tap_connect).ok());
+  EXPECT_EQ(state_.FindTap("t")->lan(), "l");
+  EXPECT_EQ(state_.LinksOnLan("l").size(), 2u);
+
+  Mutation del;
+  del.mutable_delete_vm()->set_name("a");
+  auto changes = Do(del);
+  ASSERT_TRUE(changes.ok());
+  ASSERT_EQ(changes->size(), 2u);
+  EXPECT_TRUE((*changes)[0].has_link());
+  EXPECT_EQ((*changes)[0].type(), Change::DELETED);
+  EXPECT_TRUE((*changes)[1].has_vm());
+  Mutation del_tap;
+  del_tap.mutable_delete_tap()->set_name("t");
+  ASSERT_TRUE(Do(del_tap).ok());
+  EXPECT_TRUE(state_.LinksOnLan("l").empty());
+  EXPECT_TRUE(Do(DeleteLan("l")).ok());
+}
+
+TEST_F(MutationRulesTest, UpdatesRespectState) {
+  ASSERT_TRUE(Do(Vm("a")).ok());
+  ASSERT_TRUE(Do(Lan("l")).ok());
+  ASSERT_TRUE(Do(Connect("a", 2, "l")).ok());
+  Mutation update;
+  *update.mutable_update_vm() = *state_.FindVm("a");
+  update.mutable_update_vm()->set_nic_count(2);
+  EXPECT_EQ(Code(update), absl::StatusCode::kFailedPrecondition);  // eth2 is connected
+  update.mutable_update_vm()->set_nic_count(5);
+  (*update.mutable_update_vm()->mutable_labels())["role"] = "router";
+  ASSERT_TRUE(Do(update).ok());
+  EXPECT_EQ(state_.FindVm("a")->nics_size(), 5);
+  EXPECT_EQ(state_.FindVm("a")->nics(4).mac(), "02:00:00:01:00:04");
+  // The same spec again changes nothing and takes no revision.
+  uint64_t revision = state_.revision();
+  auto same = Do(update);
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(same->empty());
+  EXPECT_EQ(state_.revision(), revision);
+
+  Mutation running;
+  running.mutable_vm_status()->set_name("a");
+  running.mutable_vm_status()->set_state(clownix::v1::VM_STATE_RUNNING);
+  ASSERT_TRUE(Do(running).ok());
+  update.mutable_update_vm()->set_mem_mib(256);
+  EXPECT_EQ(Code(update), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(MutationRulesTest, ImpairmentsNeedALinkAndSaneValues) {
+  ASSERT_TRUE(Do(Vm("a")).ok());
+  ASSERT_TRUE(Do(Lan("l")).ok());
+  Mutation impair;
+  auto* req = impair.mutable_set_impairment();
+  req->mutable_endpoint()->mutable_nic()->set_vm("a");
+  req->mutable_endpoint()->mutable_nic()->set_index(1);
+  req->mutable_to_lan()->set_delay_us(1000);
+  EXPECT_EQ(Code(impair), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(Do(Connect("a", 1, "l")).ok());
+  req->mutable_to_lan()->set_loss_percent(101);
+  EXPECT_EQ(Code(impair), absl::StatusCode::kInvalidArgument);
+  req->mutable_to_lan()->set_loss_percent(5);
+  req->mutable_to_lan()->set_jitter_us(2000);
+  EXPECT_EQ(Code(impair), absl::StatusCode::kInvalidArgument);
+  req->mutable_to_lan()->set_jitter_us(500);
+  ASSERT_TRUE(Do(impair).ok());
+  EXPECT_EQ(state_.FindLink("a/eth1")->to_lan().delay_us(), 1000u);
+}
+
+TEST_F(MutationRulesTest, LinkStatusMirrorsOnTheNic) {
+  ASSERT_TRUE(Do(Vm("a")).ok());
+  ASSERT_TRUE(Do(Lan("l")).ok());
+  ASSERT_TRUE(Do(Connect("a", 1, "l")).ok());
+  Mutation up;
+  up.mutable_link_status()->mutable_endpoint()->mutable_nic()->set_vm("a");
+  up.mutable_link_status()->mutable_endpoint()->mutable_nic()->set_index(1);
+  up.mutable_link_status()->set_up(true);
+  ASSERT_TRUE(Do(up).ok());
+  EXPECT_TRUE(state_.FindLink("a/eth1")->up());
+  EXPECT_TRUE(state_.FindVm("a")->nics(1).link_up());
+}
+
+}  // namespace
+}  // namespace clownix::server

@@ -1,0 +1,310 @@
+#include "server/topology_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "google/protobuf/util/json_util.h"
+#include "server/label_selector.h"
+#include "server/log.h"
+
+namespace clownix::server {
+namespace {
+
+constexpr char kSnapshotFile[] = "state.json";
+constexpr char kJournalFile[] = "journal.log";
+constexpr char kLockFile[] = "clownixd.lock";
+
+absl::Status ErrnoError(const std::string& what) {
+  return absl::UnavailableError(absl::StrCat(what, ": ", strerror(errno)));
+}
+
+absl::Status WriteFileDurably(const std::string& dir, const std::string& name,
+                              const std::string& data) {
+  std::string path = absl::StrCat(dir, "/", name);
+  std::string tmp = path + ".tmp";
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError(absl::StrCat("create ", tmp));
+  size_t written = 0;
+  while (written < data.size()) {
+    ssize_t n = write(fd, data.data() + written, data.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      absl::Status status = ErrnoError(absl::StrCat("write ", tmp));
+      close(fd);
+      unlink(tmp.c_str());
+      return status;
+    }
+    written += n;
+  }
+  if (fsync(fd) != 0) {
+    absl::Status status = ErrnoError(absl::StrCat("fsync ", tmp));
+    close(fd);
+    unlink(tmp.c_str());
+    return status;
+  }
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError(absl::StrCat("rename ", tmp));
+  int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) return ErrnoError(absl::StrCat("open ", dir));
+  int rc = fsync(dir_fd);
+  close(dir_fd);
+  if (rc != 0) return ErrnoError(absl::StrCat("fsync ", dir));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> ReadFileIfExists(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return std::string();
+  if (fd < 0) return ErrnoError(absl::StrCat("open ", path));
+  std::string data;
+  char chunk[1 << 16];
+  ssize_t n;
+  while ((n = read(fd, chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) data.append(chunk, n);
+  }
+  absl::Status status = n < 0 ? ErrnoError(absl::StrCat("read ", path)) : absl::OkStatus();
+  close(fd);
+  if (!status.ok()) return status;
+  return data;
+}
+
+}  // namespace
+
+TopologyStore::TopologyStore(Options options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<TopologyStore>> TopologyStore::Open(Options options,
+                                                                   Recovery* recovery) {
+  if (mkdir(options.work_dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return ErrnoError(absl::StrCat("create work dir ", options.work_dir));
+  }
+  std::unique_ptr<TopologyStore> store(new TopologyStore(std::move(options)));
+  Recovery local;
+  if (absl::Status s = store->Recover(recovery ? recovery : &local); !s.ok()) return s;
+  store->writer_ = std::thread([s = store.get()] { s->WriterLoop(); });
+  return store;
+}
+
+absl::Status TopologyStore::Recover(Recovery* recovery) {
+  const std::string& dir = options_.work_dir;
+  std::string lock_path = absl::StrCat(dir, "/", kLockFile);
+  lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd_ < 0) return ErrnoError(absl::StrCat("open ", lock_path));
+  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("work dir ", dir, " is in use by another clownixd (", lock_path, " is locked)"));
+  }
+
+  absl::StatusOr<std::string> snapshot = ReadFileIfExists(absl::StrCat(dir, "/", kSnapshotFile));
+  if (!snapshot.ok()) return snapshot.status();
+  if (!snapshot->empty()) {
+    clownix::v1::Network network;
+    google::protobuf::util::JsonParseOptions parse_options;
+    if (auto s = google::protobuf::util::JsonStringToMessage(*snapshot, &network, parse_options);
+        !s.ok()) {
+      return absl::DataLossError(
+          absl::StrCat(dir, "/", kSnapshotFile, " is not a valid snapshot: ", s.ToString()));
+    }
+    absl::StatusOr<TopologyState> state = TopologyState::FromNetwork(network);
+    if (!state.ok()) {
+      return absl::DataLossError(
+          absl::StrCat(dir, "/", kSnapshotFile, ": ", state.status().message()));
+    }
+    working_ = *std::move(state);
+    snapshot_bytes_ = snapshot->size();
+  }
+  recovery->snapshot_revision = working_.revision();
+
+  std::vector<EventPtr> replayed;
+  Journal::ReplayResult replay;
+  auto on_record = [&](absl::string_view payload) -> absl::Status {
+    auto event = std::make_shared<clownix::v1::Event>();
+    if (!event->ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      return absl::DataLossError(absl::StrCat(kJournalFile, ": a record is not an event"));
+    }
+    // Records up to the snapshot were compacted into it (a crash between the two steps).
+    if (event->revision() <= working_.revision()) return absl::OkStatus();
+    if (event->revision() != working_.revision() + 1) {
+      return absl::DataLossError(absl::StrCat(kJournalFile, ": event ", event->revision(),
+                                              " follows revision ", working_.revision()));
+    }
+    working_.Apply(*event);
+    replayed.push_back(std::move(event));
+    return absl::OkStatus();
+  };
+  absl::StatusOr<std::unique_ptr<Journal>> journal =
+      Journal::Open(absl::StrCat(dir, "/", kJournalFile), on_record, &replay);
+  if (!journal.ok()) return journal.status();
+  journal_ = *std::move(journal);
+  recovery->journal_records = replay.records;
+  recovery->torn_bytes = replay.torn_bytes;
+  if (replay.torn_bytes > 0) {
+    Log(LogLevel::kWarning, absl::StrCat(kJournalFile, ": cut off a torn last record of ",
+                                         replay.torn_bytes, " bytes (never acknowledged)"));
+  }
+  {
+    absl::MutexLock lock(&state_mu_);
+    committed_ = working_;
+  }
+  hub_ = std::make_unique<WatchHub>(options_.watch, [this] { return revision(); });
+  hub_->Seed(working_.revision(), replayed);
+  return absl::OkStatus();
+}
+
+TopologyStore::~TopologyStore() {
+  Shutdown();
+  if (lock_fd_ >= 0) close(lock_fd_);
+}
+
+void TopologyStore::Shutdown() {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  if (writer_.joinable()) writer_.join();
+  if (hub_) hub_->Shutdown();
+}
+
+void TopologyStore::Submit(Mutation mutation, Done done) {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    if (!stopping_) {
+      queue_.push_back({std::move(mutation), std::move(done)});
+      return;
+    }
+  }
+  done(absl::UnavailableError("clownixd is shutting down"));
+}
+
+absl::StatusOr<TopologyStore::Committed> TopologyStore::Mutate(Mutation mutation) {
+  absl::Mutex mu;
+  bool finished = false;
+  absl::StatusOr<Committed> result;
+  Submit(std::move(mutation), [&](absl::StatusOr<Committed> r) {
+    absl::MutexLock lock(&mu);
+    result = std::move(r);
+    finished = true;
+  });
+  absl::MutexLock lock(&mu);
+  mu.Await(absl::Condition(&finished));
+  return result;
+}
+
+void TopologyStore::WriterLoop() {
+  std::vector<Pending> batch;
+  while (true) {
+    {
+      absl::MutexLock lock(&queue_mu_);
+      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(queue_mu_) {
+        return stopping_ || !queue_.empty();
+      };
+      queue_mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;  // stopping, and everything queued is done
+      batch.swap(queue_);
+    }
+    ProcessBatch(batch);
+    batch.clear();
+  }
+}
+
+void TopologyStore::ProcessBatch(std::vector<Pending>& batch) {
+  std::vector<absl::StatusOr<EventPtr>> results;
+  results.reserve(batch.size());
+  std::vector<EventPtr> events;
+  int64_t now_us = absl::ToUnixMicros(absl::Now());
+  std::string record;
+  for (Pending& pending : batch) {
+    absl::StatusOr<std::vector<clownix::v1::Change>> changes =
+        ComputeChanges(working_, pending.mutation, options_.rules);
+    if (!changes.ok()) {
+      results.push_back(changes.status());
+      continue;
+    }
+    if (changes->empty()) {
+      results.push_back(EventPtr());
+      continue;
+    }
+    auto event = std::make_shared<clownix::v1::Event>();
+    event->set_revision(working_.revision() + 1);
+    event->set_time_us(now_us);
+    for (auto& change : *changes) *event->add_changes() = std::move(change);
+    working_.Apply(*event);
+    record.clear();
+    event->SerializeToString(&record);
+    journal_->Append(record);
+    events.push_back(event);
+    results.push_back(EventPtr(event));
+  }
+
+  absl::Status flushed = absl::OkStatus();
+  if (!events.empty()) flushed = journal_->Sync();
+  if (!flushed.ok()) {
+    Log(LogLevel::kError, absl::StrCat("journal flush failed, batch refused: ", flushed.ToString()));
+    absl::MutexLock lock(&state_mu_);
+    working_ = committed_;
+  } else if (!events.empty()) {
+    {
+      absl::MutexLock lock(&state_mu_);
+      for (const EventPtr& event : events) committed_.Apply(*event);
+    }
+    hub_->Publish(events);
+  }
+
+  uint64_t current = working_.revision();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    absl::StatusOr<EventPtr>& result = results[i];
+    if (!result.ok()) {
+      batch[i].done(result.status());
+    } else if (*result && !flushed.ok()) {
+      batch[i].done(flushed);
+    } else {
+      batch[i].done(Committed{*result ? (*result)->revision() : current, *result});
+    }
+  }
+
+  if (flushed.ok() &&
+      journal_->size() > std::max<uint64_t>(options_.compact_min_bytes, 2 * snapshot_bytes_)) {
+    if (absl::Status s = WriteSnapshot(); !s.ok()) {
+      // The journal still holds everything: the next batch tries again.
+      Log(LogLevel::kError, absl::StrCat("compaction failed: ", s.ToString()));
+    }
+  }
+}
+
+absl::Status TopologyStore::WriteSnapshot() {
+  std::string json;
+  google::protobuf::util::JsonPrintOptions print_options;
+  print_options.preserve_proto_field_names = true;
+  auto s = google::protobuf::util::MessageToJsonString(working_.ToNetwork(), &json, print_options);
+  if (!s.ok()) return absl::InternalError(absl::StrCat("snapshot to JSON: ", s.ToString()));
+  if (absl::Status w = WriteFileDurably(options_.work_dir, kSnapshotFile, json); !w.ok()) return w;
+  snapshot_bytes_ = json.size();
+  // The snapshot now holds every journaled event: a crash before this reset replays them as
+  // no-ops (their revisions are not above the snapshot's).
+  return journal_->Reset();
+}
+
+void TopologyStore::Read(const std::function<void(const TopologyState&)>& reader) const {
+  absl::ReaderMutexLock lock(&state_mu_);
+  reader(committed_);
+}
+
+clownix::v1::Network TopologyStore::Snapshot(const LabelSelector* selector) const {
+  absl::ReaderMutexLock lock(&state_mu_);
+  return committed_.ToNetwork(selector);
+}
+
+uint64_t TopologyStore::revision() const {
+  absl::ReaderMutexLock lock(&state_mu_);
+  return committed_.revision();
+}
+
+}  // namespace clownix::server

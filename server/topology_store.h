@@ -1,0 +1,115 @@
+// TopologyStore: the single writer of the topology, durable before it acknowledges.
+//
+// Requests from any thread queue up for one writer thread. The writer takes everything queued as
+// a batch, runs each mutation's rules against its working copy of the state, appends the
+// resulting events to the journal, and makes the batch durable with one fdatasync (group
+// commit). Only then does it apply the events to the committed copy that readers see, publish
+// them to the watch hub and call each request's completion, in order. A failed flush rolls the
+// working copy back to the committed one and fails the whole batch: nothing half-acknowledged.
+//
+// On disk, in the work dir: state.json (a snapshot: the topology at some revision, written
+// atomically) and journal.log (the events after it). When the journal outgrows the snapshot it
+// is compacted into a new snapshot, so the journal replayed at start-up stays proportional to the
+// topology and the cost per mutation stays constant.
+#ifndef CLOWNIX_SERVER_TOPOLOGY_STORE_H_
+#define CLOWNIX_SERVER_TOPOLOGY_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "server/journal.h"
+#include "server/mutation.pb.h"
+#include "server/mutation_rules.h"
+#include "server/topology_state.h"
+#include "server/watch_hub.h"
+
+namespace clownix::server {
+
+class TopologyStore {
+ public:
+  struct Options {
+    std::string work_dir;
+    RuleOptions rules;
+    // Compact once the journal exceeds max(compact_min_bytes, 2 x the last snapshot's size).
+    uint64_t compact_min_bytes = 16 << 20;
+    WatchHub::Options watch;
+  };
+
+  // What a recovery found, for the log.
+  struct Recovery {
+    uint64_t snapshot_revision = 0;
+    uint64_t journal_records = 0;
+    uint64_t torn_bytes = 0;
+  };
+
+  // Loads state.json and replays journal.log from `options.work_dir` (created if missing) and
+  // starts the writer. FAILED_PRECONDITION if another clownixd holds the work dir; DATA_LOSS or
+  // INVALID_ARGUMENT if the files are corrupt; UNAVAILABLE for I/O errors.
+  static absl::StatusOr<std::unique_ptr<TopologyStore>> Open(Options options,
+                                                             Recovery* recovery = nullptr);
+  ~TopologyStore();
+
+  struct Committed {
+    // The mutation's revision; for a mutation that changed nothing, the current revision.
+    uint64_t revision = 0;
+    // The event, or null when nothing changed.
+    EventPtr event;
+  };
+  using Done = std::function<void(absl::StatusOr<Committed>)>;
+
+  // Queues a mutation. `done` runs on the writer thread once the mutation is durable and visible
+  // (or refused, with the rule's status; UNAVAILABLE after Shutdown): it must not block. Several
+  // Submits from one thread are applied in submission order. Thread-safe.
+  void Submit(Mutation mutation, Done done);
+
+  // Submit and wait.
+  absl::StatusOr<Committed> Mutate(Mutation mutation);
+
+  // Runs `reader` on the committed state under a shared lock. It must not call the store.
+  void Read(const std::function<void(const TopologyState&)>& reader) const;
+  clownix::v1::Network Snapshot(const class LabelSelector* selector = nullptr) const;
+  uint64_t revision() const;
+
+  WatchHub& hub() { return *hub_; }
+
+  // Finishes the queued requests, stops the writer and ends every watch. Idempotent.
+  void Shutdown();
+
+ private:
+  struct Pending {
+    Mutation mutation;
+    Done done;
+  };
+
+  explicit TopologyStore(Options options);
+  absl::Status Recover(Recovery* recovery);
+  void WriterLoop();
+  void ProcessBatch(std::vector<Pending>& batch);
+  absl::Status WriteSnapshot();
+
+  const Options options_;
+  int lock_fd_ = -1;
+  std::unique_ptr<Journal> journal_;  // Writer thread only (and Open).
+  TopologyState working_;             // Writer thread only (and Open).
+  uint64_t snapshot_bytes_ = 0;       // Writer thread only (and Open).
+
+  mutable absl::Mutex state_mu_;
+  TopologyState committed_ ABSL_GUARDED_BY(state_mu_);
+
+  absl::Mutex queue_mu_;
+  std::vector<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+
+  std::unique_ptr<WatchHub> hub_;
+  std::thread writer_;
+};
+
+}  // namespace clownix::server
+
+#endif  // CLOWNIX_SERVER_TOPOLOGY_STORE_H_
