@@ -1,0 +1,1130 @@
+#include "vmm/vm_manager.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "vmm/addressing.h"
+#include "vmm/agent_protocol.h"
+#include "vmm/config_disk.h"
+#include "vmm/host_probe.h"
+#include "vmm/mconsole_client.h"
+#include "vmm/uml_command_line.h"
+
+extern char** environ;
+
+namespace clownix::vmm {
+namespace {
+
+constexpr uint64_t kWakeToken = 0;
+constexpr uint64_t kNotifyToken = UINT64_MAX;
+constexpr size_t kHistoryBytes = 64 * 1024;
+#ifndef P_PIDFD
+constexpr idtype_t P_PIDFD = static_cast<idtype_t>(3);
+#endif
+
+int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+absl::Status ErrnoStatus(int err, absl::string_view what) {
+  std::string message = absl::StrCat(what, ": ", strerror(err));
+  switch (err) {
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return absl::PermissionDeniedError(message);
+    case ENOENT:
+      return absl::NotFoundError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+std::string ReadFileOr(const std::string& path, std::string fallback) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fallback;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Writes all of `data` to a non-blocking fd, waiting for room until `deadline`.
+absl::Status WriteAll(int fd, absl::string_view data, absl::Time deadline) {
+  while (!data.empty()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n > 0) {
+      data.remove_prefix(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN) return absl::UnavailableError(strerror(errno));
+    int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    if (wait_ms <= 0) return absl::DeadlineExceededError("line is not draining");
+    pollfd p = {fd, POLLOUT, 0};
+    poll(&p, 1, wait_ms);
+  }
+  return absl::OkStatus();
+}
+
+std::string DescribeSignal(int sig) {
+  const char* d = strsignal(sig);
+  return absl::StrFormat("killed by signal %d (%s)", sig, d ? d : "?");
+}
+
+}  // namespace
+
+const char* VmStateName(VmState state) {
+  switch (state) {
+    case VmState::kBooting:
+      return "BOOTING";
+    case VmState::kRunning:
+      return "RUNNING";
+    case VmState::kStopped:
+      return "STOPPED";
+    case VmState::kCrashed:
+      return "CRASHED";
+  }
+  return "?";
+}
+
+struct VmManager::Fd {
+  explicit Fd(int f) : fd(f) {}
+  ~Fd() {
+    if (fd >= 0) close(fd);
+  }
+  const int fd;
+};
+
+struct VmManager::Vm {
+  struct Pending {
+    bool done = false;
+    absl::Status error;
+    AgentProtocol::Reply reply;
+  };
+
+  VmSpec spec;
+  VmState state = VmState::kBooting;
+  int pid = 0;
+  bool child = false;
+  bool adopted = false;
+  bool stop_requested = false;
+  std::unique_ptr<Fd> pidfd;
+  uint64_t pid_token = 0;
+  std::shared_ptr<Fd> console;
+  uint64_t console_token = 0;
+  std::string console_pts;
+  std::unique_ptr<Fd> console_log;
+  std::string history;
+  std::map<int64_t, std::shared_ptr<ConsoleCallback>> subscribers;
+  std::shared_ptr<Fd> agent;
+  uint64_t agent_token = 0;
+  std::string agent_pts;
+  std::string agent_buffer;
+  std::string ping_id;
+  std::map<std::string, std::shared_ptr<Pending>> pending;
+  // Serializes writers of one line (agent or console) so requests never interleave.
+  std::shared_ptr<absl::Mutex> write_mu = std::make_shared<absl::Mutex>();
+};
+
+VmManager::VmManager(VmManagerOptions options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::unique_ptr<VmManager>> VmManager::Create(VmManagerOptions options) {
+  namespace fs = std::filesystem;
+  if (options.work_dir.empty()) return absl::InvalidArgumentError("work dir is empty");
+  if (absl::Status s = Addressing::ValidateAdminPrefix(options.admin_prefix); !s.ok()) return s;
+  if (absl::Status s = ConfigDisk::Validate({"probe", "10.0.0.1", options.rsa_public_key});
+      !s.ok()) {
+    return s;
+  }
+  for (auto [what, path] : {std::pair{"kernel", &options.kernel}, {"root_fs", &options.root_fs}}) {
+    struct stat st;
+    if (path->empty() || stat(path->c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      return absl::NotFoundError(absl::StrFormat("%s \"%s\" is not a file", what, *path));
+    }
+    *path = fs::absolute(*path).lexically_normal().string();
+  }
+  if (access(options.kernel.c_str(), X_OK) != 0) {
+    return absl::PermissionDeniedError(absl::StrCat("kernel ", options.kernel, " is not executable"));
+  }
+  if (options.root_fs_mode && access(options.root_fs.c_str(), W_OK) != 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("root_fs mode writes into ", options.root_fs, ", which is not writable"));
+  }
+  std::error_code ec;
+  fs::create_directories(options.work_dir, ec);
+  if (ec) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot create work dir ", options.work_dir, ": ", ec.message()));
+  }
+  if (access(options.work_dir.c_str(), W_OK | X_OK) != 0) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("work dir ", options.work_dir, " is not writable"));
+  }
+  options.work_dir = fs::absolute(options.work_dir).lexically_normal().string();
+  while (options.work_dir.size() > 1 && options.work_dir.back() == '/') {
+    options.work_dir.pop_back();
+  }
+
+  std::string preload;
+  bool want = options.xstate_fix == XstateFix::kAlways;
+  if (options.xstate_fix == XstateFix::kAuto) {
+    absl::StatusOr<bool> needed = HostProbe::NeedsXstateFix();
+    if (!needed.ok()) return needed.status();
+    want = *needed;
+  }
+  if (want) {
+    struct stat st;
+    if (options.xstate_fix_library.empty() || stat(options.xstate_fix_library.c_str(), &st) != 0) {
+      return absl::NotFoundError(absl::StrCat("this host needs the XSTATE shim but \"",
+                                              options.xstate_fix_library, "\" is missing"));
+    }
+    preload = fs::absolute(options.xstate_fix_library).lexically_normal().string();
+  }
+
+  std::unique_ptr<VmManager> manager(new VmManager(std::move(options)));
+  manager->preload_ = preload;
+  if (absl::Status s = manager->Init(); !s.ok()) return s;
+  return manager;
+}
+
+absl::Status VmManager::Init() {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(options_.work_dir + "/uml", ec);
+  if (!ec) fs::create_directories(options_.work_dir + "/vms", ec);
+  if (ec) return absl::PermissionDeniedError(absl::StrCat("work dir: ", ec.message()));
+
+  std::string lock_path = options_.work_dir + "/vmm.lock";
+  lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) return ErrnoStatus(errno, lock_path);
+  if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("work dir ", options_.work_dir, " is in use by another VmManager"));
+  }
+
+  notify_path_ = options_.work_dir + "/notify.sock";
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (notify_path_.size() >= sizeof(addr.sun_path)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("work dir path too long for unix sockets: ", options_.work_dir));
+  }
+  memcpy(addr.sun_path, notify_path_.data(), notify_path_.size());
+  notify_fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  unlink(notify_path_.c_str());
+  if (notify_fd_ < 0 || bind(notify_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return ErrnoStatus(errno, notify_path_);
+  }
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) return ErrnoStatus(errno, "epoll/eventfd");
+  epoll_event ev = {};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kWakeToken;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  ev.data.u64 = kNotifyToken;
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, notify_fd_, &ev);
+
+  absl::BitGen gen;
+  request_prefix_ = absl::StrFormat("%08x.", absl::Uniform<uint32_t>(gen));
+  loop_ = std::thread([this] { Loop(); });
+  return absl::OkStatus();
+}
+
+VmManager::~VmManager() {
+  stopping_ = true;
+  if (loop_.joinable()) {
+    uint64_t one = 1;
+    (void)!write(wake_fd_, &one, sizeof(one));
+    loop_.join();
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [name, vm] : vms_) {
+      for (auto& [id, pending] : vm->pending) {
+        pending->done = true;
+        pending->error = absl::CancelledError("VmManager destroyed");
+      }
+    }
+    vms_.clear();
+    changed_.SignalAll();
+  }
+  for (int fd : {epoll_fd_, wake_fd_, notify_fd_, lock_fd_}) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+std::string VmManager::VmDir(absl::string_view name) const {
+  return absl::StrCat(options_.work_dir, "/vms/", name);
+}
+std::string VmManager::UmlDir(absl::string_view name) const {
+  return absl::StrCat(options_.work_dir, "/uml/", name);
+}
+
+absl::Status VmManager::Register(int fd, const std::string& name, Kind kind, uint64_t* token) {
+  *token = next_token_++;
+  epoll_event ev = {};
+  ev.events = EPOLLIN;
+  ev.data.u64 = *token;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return ErrnoStatus(errno, "epoll_ctl");
+  tokens_[*token] = {name, kind};
+  return absl::OkStatus();
+}
+
+void VmManager::Unregister(uint64_t token) { tokens_.erase(token); }
+
+void VmManager::Loop() {
+  epoll_event events[64];
+  while (!stopping_) {
+    int n = epoll_wait(epoll_fd_, events, 64, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      abort();  // epoll on our own fd cannot fail otherwise.
+    }
+    std::vector<VmEvent> state_events;
+    std::vector<std::pair<std::vector<ConsoleCallback>, std::string>> console_out;
+    for (int i = 0; i < n && !stopping_; ++i) {
+      const uint64_t token = events[i].data.u64;
+      if (token == kWakeToken) {
+        uint64_t v;
+        (void)!read(wake_fd_, &v, sizeof(v));
+        continue;
+      }
+      if (token == kNotifyToken) {
+        HandleNotify(&state_events);
+        continue;
+      }
+      absl::MutexLock lock(&mu_);
+      auto it = tokens_.find(token);
+      if (it == tokens_.end()) continue;  // Closed earlier in this batch.
+      const auto [name, kind] = it->second;
+      switch (kind) {
+        case Kind::kPidfd:
+          HandlePidfd(name, &state_events);
+          break;
+        case Kind::kConsole:
+          HandleConsole(name, events[i].events, &console_out);
+          break;
+        case Kind::kAgent:
+          HandleAgent(name, events[i].events, &state_events);
+          break;
+      }
+    }
+    for (auto& [callbacks, bytes] : console_out) {
+      for (auto& cb : callbacks) cb(bytes);
+    }
+    Deliver(state_events);
+  }
+}
+
+void VmManager::Deliver(const std::vector<VmEvent>& events) {
+  if (!options_.on_state_change) return;
+  for (const VmEvent& e : events) options_.on_state_change(e);
+}
+
+void VmManager::HandleNotify(std::vector<VmEvent>* events) {
+  for (;;) {
+    char buffer[sizeof(mconsole_wire::Notify) + 16];
+    ssize_t n = recv(notify_fd_, buffer, sizeof(buffer), 0);
+    if (n < 0) return;  // EAGAIN: drained.
+    absl::StatusOr<MconsoleClient::Notification> note =
+        MconsoleClient::DecodeNotify(absl::string_view(buffer, n));
+    if (!note.ok()) continue;  // Anybody can write to the socket: ignore junk.
+    if (note->type == mconsole_wire::kNotifySocket) {
+      // ".../uml/NAME/mconsole": the VM (re)booted.
+      std::filesystem::path path(note->data);
+      std::string name = path.parent_path().filename().string();
+      if (path.parent_path().parent_path() != std::filesystem::path(options_.work_dir + "/uml")) {
+        continue;
+      }
+      {
+        absl::MutexLock lock(&mu_);
+        auto it = vms_.find(name);
+        if (it == vms_.end()) continue;
+        Vm& vm = *it->second;
+        if (vm.state == VmState::kRunning) {  // Rebooted from inside the guest.
+          vm.state = VmState::kBooting;
+          DetachAgentLocked(vm, absl::UnavailableError(absl::StrCat("vm ", name, " rebooted")));
+          events->push_back({name, VmState::kBooting, "rebooting"});
+          changed_.SignalAll();
+        }
+      }
+      AttachConsole(name);
+    } else if (note->type == mconsole_wire::kNotifyUser) {
+      std::vector<std::string> words = absl::StrSplit(note->data, ' ', absl::SkipEmpty());
+      if (words.size() == 2 && words[0] == "agent-ready") AttachAgent(words[1]);
+    }
+  }
+}
+
+void VmManager::AttachConsole(const std::string& name) {
+  absl::StatusOr<std::string> reply =
+      MconsoleClient::Send(UmlDir(name) + "/mconsole", "config con0", absl::Seconds(2));
+  if (!reply.ok() || !absl::StartsWith(*reply, "pts:/dev/pts/")) return;
+  std::string pts = reply->substr(4);
+  int fd = open(pts.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;
+  termios t;
+  if (tcgetattr(fd, &t) == 0) {
+    cfmakeraw(&t);
+    tcsetattr(fd, TCSANOW, &t);
+  }
+  auto holder = std::make_shared<Fd>(fd);
+  absl::MutexLock lock(&mu_);
+  auto it = vms_.find(name);
+  if (it == vms_.end()) return;
+  Vm& vm = *it->second;
+  if (vm.console && vm.console_pts == pts) return;
+  DetachConsoleLocked(vm);
+  if (!vm.console_log) {
+    int log = open((VmDir(name) + "/console.log").c_str(),
+                   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log >= 0) vm.console_log = std::make_unique<Fd>(log);
+  }
+  if (!Register(fd, name, Kind::kConsole, &vm.console_token).ok()) return;
+  vm.console = std::move(holder);
+  vm.console_pts = pts;
+}
+
+void VmManager::AttachAgent(const std::string& name) {
+  absl::StatusOr<std::string> reply =
+      MconsoleClient::Send(UmlDir(name) + "/mconsole", "config ssl1", absl::Seconds(2));
+  // Before the guest opens ttyS1 the answer is a bare "pts": the agent-ready notification
+  // will bring us back.
+  if (!reply.ok() || !absl::StartsWith(*reply, "pts:/dev/pts/")) return;
+  std::string pts = reply->substr(4);
+  int fd = open(pts.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return;
+  termios t;
+  if (tcgetattr(fd, &t) == 0) {
+    cfmakeraw(&t);
+    tcsetattr(fd, TCSANOW, &t);
+  }
+  auto holder = std::make_shared<Fd>(fd);
+  absl::MutexLock lock(&mu_);
+  auto it = vms_.find(name);
+  if (it == vms_.end()) return;
+  Vm& vm = *it->second;
+  if (vm.agent && vm.agent_pts == pts) {
+    // Same line (agent restarted, or an adopting manager): just ping again.
+    holder = vm.agent;
+  } else {
+    DetachAgentLocked(vm, absl::UnavailableError("agent line replaced"));
+    if (!Register(fd, name, Kind::kAgent, &vm.agent_token).ok()) return;
+    vm.agent = holder;
+    vm.agent_pts = pts;
+    vm.agent_buffer.clear();
+  }
+  vm.ping_id = absl::StrCat(request_prefix_, next_request_++);
+  // A newline first: flushes any partial line a previous client left in the guest's reader.
+  std::string ping = "\n" + *AgentProtocol::EncodePing(vm.ping_id);
+  (void)!write(holder->fd, ping.data(), ping.size());
+}
+
+void VmManager::DetachAgentLocked(Vm& vm, const absl::Status& why) {
+  if (vm.agent_token != 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, vm.agent->fd, nullptr);
+    Unregister(vm.agent_token);
+  }
+  vm.agent_token = 0;
+  vm.agent.reset();
+  vm.agent_pts.clear();
+  vm.agent_buffer.clear();
+  for (auto& [id, pending] : vm.pending) {
+    pending->done = true;
+    pending->error = why;
+  }
+  vm.pending.clear();
+  changed_.SignalAll();
+}
+
+void VmManager::DetachConsoleLocked(Vm& vm) {
+  if (vm.console_token != 0) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, vm.console->fd, nullptr);
+    Unregister(vm.console_token);
+  }
+  vm.console_token = 0;
+  vm.console.reset();
+  vm.console_pts.clear();
+}
+
+void VmManager::HandleConsole(
+    const std::string& name, uint32_t epoll_events,
+    std::vector<std::pair<std::vector<ConsoleCallback>, std::string>>* out) {
+  Vm& vm = *vms_.at(name);
+  char buffer[16384];
+  std::string got;
+  bool closed = false;
+  for (;;) {
+    ssize_t n = read(vm.console->fd, buffer, sizeof(buffer));
+    if (n > 0) {
+      got.append(buffer, n);
+      if (got.size() > 256 * 1024) break;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    closed = !(n < 0 && errno == EAGAIN);  // 0 or EIO: the VM's side went away.
+    break;
+  }
+  if (!got.empty()) {
+    if (vm.console_log) (void)!write(vm.console_log->fd, got.data(), got.size());
+    vm.history += got;
+    if (vm.history.size() > kHistoryBytes) {
+      vm.history.erase(0, vm.history.size() - kHistoryBytes);
+    }
+    std::vector<ConsoleCallback> callbacks;
+    for (auto& [id, cb] : vm.subscribers) callbacks.push_back(*cb);
+    if (!callbacks.empty()) out->emplace_back(std::move(callbacks), std::move(got));
+  }
+  if (closed || (got.empty() && (epoll_events & (EPOLLHUP | EPOLLERR)))) DetachConsoleLocked(vm);
+}
+
+void VmManager::HandleAgent(const std::string& name, uint32_t epoll_events,
+                            std::vector<VmEvent>* events) {
+  Vm& vm = *vms_.at(name);
+  char buffer[16384];
+  bool closed = false;
+  bool got = false;
+  for (;;) {
+    ssize_t n = read(vm.agent->fd, buffer, sizeof(buffer));
+    if (n > 0) {
+      got = true;
+      vm.agent_buffer.append(buffer, n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    closed = !(n < 0 && errno == EAGAIN);
+    break;
+  }
+  size_t start = 0;
+  for (size_t nl; (nl = vm.agent_buffer.find('\n', start)) != std::string::npos; start = nl + 1) {
+    absl::StatusOr<AgentProtocol::Reply> reply =
+        AgentProtocol::ParseReply(absl::string_view(vm.agent_buffer).substr(start, nl - start));
+    if (!reply.ok()) continue;  // Noise on the line.
+    if (reply->kind == AgentProtocol::Reply::kPong && reply->id == vm.ping_id &&
+        vm.state == VmState::kBooting) {
+      vm.state = VmState::kRunning;
+      events->push_back({name, VmState::kRunning, "agent answered"});
+    } else if (reply->kind == AgentProtocol::Reply::kExec) {
+      auto it = vm.pending.find(reply->id);
+      if (it != vm.pending.end()) {
+        it->second->done = true;
+        it->second->reply = std::move(*reply);
+        vm.pending.erase(it);
+      }
+    }
+    changed_.SignalAll();
+  }
+  vm.agent_buffer.erase(0, start);
+  if (vm.agent_buffer.size() > 4 * AgentProtocol::kMaxOutputCap) vm.agent_buffer.clear();
+  if (closed || (!got && (epoll_events & (EPOLLHUP | EPOLLERR)))) {
+    DetachAgentLocked(vm, absl::UnavailableError(absl::StrCat("agent line of vm ", name,
+                                                              " closed")));
+  }
+}
+
+void VmManager::HandlePidfd(const std::string& name, std::vector<VmEvent>* events) {
+  auto it = vms_.find(name);
+  Vm& vm = *it->second;
+  // The whole group first: UML's helpers and the host processes of guest processes outlive a
+  // dead main pid. The (unreaped) main pid keeps the group id from being reused meanwhile.
+  kill(-vm.pid, SIGKILL);
+  VmEvent event{name, VmState::kCrashed, ""};
+  siginfo_t info = {};
+  if (vm.child &&
+      waitid(P_PIDFD, static_cast<id_t>(vm.pidfd->fd), &info, WEXITED | WNOHANG) == 0 &&
+      info.si_pid != 0) {
+    if (info.si_code == CLD_EXITED) {
+      event.reason = absl::StrCat("exited with status ", info.si_status);
+      if (info.si_status == 0) event.state = VmState::kStopped;
+    } else {
+      event.reason = DescribeSignal(info.si_status);
+    }
+  } else if (vm.child) {
+    // Readable pidfd but not yet reapable cannot happen for an exited child; reap blocking.
+    waitid(P_PIDFD, static_cast<id_t>(vm.pidfd->fd), &info, WEXITED);
+    event.reason = "exited";
+  } else {
+    event.reason = "exited (adopted VM: status not available)";
+  }
+  if (vm.stop_requested) {
+    event.state = VmState::kStopped;
+    event.reason = absl::StrCat("stopped by clownix; ", event.reason);
+  }
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, vm.pidfd->fd, nullptr);
+  Unregister(vm.pid_token);
+  DetachAgentLocked(vm, absl::UnavailableError(absl::StrCat("vm ", name, " ended: ",
+                                                            event.reason)));
+  DetachConsoleLocked(vm);
+  vms_.erase(it);
+  RemoveFiles(name, /*keep_logs=*/true).IgnoreError();
+  last_exit_[name] = event;
+  events->push_back(event);
+  changed_.SignalAll();
+}
+
+absl::Status VmManager::RemoveFiles(const std::string& name, bool keep_logs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::remove_all(UmlDir(name), ec);
+  std::string dir = VmDir(name);
+  if (!keep_logs) {
+    fs::remove_all(dir, ec);
+    return absl::OkStatus();
+  }
+  // Seed: what a VM imported is destroyed when it stops (its COW); logs stay for post-mortems.
+  for (const char* file : {"/cow", "/config.img", "/spec"}) fs::remove(dir + file, ec);
+  return absl::OkStatus();
+}
+
+absl::Status VmManager::Start(const VmSpec& spec) {
+  namespace fs = std::filesystem;
+  if (absl::Status s = Addressing::ValidateName(spec.name); !s.ok()) return s;
+  absl::StatusOr<std::string> admin_ip = Addressing::AdminIp(options_.admin_prefix, spec.number);
+  if (!admin_ip.ok()) return admin_ip.status();
+  if (spec.nics.size() > static_cast<size_t>(Addressing::kMaxNics)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "vm %s: %d NICs, UML VMs have at most %d", spec.name, spec.nics.size(),
+        Addressing::kMaxNics));
+  }
+  UmlCommandLine::Params params;
+  params.kernel = options_.kernel;
+  params.mem_mib = spec.mem_mib;
+  params.uml_dir = options_.work_dir + "/uml";
+  params.umid = spec.name;
+  params.cow_path = options_.root_fs_mode ? "" : VmDir(spec.name) + "/cow";
+  params.root_fs = options_.root_fs;
+  params.config_disk = VmDir(spec.name) + "/config.img";
+  params.notify_socket = notify_path_;
+  for (const NicSpec& nic : spec.nics) {
+    absl::StatusOr<std::string> mac = Addressing::Mac(spec.number, nic.index);
+    if (!mac.ok()) return mac.status();
+    params.nics.push_back({nic.index, *mac, nic.ctl_path});
+  }
+  absl::StatusOr<std::vector<std::string>> argv = UmlCommandLine::Build(params);
+  if (!argv.ok()) return argv.status();
+
+  {
+    absl::MutexLock lock(&mu_);
+    if (vms_.count(spec.name)) {
+      return absl::AlreadyExistsError(absl::StrCat("vm ", spec.name, " already exists"));
+    }
+    for (const auto& [other, vm] : vms_) {
+      if (vm->spec.number == spec.number) {
+        return absl::AlreadyExistsError(absl::StrFormat(
+            "vm number %d is already used by vm %s", spec.number, other));
+      }
+    }
+    if (options_.root_fs_mode && !vms_.empty()) {
+      return absl::FailedPreconditionError(
+          "root_fs mode runs one VM at most, and one is running");
+    }
+    auto vm = std::make_unique<Vm>();
+    vm->spec = spec;
+    vms_[spec.name] = std::move(vm);  // Reserves the name; removed again on failure.
+    last_exit_.erase(spec.name);
+  }
+  auto fail = [&](absl::Status status, pid_t pid) {
+    if (pid > 0) {
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
+      while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+    absl::MutexLock lock(&mu_);
+    vms_.erase(spec.name);
+    RemoveFiles(spec.name, /*keep_logs=*/false).IgnoreError();
+    changed_.SignalAll();
+    return status;
+  };
+
+  // A VM of this name running without us (umid reuse would silently pick a random umid).
+  std::string pid_text = ReadFileOr(UmlDir(spec.name) + "/pid", "");
+  int old_pid = 0;
+  if (absl::SimpleAtoi(absl::StripAsciiWhitespace(pid_text), &old_pid) && old_pid > 0 &&
+      kill(old_pid, 0) == 0 &&
+      absl::StrContains(ReadFileOr(absl::StrCat("/proc/", old_pid, "/cmdline"), ""),
+                        absl::StrCat("umid=", spec.name))) {
+    absl::MutexLock lock(&mu_);
+    vms_.erase(spec.name);
+    return absl::AlreadyExistsError(absl::StrFormat(
+        "vm %s is running (pid %d) but not managed here: Adopt() it", spec.name, old_pid));
+  }
+  std::error_code ec;
+  fs::remove_all(UmlDir(spec.name), ec);
+  fs::remove_all(VmDir(spec.name), ec);
+  fs::create_directories(VmDir(spec.name), ec);
+  if (ec) return fail(absl::PermissionDeniedError(absl::StrCat(VmDir(spec.name), ": ",
+                                                               ec.message())), 0);
+  if (absl::Status s = ConfigDisk::Build({spec.name, *admin_ip, options_.rsa_public_key},
+                                         params.config_disk);
+      !s.ok()) {
+    return fail(s, 0);
+  }
+  {
+    std::ofstream out(VmDir(spec.name) + "/spec");
+    out << "name=" << spec.name << "\nnumber=" << spec.number << "\nmem=" << spec.mem_mib << "\n";
+    for (const NicSpec& nic : spec.nics) out << "nic=" << nic.index << " " << nic.ctl_path << "\n";
+    if (!out) return fail(absl::InternalError("cannot write the vm's spec file"), 0);
+  }
+
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (!absl::StartsWith(*e, "LD_PRELOAD=")) env.emplace_back(*e);
+  }
+  if (!preload_.empty()) env.push_back("LD_PRELOAD=" + preload_);
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<char*> args;
+  for (const std::string& a : *argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::string log = VmDir(spec.name) + "/uml.log";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, args[0], &actions, &attr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return fail(ErrnoStatus(rc, absl::StrCat("spawn ", options_.kernel)), 0);
+  int pidfd = PidfdOpen(pid);
+  if (pidfd < 0) return fail(ErrnoStatus(errno, "pidfd_open"), pid);
+  {
+    absl::MutexLock lock(&mu_);
+    Vm& vm = *vms_.at(spec.name);
+    vm.pid = pid;
+    vm.child = true;
+    vm.pidfd = std::make_unique<Fd>(pidfd);
+    if (absl::Status s = Register(pidfd, spec.name, Kind::kPidfd, &vm.pid_token); !s.ok()) {
+      vm.pidfd.reset();
+      mu_.Unlock();
+      absl::Status failed = fail(s, pid);
+      mu_.Lock();
+      return failed;
+    }
+    changed_.SignalAll();
+  }
+  Deliver({{spec.name, VmState::kBooting, "started"}});
+  return absl::OkStatus();
+}
+
+absl::Status VmManager::WaitGone(absl::string_view name, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::MutexLock lock(&mu_);
+  while (vms_.count(name)) {
+    if (changed_.WaitWithDeadline(&mu_, deadline)) {
+      if (!vms_.count(name)) break;
+      return absl::DeadlineExceededError(absl::StrCat("vm ", name, " did not end in time"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VmManager::Kill(absl::string_view name) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+    if (it->second->pid <= 0) {
+      return absl::UnavailableError(absl::StrCat("vm ", name, " is still being created"));
+    }
+    it->second->stop_requested = true;
+    kill(-it->second->pid, SIGKILL);
+    kill(it->second->pid, SIGKILL);  // In case it has not made itself a group leader yet.
+  }
+  return WaitGone(name, absl::Seconds(10));
+}
+
+absl::Status VmManager::Halt(absl::string_view name, absl::Duration deadline) {
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+    it->second->stop_requested = true;
+  }
+  const absl::Time end = absl::Now() + deadline;
+  MconsoleClient::Send(UmlDir(name) + "/mconsole", "halt", std::min(deadline, absl::Seconds(3)))
+      .IgnoreError();  // Whatever it says, the deadline and SIGKILL follow.
+  if (WaitGone(name, end - absl::Now()).ok()) return absl::OkStatus();
+  absl::Status killed = Kill(name);
+  return killed.code() == absl::StatusCode::kNotFound ? absl::OkStatus() : killed;
+}
+
+absl::Status VmManager::Reboot(absl::string_view name) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!vms_.count(name)) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+  }
+  absl::StatusOr<std::string> reply =
+      MconsoleClient::Send(UmlDir(name) + "/mconsole", "reboot", absl::Seconds(5));
+  if (!reply.ok()) return reply.status();
+  std::vector<VmEvent> events;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end()) return absl::OkStatus();
+    Vm& vm = *it->second;
+    if (vm.state != VmState::kBooting) {
+      vm.state = VmState::kBooting;
+      events.push_back({std::string(name), VmState::kBooting, "rebooting"});
+    }
+    DetachAgentLocked(vm, absl::UnavailableError(absl::StrCat("vm ", name, " rebooted")));
+    changed_.SignalAll();
+  }
+  Deliver(events);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ExecResult> VmManager::Exec(absl::string_view name, absl::string_view command,
+                                           absl::Duration timeout, size_t output_cap) {
+  const int guest_timeout_s =
+      std::max<int>(1, static_cast<int>(std::ceil(absl::ToDoubleSeconds(timeout))));
+  std::shared_ptr<Vm::Pending> pending;
+  std::shared_ptr<Fd> agent;
+  std::shared_ptr<absl::Mutex> write_mu;
+  std::string request;
+  std::string id;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+    Vm& vm = *it->second;
+    if (vm.state != VmState::kRunning || !vm.agent) {
+      return absl::FailedPreconditionError(
+          absl::StrFormat("vm %s is %s, its agent is not ready", name, VmStateName(vm.state)));
+    }
+    id = absl::StrCat(request_prefix_, next_request_++);
+    absl::StatusOr<std::string> encoded =
+        AgentProtocol::EncodeExec(id, command, guest_timeout_s, output_cap);
+    if (!encoded.ok()) return encoded.status();
+    request = std::move(*encoded);
+    pending = std::make_shared<Vm::Pending>();
+    vm.pending[id] = pending;
+    agent = vm.agent;
+    write_mu = vm.write_mu;
+  }
+  // The guest enforces the timeout; this is the margin for a wedged agent or line.
+  const absl::Time deadline = absl::Now() + absl::Seconds(guest_timeout_s) + absl::Seconds(10);
+  absl::Status written;
+  {
+    absl::MutexLock lock(write_mu.get());
+    written = WriteAll(agent->fd, request, deadline);
+  }
+  absl::MutexLock lock(&mu_);
+  if (!written.ok() && !pending->done) {
+    auto it = vms_.find(name);
+    if (it != vms_.end()) it->second->pending.erase(id);
+    return absl::UnavailableError(absl::StrCat("vm ", name, ": agent line: ", written.message()));
+  }
+  while (!pending->done) {
+    if (changed_.WaitWithDeadline(&mu_, deadline) && !pending->done) {
+      auto it = vms_.find(name);
+      if (it != vms_.end()) it->second->pending.erase(id);
+      return absl::DeadlineExceededError(
+          absl::StrFormat("vm %s: the agent did not answer within %d s", name,
+                          absl::ToInt64Seconds(deadline - absl::Now() + absl::Seconds(0))));
+    }
+  }
+  if (!pending->error.ok()) return pending->error;
+  if (pending->reply.timed_out) {
+    return absl::DeadlineExceededError(absl::StrFormat(
+        "vm %s: command timed out after %d s and was killed", name, guest_timeout_s));
+  }
+  ExecResult result;
+  result.exit_code = pending->reply.exit_code;
+  result.output = std::move(pending->reply.output);
+  result.total_output_bytes = pending->reply.total_output_bytes;
+  return result;
+}
+
+absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
+  int number = 0;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+    number = it->second->spec.number;
+  }
+  absl::StatusOr<std::string> mac = Addressing::Mac(number, nic.index);
+  if (!mac.ok()) return mac.status();
+  absl::StatusOr<std::string> value = UmlCommandLine::NicValue({nic.index, *mac, nic.ctl_path});
+  if (!value.ok()) return value.status();
+  const std::string check = absl::StrFormat("test -e /sys/class/net/eth%d", nic.index);
+  absl::StatusOr<ExecResult> present = Exec(name, check, absl::Seconds(10));
+  if (!present.ok()) return present.status();
+  if (present->exit_code == 0) {
+    return absl::AlreadyExistsError(absl::StrFormat("vm %s already has eth%d", name, nic.index));
+  }
+  absl::StatusOr<std::string> reply = MconsoleClient::Send(
+      UmlDir(name) + "/mconsole", absl::StrFormat("config eth%d=%s", nic.index, *value));
+  if (!reply.ok()) return reply.status();
+  present = Exec(name, check, absl::Seconds(10));
+  if (!present.ok()) return present.status();
+  if (present->exit_code != 0) {
+    return absl::UnavailableError(absl::StrFormat(
+        "vm %s: UML accepted eth%d but no interface appeared (is anything listening on %s?)",
+        name, nic.index, nic.ctl_path));
+  }
+  absl::MutexLock lock(&mu_);
+  auto it = vms_.find(name);
+  if (it != vms_.end()) {
+    it->second->spec.nics.push_back(nic);
+    std::ofstream out(VmDir(name) + "/spec", std::ios::app);
+    out << "nic=" << nic.index << " " << nic.ctl_path << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VmManager::DetachNic(absl::string_view name, int index) {
+  if (index < 0 || index >= Addressing::kMaxNics) {
+    return absl::InvalidArgumentError(absl::StrFormat("eth%d does not exist on UML VMs", index));
+  }
+  absl::StatusOr<ExecResult> down = Exec(
+      name, absl::StrFormat("test -e /sys/class/net/eth%d && ip link set eth%d down", index, index),
+      absl::Seconds(10));
+  if (!down.ok()) return down.status();
+  if (down->exit_code != 0) {
+    return absl::NotFoundError(absl::StrFormat("vm %s has no eth%d", name, index));
+  }
+  absl::StatusOr<std::string> reply =
+      MconsoleClient::Send(UmlDir(name) + "/mconsole", absl::StrFormat("remove eth%d", index));
+  if (!reply.ok()) return reply.status();
+  absl::MutexLock lock(&mu_);
+  auto it = vms_.find(name);
+  if (it != vms_.end()) {
+    auto& nics = it->second->spec.nics;
+    nics.erase(std::remove_if(nics.begin(), nics.end(),
+                              [&](const NicSpec& n) { return n.index == index; }),
+               nics.end());
+    std::ofstream out(VmDir(name) + "/spec");
+    const VmSpec& s = it->second->spec;
+    out << "name=" << s.name << "\nnumber=" << s.number << "\nmem=" << s.mem_mib << "\n";
+    for (const NicSpec& n : nics) out << "nic=" << n.index << " " << n.ctl_path << "\n";
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> VmManager::SubscribeConsole(absl::string_view name,
+                                                    ConsoleCallback on_output) {
+  std::string history;
+  int64_t id;
+  auto callback = std::make_shared<ConsoleCallback>(std::move(on_output));
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+    id = next_subscription_++;
+    it->second->subscribers[id] = callback;
+    subscriptions_[id] = std::string(name);
+    history = it->second->history;
+  }
+  if (!history.empty()) (*callback)(history);
+  return id;
+}
+
+void VmManager::UnsubscribeConsole(int64_t subscription) {
+  absl::MutexLock lock(&mu_);
+  auto it = subscriptions_.find(subscription);
+  if (it == subscriptions_.end()) return;
+  auto vm = vms_.find(it->second);
+  if (vm != vms_.end()) vm->second->subscribers.erase(subscription);
+  subscriptions_.erase(it);
+}
+
+absl::Status VmManager::WriteConsole(absl::string_view name, absl::string_view bytes) {
+  std::shared_ptr<Fd> console;
+  std::shared_ptr<absl::Mutex> write_mu;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+    if (!it->second->console) {
+      return absl::UnavailableError(absl::StrCat("vm ", name, ": console not attached"));
+    }
+    console = it->second->console;
+    write_mu = it->second->write_mu;
+  }
+  absl::MutexLock lock(write_mu.get());
+  return WriteAll(console->fd, bytes, absl::Now() + absl::Seconds(5));
+}
+
+absl::StatusOr<std::vector<std::string>> VmManager::Adopt() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> adopted;
+  std::vector<VmEvent> events;
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(options_.work_dir + "/uml", ec)) {
+    std::string name = entry.path().filename().string();
+    if (!Addressing::ValidateName(name).ok()) continue;
+    {
+      absl::MutexLock lock(&mu_);
+      if (vms_.count(name)) continue;
+    }
+    if (AdoptOne(name, &events).ok()) adopted.push_back(name);
+  }
+  if (ec) return ErrnoStatus(ec.value(), options_.work_dir + "/uml");
+  Deliver(events);
+  for (const std::string& name : adopted) {
+    AttachConsole(name);
+    AttachAgent(name);
+  }
+  return adopted;
+}
+
+absl::Status VmManager::AdoptOne(const std::string& name, std::vector<VmEvent>* events) {
+  auto stale = [&](absl::string_view why) {
+    absl::MutexLock lock(&mu_);
+    if (!vms_.count(name)) RemoveFiles(name, /*keep_logs=*/true).IgnoreError();
+    return absl::NotFoundError(absl::StrCat("vm ", name, ": ", why));
+  };
+  int pid = 0;
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOr(UmlDir(name) + "/pid", "")), &pid) ||
+      pid <= 1) {
+    return stale("no pid file");
+  }
+  int pidfd = PidfdOpen(pid);
+  if (pidfd < 0) return stale("process gone");
+  auto holder = std::make_unique<Fd>(pidfd);
+  // Opened the pidfd first, then check the identity: a reused pid fails the check.
+  std::string cmdline = ReadFileOr(absl::StrCat("/proc/", pid, "/cmdline"), "");
+  std::vector<std::string> args = absl::StrSplit(cmdline, '\0');
+  bool has_umid = false;
+  bool has_dir = false;
+  for (const std::string& a : args) {
+    has_umid |= a == "umid=" + name;
+    has_dir |= a == "uml_dir=" + options_.work_dir + "/uml";
+  }
+  if (!has_umid || !has_dir) return stale(absl::StrCat("pid ", pid, " is not this vm"));
+
+  VmSpec spec;
+  spec.name = name;
+  for (absl::string_view line :
+       absl::StrSplit(ReadFileOr(VmDir(name) + "/spec", ""), '\n', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    if (kv.first == "number") {
+      (void)absl::SimpleAtoi(kv.second, &spec.number);
+    } else if (kv.first == "mem") {
+      (void)absl::SimpleAtoi(kv.second, &spec.mem_mib);
+    } else if (kv.first == "nic") {
+      std::pair<std::string, std::string> nic = absl::StrSplit(kv.second, absl::MaxSplits(' ', 1));
+      NicSpec n;
+      if (absl::SimpleAtoi(nic.first, &n.index)) {
+        n.ctl_path = nic.second;
+        spec.nics.push_back(n);
+      }
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  if (vms_.count(name)) return absl::AlreadyExistsError(name);
+  auto vm = std::make_unique<Vm>();
+  vm->spec = spec;
+  vm->pid = pid;
+  vm->adopted = true;
+  vm->pidfd = std::move(holder);
+  if (absl::Status s = Register(vm->pidfd->fd, name, Kind::kPidfd, &vm->pid_token); !s.ok()) {
+    return s;
+  }
+  vms_[name] = std::move(vm);
+  events->push_back({name, VmState::kBooting, "adopted"});
+  changed_.SignalAll();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<VmInfo> VmManager::Get(absl::string_view name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = vms_.find(name);
+  if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+  const Vm& vm = *it->second;
+  VmInfo info;
+  info.spec = vm.spec;
+  info.state = vm.state;
+  info.pid = vm.pid;
+  info.adopted = vm.adopted;
+  info.admin_ip = Addressing::AdminIp(options_.admin_prefix, vm.spec.number).value_or("");
+  info.console_log = VmDir(name) + "/console.log";
+  return info;
+}
+
+std::vector<VmInfo> VmManager::List() const {
+  std::vector<std::string> names;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [name, vm] : vms_) names.push_back(name);
+  }
+  std::vector<VmInfo> out;
+  for (const std::string& name : names) {
+    absl::StatusOr<VmInfo> info = Get(name);
+    if (info.ok()) out.push_back(std::move(*info));
+  }
+  return out;
+}
+
+absl::StatusOr<VmEvent> VmManager::LastExit(absl::string_view name) const {
+  absl::MutexLock lock(&mu_);
+  auto it = last_exit_.find(name);
+  if (it == last_exit_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " has not ended"));
+  return it->second;
+}
+
+absl::Status VmManager::WaitForState(absl::string_view name, VmState state,
+                                     absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  const bool final_state = state == VmState::kStopped || state == VmState::kCrashed;
+  absl::MutexLock lock(&mu_);
+  for (;;) {
+    auto it = vms_.find(name);
+    if (it != vms_.end()) {
+      if (!final_state && it->second->state == state) return absl::OkStatus();
+    } else {
+      auto last = last_exit_.find(name);
+      if (last != last_exit_.end()) {
+        if (last->second.state == state) return absl::OkStatus();
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "vm %s ended %s: %s", name, VmStateName(last->second.state), last->second.reason));
+      }
+      if (!final_state) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+    }
+    if (changed_.WaitWithDeadline(&mu_, deadline)) {
+      return absl::DeadlineExceededError(
+          absl::StrFormat("vm %s not %s after %s", name, VmStateName(state),
+                          absl::FormatDuration(timeout)));
+    }
+  }
+}
+
+}  // namespace clownix::vmm
