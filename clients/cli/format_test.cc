@@ -1,0 +1,109 @@
+#include "clients/cli/format.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace clownix::cli {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(FormatTest, VmState) {
+  v1::Vm vm;
+  EXPECT_EQ(VmStateText(vm), "unknown");
+  vm.set_state(v1::VM_STATE_RUNNING);
+  EXPECT_EQ(VmStateText(vm), "running");
+  vm.set_state(v1::VM_STATE_CRASHED);
+  vm.set_state_reason("killed by signal 9");
+  EXPECT_EQ(VmStateText(vm), "crashed (killed by signal 9)");
+  EXPECT_EQ(VmStateText(vm, /*with_reason=*/false), "crashed");
+}
+
+TEST(FormatTest, LabelsSortedByKey) {
+  v1::Vm vm;
+  EXPECT_EQ(LabelsText(vm.labels()), "-");
+  (*vm.mutable_labels())["zone"] = "b";
+  (*vm.mutable_labels())["role"] = "router";
+  EXPECT_EQ(LabelsText(vm.labels()), "role=router,zone=b");
+}
+
+TEST(FormatTest, Endpoints) {
+  v1::Endpoint nic;
+  nic.mutable_nic()->set_vm("vm1");
+  nic.mutable_nic()->set_index(2);
+  EXPECT_EQ(EndpointText(nic), "vm1/eth2");
+  v1::Endpoint tap;
+  tap.set_tap("t0");
+  EXPECT_EQ(EndpointText(tap), "tap:t0");
+  EXPECT_EQ(EndpointText(v1::Endpoint()), "?");
+}
+
+TEST(FormatTest, Impairment) {
+  v1::Impairment impairment;
+  EXPECT_EQ(ImpairmentText(impairment), "-");
+  impairment.set_delay_us(10000);
+  impairment.set_jitter_us(1500);
+  impairment.set_loss_percent(2.5);
+  impairment.set_rate_kbps(1000);
+  EXPECT_EQ(ImpairmentText(impairment), "delay=10ms jitter=1.5ms loss=2.5% rate=1000kbit");
+}
+
+TEST(FormatTest, Nics) {
+  v1::Vm vm;
+  EXPECT_EQ(NicsText(vm), "-");
+  v1::Nic* eth0 = vm.add_nics();
+  eth0->set_index(0);
+  eth0->set_lan("admin");
+  vm.add_nics()->set_index(1);
+  EXPECT_EQ(NicsText(vm), "eth0:admin eth1:-");
+}
+
+TEST(FormatTest, Changes) {
+  v1::Change change;
+  change.set_type(v1::Change::CREATED);
+  v1::Vm* vm = change.mutable_vm();
+  vm->set_name("vm1");
+  vm->set_state(v1::VM_STATE_DEFINED);
+  vm->set_mem_mib(64);
+  EXPECT_EQ(ChangeText(change), "created vm vm1 (defined, 64 MiB, -)");
+  change.set_type(v1::Change::DELETED);
+  EXPECT_EQ(ChangeText(change), "deleted vm vm1");
+
+  v1::Change link_change;
+  link_change.set_type(v1::Change::UPDATED);
+  v1::Link* link = link_change.mutable_link();
+  link->mutable_endpoint()->set_tap("t0");
+  link->set_lan("lan1");
+  link->set_up(true);
+  link->mutable_from_lan()->set_loss_percent(5);
+  EXPECT_EQ(ChangeText(link_change), "updated link tap:t0 -> lan1 (up, from-lan loss=5%)");
+
+  v1::Change lan_change;
+  lan_change.set_type(v1::Change::CREATED);
+  lan_change.mutable_lan()->set_name("lan1");
+  lan_change.mutable_lan()->set_mode(v1::LAN_MODE_HUB);
+  EXPECT_EQ(ChangeText(lan_change), "created lan lan1 (hub)");
+}
+
+TEST(FormatTest, PlanActionsAndCodes) {
+  EXPECT_EQ(PlanActionText(v1::PlanItem::CONNECT), "CONNECT");
+  EXPECT_EQ(PlanActionText(v1::PlanItem::ACTION_UNSPECIFIED), "?");
+  EXPECT_EQ(StatusCodeName(5), "NOT_FOUND");
+  EXPECT_EQ(StatusCodeName(9), "FAILED_PRECONDITION");
+  EXPECT_EQ(StatusCodeName(16), "UNAUTHENTICATED");
+  EXPECT_EQ(StatusCodeName(99), "CODE_99");
+}
+
+TEST(FormatTest, JsonOneLineAndPretty) {
+  v1::Lan lan;
+  lan.set_name("lan1");
+  lan.set_mode(v1::LAN_MODE_HUB);
+  EXPECT_EQ(ToJson(lan, false), R"({"name":"lan1","mode":"LAN_MODE_HUB"})");
+  EXPECT_THAT(ToJson(lan, true), HasSubstr("\n"));
+  v1::Network network;
+  network.set_revision(7);
+  EXPECT_EQ(ToJson(network, false), R"({"revision":"7"})");
+}
+
+}  // namespace
+}  // namespace clownix::cli
