@@ -1,0 +1,56 @@
+#!/usr/bin/python3
+"""create_network: builds a small network on clownixd with the Python client:
+
+    vm1 (eth1) -- lan1 -- (eth1) router (eth2) -- lan2 -- (eth1) vm2
+
+    create_network.py [--server ADDR] [--prefix P]
+
+Every name gets the prefix P (default empty), so several copies can live side by side. Prints
+each step with the revision it got; exits 1 with the server's message if a step fails.
+"""
+
+import argparse
+import sys
+
+import grpc
+
+import clownix_client
+
+
+def create(client, prefix=""):
+    """Creates the network; returns the list of (step, revision)."""
+    steps = []
+
+    def step(text, revision):
+        steps.append((text, revision))
+        print("%-40s revision %d" % (text, revision), flush=True)
+
+    for lan in ("lan1", "lan2"):
+        step("create lan " + prefix + lan, client.create_lan(prefix + lan))
+    for name, nics, role in (("vm1", 2, "host"), ("router", 3, "router"), ("vm2", 2, "host")):
+        response = client.create_vm(prefix + name, nic_count=nics, labels={"role": role})
+        step("create vm %s (#%d)" % (response.vm.name, response.vm.number), response.revision)
+    for vm, index, lan in (("vm1", 1, "lan1"), ("router", 1, "lan1"), ("router", 2, "lan2"),
+                           ("vm2", 1, "lan2")):
+        step("connect %s%s/eth%d %s%s" % (prefix, vm, index, prefix, lan),
+             client.connect_nic(prefix + vm, index, prefix + lan))
+    return steps
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--server", help="clownixd address, unix:PATH or HOST:PORT")
+    parser.add_argument("--prefix", default="", help="prefix for every name")
+    args = parser.parse_args(argv)
+    with clownix_client.Client(args.server) as client:
+        try:
+            create(client, args.prefix)
+        except grpc.RpcError as error:
+            print("create_network: %s (%s)" % (error.details(), error.code().name),
+                  file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
