@@ -134,6 +134,11 @@ absl::Status SwitchEngine::Run() {
   OnRequests();
   EndRound();
   while (!shutdown_) {
+    if (events_pending_) {
+      uint64_t one = 1;
+      if (write(event_efd_, &one, sizeof(one)) < 0) { /* the client is gone; nothing to tell */ }
+      events_pending_ = false;
+    }
     int timeout_ms = -1;
     if (pending_handshakes_ > 0) timeout_ms = 100;  // handshake deadlines are in seconds
     int n = epoll_wait(epfd_, evs, 64, timeout_ms);
@@ -147,16 +152,15 @@ absl::Status SwitchEngine::Run() {
       EndRound();
     }
     if (pending_handshakes_ > 0) ExpireHandshakes();
-    if (events_pending_) {
-      uint64_t one = 1;
-      if (write(event_efd_, &one, sizeof(one)) < 0) { /* the client is gone; nothing to tell */ }
-      events_pending_ = false;
-    }
   }
   std::vector<uint64_t> ids;
   for (auto& [id, port] : ports_) ids.push_back(id);
   for (uint64_t id : ids) RemovePort(id, "switch shut down");
   lans_.clear();
+  if (events_pending_) {
+    uint64_t one = 1;
+    if (write(event_efd_, &one, sizeof(one)) < 0) { /* the client is gone */ }
+  }
   return absl::OkStatus();
 }
 
@@ -489,7 +493,7 @@ void SwitchEngine::CompleteHandshake(Lan& lan, uint64_t hs_id) {
   struct epoll_event ev = {};
   ev.events = EPOLLIN | EPOLLRDHUP;
   ev.data.u64 = Key(kTagPortCtl, id);
-  epoll_ctl(epfd_, EPOLL_CTL_ADD, ctl_fd, &ev);
+  epoll_ctl(epfd_, EPOLL_CTL_MOD, ctl_fd, &ev);  // still registered from the handshake
   EmitPortUp(**port);
 }
 

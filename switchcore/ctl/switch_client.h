@@ -1,0 +1,168 @@
+// SwitchClient: clownixd's handle on clownix-switchcore. It creates the control segment, starts the
+// switch (the binary path is given), talks to it over the shared-memory rings, and supervises it.
+//
+// State machine of the supervisor thread (the only thread that forks, reaps and reads events):
+//   starting -> running --(pidfd readable: the switch died)--> waiting (throttle) -> starting ...
+//   any -> stopped (Shutdown / destructor)
+// On every (re)start it replays what it knows (LANs with their mode, ports of VMs with their data
+// address, MAC and counters slot, taps, impairments) so running VMs' frames flow again without
+// touching the VMs: the switch rebinds the same per-port data addresses. The first restart after a
+// long run is immediate; quick successive crashes back off exponentially up to max_restart_delay.
+//
+// Thread-safety: every public method may be called from any thread. Requests block the caller
+// until the switch acknowledges (or request_timeout: UNAVAILABLE). Callbacks run on the supervisor
+// thread with no lock held; they must not block for long and must not call Shutdown().
+#ifndef CLOWNIX_SWITCHCORE_CTL_SWITCH_CLIENT_H_
+#define CLOWNIX_SWITCHCORE_CTL_SWITCH_CLIENT_H_
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "switchcore/ctl/ctl_layout.h"
+#include "switchcore/ctl/ctl_segment.h"
+#include "switchcore/ctl/spsc_ring.h"
+#include "switchcore/daemon_protocol.h"
+
+namespace clownix::switchcore {
+
+class SwitchClient {
+ public:
+  struct PortInfo {
+    uint64_t port_id = 0;
+    std::string lan;
+    ctl::PortKind kind = ctl::PortKind::kVm;
+    std::string tap_name;      // taps only
+    DataAddress vm_address{};  // VMs only: the VM's own data address
+    bool mac_known = false;
+    std::array<uint8_t, 6> mac{};
+    int counters_slot = -1;
+  };
+
+  struct PortEvent {
+    bool up = false;  // true: port up (new, or its MAC was learned); false: port down
+    PortInfo port;
+    std::string reason;  // port down: why
+  };
+
+  struct Counters {
+    uint64_t rx_frames = 0, rx_bytes = 0, tx_frames = 0, tx_bytes = 0;
+    std::array<uint64_t, ctl::kDropCauseCount> drops{};  // indexed by ctl::DropCause
+  };
+
+  struct Options {
+    std::string switchcore_path;  // the clownix-switchcore binary
+    std::string work_dir;         // control sockets go to work_dir/lans/<lan>/ctl
+    absl::Duration request_timeout = absl::Seconds(2);
+    absl::Duration restart_delay = absl::Milliseconds(100);  // after a crash within 5 s of start
+    absl::Duration max_restart_delay = absl::Seconds(5);
+    std::vector<std::string> extra_flags;  // passed to the switch as they are
+    std::function<void(const PortEvent&)> on_port_event;
+    std::function<void(const std::string&)> on_log;  // restarts, replay failures (default stderr)
+  };
+
+  // Creates the segment and eventfds and starts the switch. INVALID_ARGUMENT if the binary is not
+  // executable or work_dir is empty; INTERNAL/RESOURCE_EXHAUSTED if fds cannot be made.
+  static absl::StatusOr<std::unique_ptr<SwitchClient>> Start(Options options);
+  // Shutdown().
+  ~SwitchClient();
+
+  // LANs. ALREADY_EXISTS, NOT_FOUND, INVALID_ARGUMENT (bad name) as the switch says.
+  absl::Status CreateLan(absl::string_view lan, ctl::LanMode mode = ctl::LanMode::kSwitch);
+  absl::Status DeleteLan(absl::string_view lan);
+  // Attaches host tap `tap` (created if missing) to `lan`; returns its port id.
+  absl::StatusOr<uint64_t> AttachTap(absl::string_view lan, absl::string_view tap);
+  absl::Status DetachTap(uint64_t port_id);
+  // Sets (replaces) the impairment of one port and direction; all-zero clears it.
+  absl::Status SetImpairment(uint64_t port_id, ctl::Direction direction,
+                             const ctl::Impairment& impairment);
+
+  // Counters of a port, read straight from shared memory (no round trip). NOT_FOUND for an
+  // unknown port; UNAVAILABLE while the switch is restarting or has no counters slot for it.
+  absl::StatusOr<Counters> ReadCounters(uint64_t port_id) const;
+  // Ports known now (VMs that did the handshake or were restored, and taps).
+  std::vector<PortInfo> Ports() const;
+  std::string ControlPath(absl::string_view lan) const;
+
+  // The running switch's pid (0 while none runs) and how many times it was restarted.
+  pid_t pid() const;
+  int restarts() const;
+  // Waits until a switch runs and has acknowledged everything replayed to it. DEADLINE_EXCEEDED.
+  absl::Status WaitReady(absl::Duration timeout) const;
+  // Asks the switch to exit (SIGKILL after 2 s), stops supervising. Idempotent.
+  void Shutdown();
+
+ private:
+  struct Waiter {
+    bool done = false;
+    absl::Status status;
+    uint64_t port_id = 0;
+    int counters_slot = -1;
+  };
+  struct Replay {
+    ctl::RequestType type;
+    uint64_t port_id;
+  };
+  static constexpr uint64_t kReplayBit = 1ull << 63;
+
+  explicit SwitchClient(Options options) : options_(std::move(options)) {}
+
+  absl::StatusOr<Waiter> Call(ctl::Request& req);
+  void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Supervise();
+  bool SpawnLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void QueueReplayLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReapLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void DrainEvents();
+  void HandleEventLocked(const ctl::Event& ev, std::vector<PortEvent>& callbacks)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Log(const std::string& line);
+
+  const Options options_;
+  std::unique_ptr<ctl::CtlSegment> segment_;
+  int request_efd_ = -1, event_efd_ = -1, stop_efd_ = -1;
+  std::thread supervisor_;
+
+  mutable absl::Mutex mu_;
+  std::unique_ptr<ctl::SpscRing> requests_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<ctl::SpscRing> events_ ABSL_GUARDED_BY(mu_);
+  std::deque<ctl::Request> outbox_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, Waiter*> waiters_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, Replay> replays_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_request_id_ ABSL_GUARDED_BY(mu_) = 1;
+  // Desired state, replayed after a restart.
+  absl::flat_hash_map<std::string, ctl::LanMode> lans_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<uint64_t, PortInfo> ports_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::pair<uint64_t, uint32_t>, ctl::Impairment> impairments_
+      ABSL_GUARDED_BY(mu_);
+  // Child process.
+  pid_t pid_ ABSL_GUARDED_BY(mu_) = 0;
+  int pidfd_ ABSL_GUARDED_BY(mu_) = -1;
+  bool started_once_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  int restarts_ ABSL_GUARDED_BY(mu_) = 0;
+  uint32_t incarnation_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time started_at_ ABSL_GUARDED_BY(mu_);
+  absl::Duration next_delay_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  bool shut_down_ = false;  // Shutdown() ran (only touched by the caller of Shutdown)
+  absl::Mutex shutdown_mu_;
+};
+
+}  // namespace clownix::switchcore
+
+#endif  // CLOWNIX_SWITCHCORE_CTL_SWITCH_CLIENT_H_
