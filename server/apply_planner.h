@@ -1,0 +1,31 @@
+// ApplyPlanner: the plan that brings the topology to a desired one (Topology.Apply).
+//
+// The plan is computed against the committed state in an order that cannot trip over itself:
+// disconnect links that go away or move, update LANs, taps and VMs (after the disconnects, so a
+// VM can lose a NIC), create LANs, taps and VMs, connect new links, set changed impairments, and
+// with prune delete VMs, then taps, then LANs. Each item carries the store mutation that does it.
+#ifndef CLOWNIX_SERVER_APPLY_PLANNER_H_
+#define CLOWNIX_SERVER_APPLY_PLANNER_H_
+
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "proto/clownix/v1/topology.pb.h"
+#include "server/mutation.pb.h"
+#include "server/topology_state.h"
+
+namespace clownix::server {
+
+struct PlannedStep {
+  clownix::v1::PlanItem item;
+  Mutation mutation;
+};
+
+// INVALID_ARGUMENT when `request.desired()` is malformed or inconsistent: bad or duplicate names,
+// a link to an object that is not in the desired topology, an endpoint linked twice, eth0 linked.
+absl::StatusOr<std::vector<PlannedStep>> PlanApply(const TopologyState& state,
+                                                   const clownix::v1::ApplyRequest& request);
+
+}  // namespace clownix::server
+
+#endif  // CLOWNIX_SERVER_APPLY_PLANNER_H_

@@ -1,0 +1,124 @@
+#include "server/apply_planner.h"
+
+#include "google/protobuf/text_format.h"
+#include "gtest/gtest.h"
+#include "server/mutation_rules.h"
+
+namespace clownix::server {
+namespace {
+
+using clownix::v1::PlanItem;
+
+class ApplyPlannerTest : public testing::Test {
+ protected:
+  // Plans, then applies every step through the rules like the store would; returns the plan.
+  std::vector<PlannedStep> ApplyText(const std::string& text, bool prune = false) {
+    clownix::v1::ApplyRequest request;
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, request.mutable_desired()));
+    request.set_prune(prune);
+    auto plan = PlanApply(state_, request);
+    EXPECT_TRUE(plan.ok()) << plan.status();
+    if (!plan.ok()) return {};
+    for (const PlannedStep& step : *plan) {
+      auto changes = ComputeChanges(state_, step.mutation, RuleOptions());
+      EXPECT_TRUE(changes.ok()) << step.item.ShortDebugString() << ": " << changes.status();
+      if (!changes.ok() || changes->empty()) continue;
+      clownix::v1::Event event;
+      event.set_revision(state_.revision() + 1);
+      for (const auto& c : *changes) *event.add_changes() = c;
+      state_.Apply(event);
+    }
+    return *plan;
+  }
+  absl::StatusCode PlanCode(const std::string& text) {
+    clownix::v1::ApplyRequest request;
+    EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, request.mutable_desired()));
+    return PlanApply(state_, request).status().code();
+  }
+
+  TopologyState state_;
+};
+
+constexpr char kTwoVmsOneLan[] = R"pb(
+  vms { name: "a" nic_count: 2 }
+  vms { name: "b" nic_count: 2 labels { key: "role" value: "host" } }
+  lans { name: "l1" }
+  links { endpoint { nic { vm: "a" index: 1 } } lan: "l1" }
+  links { endpoint { nic { vm: "b" index: 1 } } lan: "l1" to_lan { delay_us: 1000 } }
+)pb";
+
+TEST_F(ApplyPlannerTest, CreatesEverythingInDependencyOrder) {
+  auto plan = ApplyText(kTwoVmsOneLan);
+  ASSERT_EQ(plan.size(), 6u);
+  EXPECT_EQ(plan[0].item.kind(), "lan");
+  EXPECT_EQ(plan[1].item.kind(), "vm");
+  EXPECT_EQ(plan[3].item.action(), PlanItem::CONNECT);
+  EXPECT_EQ(plan[5].item.action(), PlanItem::UPDATE);  // b's impairment
+  EXPECT_EQ(state_.links().size(), 2u);
+  EXPECT_EQ(state_.FindLink("b/eth1")->to_lan().delay_us(), 1000u);
+}
+
+TEST_F(ApplyPlannerTest, ApplyingTheSameTopologyAgainPlansNothing) {
+  ApplyText(kTwoVmsOneLan);
+  EXPECT_TRUE(ApplyText(kTwoVmsOneLan).empty());
+}
+
+TEST_F(ApplyPlannerTest, MovesLinksAndUpdatesSpecs) {
+  ApplyText(kTwoVmsOneLan);
+  auto plan = ApplyText(R"pb(
+    vms { name: "a" nic_count: 3 mem_mib: 128 }
+    vms { name: "b" nic_count: 2 labels { key: "role" value: "host" } }
+    lans { name: "l1" }
+    lans { name: "l2" }
+    links { endpoint { nic { vm: "a" index: 2 } } lan: "l2" }
+    links { endpoint { nic { vm: "b" index: 1 } } lan: "l2" }
+  )pb");
+  // b/eth1 moves to l2: its new link starts unimpaired, as the desired link says.
+  std::vector<std::string> seen;
+  for (const auto& step : plan) {
+    seen.push_back(PlanItem::Action_Name(step.item.action()) + " " + step.item.name());
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"DISCONNECT a/eth1", "DISCONNECT b/eth1", "CREATE l2",
+                                            "UPDATE a", "CONNECT a/eth2", "CONNECT b/eth1"}));
+  EXPECT_EQ(state_.FindVm("a")->mem_mib(), 128u);
+  EXPECT_EQ(state_.FindLink("b/eth1")->lan(), "l2");
+}
+
+TEST_F(ApplyPlannerTest, PruneDeletesWhatIsNotDesired) {
+  ApplyText(kTwoVmsOneLan);
+  auto plan = ApplyText(R"pb(vms { name: "a" nic_count: 2 })pb", /*prune=*/true);
+  ASSERT_FALSE(plan.empty());
+  EXPECT_EQ(state_.vms().size(), 1u);
+  EXPECT_TRUE(state_.lans().empty());
+  EXPECT_TRUE(state_.links().empty());
+}
+
+TEST_F(ApplyPlannerTest, WithoutPruneOthersAreLeftAlone) {
+  ApplyText(kTwoVmsOneLan);
+  ApplyText(R"pb(vms { name: "c" })pb");
+  EXPECT_EQ(state_.vms().size(), 3u);
+  EXPECT_EQ(state_.links().size(), 2u);
+}
+
+TEST_F(ApplyPlannerTest, InconsistentDesiredTopologiesAreRejected) {
+  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" } vms { name: "a" })pb"),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PlanCode(R"pb(vms { name: "Bad" })pb"), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PlanCode(R"pb(lans { name: "l" }
+                          links { endpoint { nic { vm: "x" index: 1 } } lan: "l" })pb"),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" nic_count: 2 }
+                          links { endpoint { nic { vm: "a" index: 1 } } lan: "nope" })pb"),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" nic_count: 2 } lans { name: "l" }
+                          links { endpoint { nic { vm: "a" index: 0 } } lan: "l" })pb"),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" nic_count: 2 } lans { name: "l" } lans { name: "m" }
+                          links { endpoint { nic { vm: "a" index: 1 } } lan: "l" }
+                          links { endpoint { nic { vm: "a" index: 1 } } lan: "m" })pb"),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(state_.vms().empty());
+}
+
+}  // namespace
+}  // namespace clownix::server

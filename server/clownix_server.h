@@ -1,0 +1,48 @@
+// ClownixServer: clownixd assembled: the topology store, the gRPC services (Topology, Machines,
+// Switch, grpc.health.v1, server reflection) on the work dir's unix socket (mode 0600) and, when
+// asked, a TCP address.
+#ifndef CLOWNIX_SERVER_CLOWNIX_SERVER_H_
+#define CLOWNIX_SERVER_CLOWNIX_SERVER_H_
+
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+#include "server/machines_service.h"
+#include "server/server_options.h"
+#include "server/switch_service.h"
+#include "server/topology_service.h"
+#include "server/topology_store.h"
+
+namespace clownix::server {
+
+class ClownixServer {
+ public:
+  // Recovers the topology from the work dir and starts serving. FAILED_PRECONDITION when the
+  // work dir is in use; UNAVAILABLE when an address cannot be bound.
+  static absl::StatusOr<std::unique_ptr<ClownixServer>> Start(const ServerOptions& options);
+  ~ClownixServer();
+
+  // Blocks until Shutdown is called (from another thread or a signal handler thread).
+  void Wait();
+  // Ends watches, drains requests, stops listening, removes the socket. Idempotent.
+  void Shutdown();
+
+  // The TCP port actually bound (useful with --listen HOST:0), or 0.
+  int tcp_port() const { return tcp_port_; }
+
+ private:
+  explicit ClownixServer(ServerOptions options) : options_(std::move(options)) {}
+
+  const ServerOptions options_;
+  std::unique_ptr<TopologyStore> store_;
+  std::unique_ptr<TopologyService> topology_;
+  std::unique_ptr<MachinesService> machines_;
+  std::unique_ptr<SwitchService> switch_;
+  std::unique_ptr<grpc::Server> server_;
+  int tcp_port_ = 0;
+};
+
+}  // namespace clownix::server
+
+#endif  // CLOWNIX_SERVER_CLOWNIX_SERVER_H_

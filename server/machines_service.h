@@ -1,0 +1,48 @@
+// MachinesService: clownix.v1.Machines. Checks the VM against the topology, then hands the call
+// to the attached MachineRuntime on a thread of its own (runtime calls block on processes and
+// must not hold a gRPC callback thread). Without a runtime, calls fail with FAILED_PRECONDITION.
+#ifndef CLOWNIX_SERVER_MACHINES_SERVICE_H_
+#define CLOWNIX_SERVER_MACHINES_SERVICE_H_
+
+#include "proto/clownix/v1/machines.grpc.pb.h"
+#include "server/runtime.h"
+#include "server/topology_store.h"
+
+namespace clownix::server {
+
+class MachinesService final : public clownix::v1::Machines::CallbackService {
+ public:
+  // `store` must outlive the service; `runtime` may be null (none attached) or must outlive it.
+  MachinesService(TopologyStore* store, MachineRuntime* runtime)
+      : store_(store), runtime_(runtime) {}
+
+  grpc::ServerUnaryReactor* Exec(grpc::CallbackServerContext* context,
+                                 const clownix::v1::ExecRequest* request,
+                                 clownix::v1::ExecResponse* response) override;
+  grpc::ServerBidiReactor<clownix::v1::ConsoleRequest, clownix::v1::ConsoleResponse>* Console(
+      grpc::CallbackServerContext* context) override;
+  grpc::ServerUnaryReactor* Start(grpc::CallbackServerContext* context,
+                                  const clownix::v1::StartRequest* request,
+                                  clownix::v1::VmResponse* response) override;
+  grpc::ServerUnaryReactor* Halt(grpc::CallbackServerContext* context,
+                                 const clownix::v1::HaltRequest* request,
+                                 clownix::v1::VmResponse* response) override;
+  grpc::ServerUnaryReactor* Reboot(grpc::CallbackServerContext* context,
+                                   const clownix::v1::RebootRequest* request,
+                                   clownix::v1::VmResponse* response) override;
+
+ private:
+  // OK when `vm` exists and a runtime is attached; NOT_FOUND / FAILED_PRECONDITION otherwise.
+  absl::Status CheckRunnable(const std::string& vm) const;
+  // Runs `call` off the gRPC threads, then finishes `reactor` with its status.
+  grpc::ServerUnaryReactor* RunAsync(grpc::CallbackServerContext* context, const std::string& vm,
+                                     std::function<absl::Status()> call);
+  absl::Status FillVm(const std::string& name, clownix::v1::VmResponse* response) const;
+
+  TopologyStore* const store_;
+  MachineRuntime* const runtime_;
+};
+
+}  // namespace clownix::server
+
+#endif  // CLOWNIX_SERVER_MACHINES_SERVICE_H_

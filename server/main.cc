@@ -1,0 +1,84 @@
+// clownixd: parses flags, starts the server, stops cleanly on SIGTERM or SIGINT.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "server/clownix_server.h"
+#include "server/log.h"
+
+ABSL_FLAG(std::string, work_dir, "",
+          "Directory for the topology, sockets and VM files (default: $CLOWNIX_WORK_DIR, else "
+          "/tmp/clownix). The API listens on WORK_DIR/clownixd.sock.");
+ABSL_FLAG(std::string, listen, "",
+          "Also listen on TCP HOST:PORT (a bare PORT means 127.0.0.1:PORT).");
+ABSL_FLAG(uint32_t, num_tap, 0, "Host taps to make ready for LANs.");
+ABSL_FLAG(std::string, ip_admin, "",
+          "The host's admin IPv4 address; VM n gets X.Y.n/100.n%100 from its first two bytes.");
+ABSL_FLAG(std::string, bulk_dir, "", "Directory with the kernel and root_fs (default: built in).");
+ABSL_FLAG(std::string, rsa_public, "", "RSA public key put into each VM for ssh.");
+ABSL_FLAG(std::string, rsa_private, "", "The matching private key.");
+ABSL_FLAG(bool, root_fs, false,
+          "Write straight into the reference root_fs (no COW); one VM only.");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "clownixd: the clownix network emulator's server.\n"
+      "  clownixd [--work_dir DIR] [--listen HOST:PORT] [--ip_admin A.B.C.D] ...\n"
+      "  clownixd <port> <num_tap> <ip_admin> <work_dir> <bulk_dir> <rsa_public> <rsa_private> "
+      "[--root_fs]");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  std::vector<std::string> positional(args.begin() + 1, args.end());
+
+  clownix::server::ServerOptions flags;
+  flags.work_dir = absl::GetFlag(FLAGS_work_dir);
+  if (flags.work_dir.empty() && positional.empty()) {
+    const char* env = getenv("CLOWNIX_WORK_DIR");
+    flags.work_dir = env && *env ? env : "/tmp/clownix";
+  }
+  flags.listen = absl::GetFlag(FLAGS_listen);
+  flags.num_tap = absl::GetFlag(FLAGS_num_tap);
+  flags.ip_admin = absl::GetFlag(FLAGS_ip_admin);
+  flags.bulk_dir = absl::GetFlag(FLAGS_bulk_dir);
+  flags.rsa_public = absl::GetFlag(FLAGS_rsa_public);
+  flags.rsa_private = absl::GetFlag(FLAGS_rsa_private);
+  flags.root_fs = absl::GetFlag(FLAGS_root_fs);
+  absl::StatusOr<clownix::server::ServerOptions> options =
+      clownix::server::ResolveServerOptions(flags, positional);
+  if (!options.ok()) {
+    fprintf(stderr, "clownixd: %s\n", std::string(options.status().message()).c_str());
+    return 2;
+  }
+
+  // Signals are taken by one thread with sigwait, so shutdown runs in ordinary code.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<clownix::server::ClownixServer>> server =
+      clownix::server::ClownixServer::Start(*options);
+  if (!server.ok()) {
+    fprintf(stderr, "clownixd: %s\n", server.status().ToString().c_str());
+    return 1;
+  }
+  std::thread waiter([&signals, s = server->get()] {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    clownix::server::Log(clownix::server::LogLevel::kInfo,
+                         signal == SIGTERM ? "SIGTERM: shutting down" : "SIGINT: shutting down");
+    s->Shutdown();
+  });
+  (*server)->Wait();
+  waiter.join();
+  server->reset();
+  clownix::server::Log(clownix::server::LogLevel::kInfo, "stopped");
+  return 0;
+}

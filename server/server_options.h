@@ -1,0 +1,41 @@
+// What clownixd is told at start: flags, or the seed's positional form
+//   <port> <num_tap> <ip_admin> <work_dir> <bulk_dir> <rsa_public> <rsa_private> [--root_fs]
+// which maps onto the same options (the port becomes --listen 127.0.0.1:PORT).
+#ifndef CLOWNIX_SERVER_SERVER_OPTIONS_H_
+#define CLOWNIX_SERVER_SERVER_OPTIONS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace clownix::server {
+
+struct ServerOptions {
+  std::string work_dir;
+  // TCP address to listen on as well as the unix socket, e.g. "127.0.0.1:4500"; empty: none.
+  std::string listen;
+  uint32_t num_tap = 0;
+  // The host's admin address; VMs get X.Y.vm/100.vm%100 from its first two bytes.
+  std::string ip_admin;
+  std::string bulk_dir;
+  std::string rsa_public;
+  std::string rsa_private;
+  bool root_fs = false;
+
+  std::string socket_path() const { return work_dir + "/clownixd.sock"; }
+  // X.Y of ip_admin, when set.
+  std::optional<std::pair<uint8_t, uint8_t>> admin_prefix() const;
+};
+
+// Completes and checks options given as flags (`flags`) plus positional arguments (`positional`,
+// the seed's form, or none). INVALID_ARGUMENT naming the bad value.
+absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions flags,
+                                                   const std::vector<std::string>& positional);
+
+}  // namespace clownix::server
+
+#endif  // CLOWNIX_SERVER_SERVER_OPTIONS_H_
