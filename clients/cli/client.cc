@@ -9,6 +9,10 @@ Client::Client(const std::string& target, absl::Duration timeout)
       machines_(v1::Machines::NewStub(channel_)),
       switch_(v1::Switch::NewStub(channel_)) {}
 
+bool Client::connected() const {
+  return channel_->GetState(/*try_to_connect=*/false) == GRPC_CHANNEL_READY;
+}
+
 void Client::SetDeadline(grpc::ClientContext& context, absl::Duration extra) const {
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout_ + extra));
 }

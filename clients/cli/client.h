@@ -24,6 +24,10 @@ class Client {
   v1::Machines::Stub& machines() { return *machines_; }
   v1::Switch::Stub& lan_switch() { return *switch_; }
 
+  // True when the channel has a live connection to the server: after a call failed with
+  // UNAVAILABLE, tells "the server said so" from "no server there".
+  bool connected() const;
+
   // Sets the unary deadline (now + timeout + extra) on `context`.
   void SetDeadline(grpc::ClientContext& context, absl::Duration extra = absl::ZeroDuration()) const;
 

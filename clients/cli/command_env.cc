@@ -19,7 +19,8 @@ int CommandEnv::RpcError(const grpc::Status& status) {
   out_.flush();
   err_ << "clownix: " << status.error_message() << " ("
        << StatusCodeName(static_cast<int>(status.error_code())) << ")\n";
-  if (status.error_code() == grpc::StatusCode::UNAVAILABLE) {
+  if (status.error_code() == grpc::StatusCode::UNAVAILABLE &&
+      (client_ == nullptr || !client_->connected())) {
     err_ << "clownix: is clownixd running at " << target_
          << "? (choose the server with --server ADDR or CLOWNIX_SERVER)\n";
   }

@@ -12,7 +12,9 @@ namespace {
 // Prints one stream message. Human: one line per change. JSON: one line per snapshot, event or
 // heartbeat, each a WatchResponse holding only that item, so that lines are comparable whatever
 // batching the server chose. Returns the highest revision the message shows.
-uint64_t Print(CommandEnv& env, const v1::WatchResponse& message, bool json, bool heartbeats) {
+// Events after `until` (when not 0) are not printed.
+uint64_t Print(CommandEnv& env, const v1::WatchResponse& message, bool json, bool heartbeats,
+               uint64_t until) {
   uint64_t revision = 0;
   if (message.has_snapshot()) {
     const v1::Network& network = message.snapshot().topology();
@@ -29,6 +31,7 @@ uint64_t Print(CommandEnv& env, const v1::WatchResponse& message, bool json, boo
     }
   }
   for (const v1::Event& event : message.events()) {
+    if (until != 0 && event.revision() > until) break;
     revision = std::max(revision, event.revision());
     if (json) {
       v1::WatchResponse line;
@@ -76,7 +79,7 @@ int RunWatchCommand(CommandEnv& env, const std::vector<std::string>& args) {
   parser.AddString("since", "R", "resume after revision R (0: start with a snapshot)", &since);
   parser.AddBool("json", "one JSON WatchResponse per line (snapshot, event or heartbeat)", &json);
   parser.AddString("selector", "S", "only changes to objects whose labels match", &selector);
-  parser.AddString("until", "R", "exit once revision R has been printed", &until);
+  parser.AddString("until", "R", "print up to revision R, then exit", &until);
   parser.AddBool("heartbeats", "also print heartbeats", &heartbeats);
   parser.AddString("heartbeat-interval", "D", "idle heartbeat period, 100ms..60s (default 5s)",
                    &heartbeat_interval);
@@ -105,7 +108,7 @@ int RunWatchCommand(CommandEnv& env, const std::vector<std::string>& args) {
       env.client().topology().Watch(&context, request);
   v1::WatchResponse message;
   while (stream->Read(&message)) {
-    uint64_t revision = Print(env, message, json, heartbeats);
+    uint64_t revision = Print(env, message, json, heartbeats, until.empty() ? 0 : *until_revision);
     if (!until.empty() && revision >= *until_revision) {
       context.TryCancel();
       // Drain what is already in flight; the status is CANCELLED by our own doing.
