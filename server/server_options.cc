@@ -12,10 +12,12 @@ namespace {
 
 constexpr uint32_t kMaxTaps = 64;
 
-absl::Status CheckPort(absl::string_view text) {
+// Port 0 (any free port) only where `allow_zero`: the seed's port is a fixed one.
+absl::Status CheckPort(absl::string_view text, bool allow_zero = false) {
   uint32_t port;
-  if (!absl::SimpleAtoi(text, &port) || port == 0 || port > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat("port \"", text, "\" is not in 1..65535"));
+  if (!absl::SimpleAtoi(text, &port) || (port == 0 && !allow_zero) || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("port \"", text, "\" is not in ", allow_zero ? 0 : 1, "..65535"));
   }
   return absl::OkStatus();
 }
@@ -63,11 +65,11 @@ absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions options,
     std::vector<std::string> parts = absl::StrSplit(options.listen, absl::MaxSplits(':', 1));
     if (parts.size() == 1) {
       // A bare port listens on loopback only.
-      if (absl::Status s = CheckPort(parts[0]); !s.ok()) return s;
+      if (absl::Status s = CheckPort(parts[0], true); !s.ok()) return s;
       options.listen = absl::StrCat("127.0.0.1:", parts[0]);
     } else {
       size_t colon = options.listen.rfind(':');
-      if (absl::Status s = CheckPort(options.listen.substr(colon + 1)); !s.ok()) return s;
+      if (absl::Status s = CheckPort(options.listen.substr(colon + 1), true); !s.ok()) return s;
       if (colon == 0) {
         return absl::InvalidArgumentError(
             absl::StrCat("--listen \"", options.listen, "\" has no host: use HOST:PORT"));
