@@ -35,9 +35,11 @@ from proto.clownix.v1 import topology_pb2_grpc
 
 DEFAULT_ADDRESS = "unix:/tmp/clownix/clownixd.sock"
 
-# Stream endings after which watch() resumes: the server is gone for now, or it dropped a
-# watcher that fell behind.
-_RESUMABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED)
+# Stream endings after which watch() resumes: the server is gone for now (UNAVAILABLE; clownixd
+# shutting down cancels its streams, which arrives as CANCELLED: watch() never cancels a call it
+# still reads), or it dropped a watcher that fell behind (RESOURCE_EXHAUSTED).
+_RESUMABLE = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED,
+              grpc.StatusCode.RESOURCE_EXHAUSTED)
 
 
 def default_address(environ=None):
@@ -180,8 +182,8 @@ class Client:
         a heartbeat; see split_watch_response), forever.
 
         Starts after `since_revision` (0: with a snapshot of everything). When the stream breaks
-        (server restarted, network gone: UNAVAILABLE; a watcher dropped for falling behind:
-        RESOURCE_EXHAUSTED; or the server ending the stream) and
+        (server restarted or network gone: UNAVAILABLE or CANCELLED; a watcher dropped for
+        falling behind: RESOURCE_EXHAUSTED; or the server ending the stream) and
         `reconnect` is true, it reconnects with since_revision = the last revision it yielded,
         so the caller sees every change exactly once, or, if the server no longer has that
         history, a fresh snapshot (reason HISTORY_EXPIRED) to start over from. Backs off from

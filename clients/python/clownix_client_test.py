@@ -111,7 +111,7 @@ class BreakingTopology(topology_pb2_grpc.TopologyServicer):
 
 class WatchResumeTest(unittest.TestCase):
     def serve(self, servicer):
-        self.dir = tempfile.mkdtemp(prefix="clownix-py-")
+        self.dir = tempfile.mkdtemp(prefix="clownix-py-", dir="/tmp")
         self.addCleanup(shutil.rmtree, self.dir)
         server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=4))
         topology_pb2_grpc.add_TopologyServicer_to_server(servicer, server)
@@ -138,6 +138,20 @@ class WatchResumeTest(unittest.TestCase):
         self.assertEqual(seen, [("snapshot", 1)] + [("event", r) for r in range(2, 12)])
         self.assertEqual(servicer.requests, [0, 4, 7, 10])
         self.assertEqual(client.reconnects, 3)
+
+    def test_resumes_after_the_server_cancels_or_sheds_the_stream(self):
+        for failure in (grpc.StatusCode.CANCELLED, grpc.StatusCode.RESOURCE_EXHAUSTED):
+            history = [event(r) for r in range(2, 6)]
+            servicer = BreakingTopology(history, per_stream=2, failure=failure)
+            client = clownix_client.Client(self.serve(servicer))
+            revisions = []
+            for item in client.watch(since_revision=1, max_backoff=0.1):
+                revisions += [e.revision for e in item.events]
+                if client.last_revision >= 5:
+                    break
+            client.close()
+            self.assertEqual(revisions, [2, 3, 4, 5], failure)
+            self.assertEqual(servicer.requests, [1, 3], failure)
 
     def test_starts_from_since_revision(self):
         history = [event(r) for r in range(2, 6)]

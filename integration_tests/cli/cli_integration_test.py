@@ -1,0 +1,446 @@
+"""Integration tests of the `clownix` CLI and the Python client against the real clownixd.
+
+Each test class starts clownixd (//server:clownixd) with --work_dir in a fresh directory under
+/tmp (a unix socket path must stay under 108 bytes, which Bazel's TEST_TMPDIR does not), drives
+it with the real `clownix` binary and the Python client, and stops it by its pid.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+RUNFILES = os.path.join(os.environ["TEST_SRCDIR"], "clownix")
+CLOWNIXD = os.path.join(RUNFILES, "server", "clownixd")
+CLOWNIX = os.path.join(RUNFILES, "clients", "cli", "clownix")
+PYTHON_DIR = os.path.join(RUNFILES, "clients", "python")
+sys.path.insert(0, PYTHON_DIR)
+
+import clownix_client  # noqa: E402
+from google.protobuf import json_format  # noqa: E402
+from proto.clownix.v1 import topology_pb2  # noqa: E402
+
+DEADLINE = 30.0
+
+
+def wait_for(predicate, what, timeout=DEADLINE):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Server:
+    """A clownixd process on a work dir; start() and stop() may be repeated (restart)."""
+
+    def __init__(self, work_dir):
+        self.work_dir = work_dir
+        self.socket = os.path.join(work_dir, "clownixd.sock")
+        self.address = "unix:" + self.socket
+        self.process = None
+        self.log = open(os.path.join(work_dir, "clownixd.log"), "ab")
+
+    def start(self):
+        self.process = subprocess.Popen([CLOWNIXD, "--work_dir", self.work_dir],
+                                        stdout=self.log, stderr=self.log)
+        wait_for(lambda: self.process.poll() is not None or
+                 subprocess.run([CLOWNIX, "--server", self.address, "topo"],
+                                capture_output=True).returncode == 0, "clownixd to serve")
+        if self.process.poll() is not None:
+            raise AssertionError("clownixd exited with %d; log:\n%s" % (
+                self.process.returncode, self.read_log()))
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout=DEADLINE)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def read_log(self):
+        with open(os.path.join(self.work_dir, "clownixd.log"), "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+class ServerTestCase(unittest.TestCase):
+    def setUp(self):
+        self.work_dir = tempfile.mkdtemp(prefix="clownix-it-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, self.work_dir, True)
+        self.server = Server(self.work_dir)
+        self.addCleanup(self.server.log.close)
+        self.addCleanup(self.server.stop)
+        self.server.start()
+        self.background = []
+        self.addCleanup(self.stop_background)
+
+    def stop_background(self):
+        for process in self.background:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+
+    def cli(self, *args, check=None, stdin=None):
+        """Runs clownix; `check` = expected exit code (None: don't check). Returns the result."""
+        result = subprocess.run([CLOWNIX, "--server", self.server.address] + list(args),
+                                capture_output=True, text=True, input=stdin, timeout=DEADLINE)
+        if check is not None:
+            self.assertEqual(result.returncode, check,
+                             "clownix %s\nstdout: %s\nstderr: %s" % (
+                                 " ".join(args), result.stdout, result.stderr))
+        return result
+
+    def ok(self, *args):
+        return self.cli(*args, check=0).stdout
+
+    def topology(self):
+        return json.loads(self.ok("topo", "--json"))
+
+    def revision(self):
+        return int(self.topology().get("revision", "0"))
+
+    def spawn(self, argv):
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
+        self.background.append(process)
+        return process
+
+
+def parse_watch_lines(text):
+    """JSON lines of `clownix watch --json` (or clownix_watch.py --json) as WatchResponses."""
+    items = []
+    for line in text.splitlines():
+        item = topology_pb2.WatchResponse()
+        json_format.Parse(line, item)
+        items.append(item)
+    return items
+
+
+def event_revisions(items):
+    return [e.revision for item in items for e in item.events]
+
+
+class RoundTripTest(ServerTestCase):
+    def test_lan_vm_tap_connect_ls_topo(self):
+        self.assertIn("created lan lan1", self.ok("lan", "add", "lan1", "--label", "color=blue"))
+        self.ok("lan", "add", "lan2", "--mode", "hub")
+        out = self.ok("vm", "add", "vm1", "--nics", "3", "--mem", "96", "--label", "role=router",
+                      "--label", "zone=a")
+        self.assertIn("created vm vm1 (#1", out)
+        self.ok("vm", "add", "vm2", "--nics", "2")
+        self.ok("tap", "add", "t0")
+        self.assertIn("connected vm1/eth1 to lan1", self.ok("connect", "vm1", "eth1", "lan1"))
+        self.ok("connect", "vm1", "2", "lan2")
+        self.ok("connect", "vm2/eth1", "lan1")
+        self.ok("connect", "tap:t0", "lan2")
+
+        vms = self.ok("vm", "ls")
+        self.assertRegex(vms, r"(?m)^NAME\s+#\s+STATE\s+MEM\s+ADMIN-IP\s+NICS\s+LABELS$")
+        self.assertRegex(vms, r"(?m)^vm1\s+1\s+\S+\s+96M\s+.*eth1:lan1 eth2:lan2\s+"
+                              r"role=router,zone=a$")
+        self.assertRegex(vms, r"(?m)^vm2\s+2\s+")
+        selected = self.ok("vm", "ls", "--selector", "role=router")
+        self.assertIn("vm1", selected)
+        self.assertNotIn("vm2", selected)
+        self.assertNotIn("vm1", self.ok("vm", "ls", "--selector", "!role"))
+        lans = self.ok("lan", "ls")
+        self.assertRegex(lans, r"(?m)^lan1\s+switch\s+vm1/eth1 vm2/eth1\s+color=blue$")
+        self.assertRegex(lans, r"(?m)^lan2\s+hub\s+tap:t0 vm1/eth2\s+-$")
+        self.assertRegex(self.ok("tap", "ls"), r"(?m)^t0\s+lan2\s+-$")
+        self.assertIn("eth2", self.ok("vm", "show", "vm1"))
+
+        topo = self.topology()
+        self.assertEqual(int(topo["revision"]), 9)
+        self.assertEqual(sorted(v["name"] for v in topo["vms"]), ["vm1", "vm2"])
+        links = sorted((json.dumps(l["endpoint"], sort_keys=True), l["lan"])
+                       for l in topo["links"])
+        self.assertIn(('{"nic": {"index": 1, "vm": "vm1"}}', "lan1"), links)
+        self.assertIn(('{"tap": "t0"}', "lan2"), links)
+        self.assertIn("revision 9", self.ok("topo"))
+
+        self.ok("impair", "vm1", "eth1", "--delay", "20ms", "--loss", "2.5%",
+                "--direction", "to-lan")
+        shown = self.ok("impair", "vm1/eth1")
+        self.assertIn("to-lan:   delay=20ms loss=2.5%", shown)
+        self.assertIn("from-lan: -", shown)
+
+        self.ok("disconnect", "vm1", "eth1")
+        self.ok("disconnect", "tap:t0")
+        self.ok("vm", "rm", "vm1", "vm2")
+        self.ok("tap", "rm", "t0")
+        self.ok("lan", "rm", "lan1", "lan2")
+        topo = self.topology()
+        self.assertFalse(topo.get("vms") or topo.get("lans") or topo.get("links"))
+
+    def test_errors_name_the_thing_and_change_nothing(self):
+        self.ok("lan", "add", "lan1")
+        self.ok("vm", "add", "vm1", "--nics", "2")
+        self.ok("connect", "vm1", "eth1", "lan1")
+        before = self.revision()
+        cases = [
+            (("lan", "add", "lan1"), "ALREADY_EXISTS", "lan1"),
+            (("connect", "vm1", "eth1", "lan1"), "FAILED_PRECONDITION", "vm1/eth1"),
+            (("connect", "ghost", "eth1", "lan1"), "NOT_FOUND", "ghost"),
+            (("connect", "vm1", "eth1", "nolan"), "NOT_FOUND", "nolan"),
+            (("lan", "rm", "lan1"), "FAILED_PRECONDITION", "lan1"),
+            (("vm", "add", "Bad_Name"), "INVALID_ARGUMENT", "Bad_Name"),
+            (("vm", "add", "big", "--mem", "100000"), "INVALID_ARGUMENT", ""),
+            (("vm", "rm", "ghost"), "NOT_FOUND", "ghost"),
+            (("disconnect", "tap:nope"), "NOT_FOUND", "nope"),
+        ]
+        for args, code, name in cases:
+            result = self.cli(*args, check=1)
+            self.assertRegex(result.stderr, r"^clownix: .*\(%s\)" % code, args)
+            self.assertIn(name, result.stderr, args)
+            self.assertEqual(result.stdout, "", args)
+        self.assertEqual(self.revision(), before)
+        usage = self.cli("connect", "vm1", check=2)
+        self.assertIn("missing NIC", usage.stderr)
+        self.assertEqual(self.cli("exec", "vm1", "--", "true").returncode, 255)
+
+    def test_unreachable_server(self):
+        result = subprocess.run([CLOWNIX, "--server", "unix:" + self.work_dir + "/none.sock",
+                                 "vm", "ls"], capture_output=True, text=True, timeout=DEADLINE)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("UNAVAILABLE", result.stderr)
+        self.assertIn("is clownixd running", result.stderr)
+
+    def test_server_from_environment(self):
+        env = dict(os.environ, CLOWNIX_WORK_DIR=self.work_dir)
+        env.pop("CLOWNIX_SERVER", None)
+        result = subprocess.run([CLOWNIX, "lan", "add", "envlan"], capture_output=True,
+                                text=True, env=env, timeout=DEADLINE)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        env = dict(os.environ, CLOWNIX_SERVER=self.server.address)
+        result = subprocess.run([CLOWNIX, "lan", "ls"], capture_output=True, text=True,
+                                env=env, timeout=DEADLINE)
+        self.assertIn("envlan", result.stdout)
+
+
+class ApplyTest(ServerTestCase):
+    NETWORK = {
+        "lans": [{"name": "lan1"}, {"name": "lan2", "labels": {"tier": "core"}}],
+        "vms": [{"name": "vm1", "nicCount": 2}, {"name": "r1", "nicCount": 3,
+                                                  "labels": {"role": "router"}},
+                {"name": "vm2", "nicCount": 2}],
+        "links": [{"endpoint": {"nic": {"vm": "vm1", "index": 1}}, "lan": "lan1"},
+                  {"endpoint": {"nic": {"vm": "r1", "index": 1}}, "lan": "lan1"},
+                  {"endpoint": {"nic": {"vm": "r1", "index": 2}}, "lan": "lan2"},
+                  {"endpoint": {"nic": {"vm": "vm2", "index": 1}}, "lan": "lan2",
+                   "toLan": {"delayUs": 5000}}],
+    }
+
+    def write(self, content, name="net.json"):
+        path = os.path.join(self.work_dir, name)
+        with open(path, "w") as f:
+            f.write(content if isinstance(content, str) else json.dumps(content))
+        return path
+
+    def test_dry_run_then_apply_then_nothing(self):
+        path = self.write(self.NETWORK)
+        before = self.revision()
+        plan = self.ok("apply", path, "--dry-run")
+        self.assertRegex(plan, r"(?m)^ACTION\s+KIND\s+NAME\s+DETAIL\s+STATUS$")
+        self.assertRegex(plan, r"(?m)^CREATE\s+vm\s+r1\s+.*planned$")
+        self.assertRegex(plan, r"(?m)^CONNECT\s+link\s+vm2/eth1\s+.*planned$")
+        planned = plan.count(" planned\n")
+        self.assertGreaterEqual(planned, 9)  # 2 LANs, 3 VMs, 4 links (+ the impairment).
+        self.assertIn("dry run: %d change(s) planned" % planned, plan)
+        self.assertEqual(self.revision(), before)
+
+        applied = self.ok("apply", path)
+        self.assertEqual(applied.count(" ok r"), planned, applied)
+        self.assertIn("%d of %d change(s) applied" % (planned, planned), applied)
+        topo = self.topology()
+        self.assertEqual(sorted(v["name"] for v in topo["vms"]), ["r1", "vm1", "vm2"])
+        self.assertEqual(len(topo["links"]), 4)
+        delayed = [l for l in topo["links"] if l["endpoint"].get("nic", {}).get("vm") == "vm2"]
+        self.assertEqual(delayed[0]["toLan"]["delayUs"], 5000)
+
+        self.assertIn("nothing to do", self.ok("apply", path))
+        # What `topo --json` prints is a valid topology file, and applying it changes nothing.
+        round_trip = self.write(self.ok("topo", "--json"), "topo.json")
+        self.assertIn("nothing to do", self.ok("apply", round_trip))
+
+    def test_prune(self):
+        self.ok("apply", self.write(self.NETWORK))
+        self.ok("lan", "add", "extra")
+        small = {"lans": [{"name": "lan1"}], "vms": [{"name": "vm1", "nicCount": 2}],
+                 "links": [{"endpoint": {"nic": {"vm": "vm1", "index": 1}}, "lan": "lan1"}]}
+        path = self.write(small, "small.json")
+        plan = self.ok("apply", path, "--prune", "--dry-run")
+        self.assertRegex(plan, r"(?m)^DELETE\s+lan\s+extra\b")
+        self.assertRegex(plan, r"(?m)^DELETE\s+vm\s+r1\b")
+        self.ok("apply", path, "--prune")
+        topo = self.topology()
+        self.assertEqual([v["name"] for v in topo["vms"]], ["vm1"])
+        self.assertEqual([l["name"] for l in topo["lans"]], ["lan1"])
+
+    def test_file_errors(self):
+        missing = self.cli("apply", os.path.join(self.work_dir, "missing.json"), check=1)
+        self.assertIn("cannot read", missing.stderr)
+        self.assertIn("missing.json", missing.stderr)
+        typo = self.cli("apply", self.write('{"vms": [{"name": "a", "nics": 2}]}', "typo.json"),
+                        check=1)
+        self.assertIn("typo.json", typo.stderr)
+        self.assertIn("nics", typo.stderr)
+        broken = self.cli("apply", self.write('{"vms": [', "broken.json"), check=1)
+        self.assertIn("broken.json", broken.stderr)
+        bad = self.cli("apply", self.write({"links": [{"endpoint": {"tap": "nope"},
+                                                       "lan": "nolan"}]}, "bad.json"), check=1)
+        self.assertIn("INVALID_ARGUMENT", bad.stderr)
+        self.assertEqual(self.revision(), 0)
+
+    def test_stdin(self):
+        result = self.cli("apply", "-", stdin=json.dumps({"lans": [{"name": "piped"}]}), check=0)
+        self.assertIn("ok r1", result.stdout)
+
+
+class WatchTest(ServerTestCase):
+    def mutate(self, prefix, count=5):
+        revisions = []
+        for i in range(count):
+            out = self.ok("lan", "add", "%s%d" % (prefix, i))
+            revisions.append(int(out.rsplit(" ", 1)[1]))
+        return revisions
+
+    def test_since_shows_exactly_the_missed_events(self):
+        self.mutate("a", 3)
+        r = self.revision()
+        missed = self.mutate("b", 5)
+        self.assertEqual(missed, list(range(r + 1, r + 6)))
+        out = self.ok("watch", "--since", str(r), "--until", str(r + 5), "--json")
+        items = parse_watch_lines(out)
+        self.assertFalse(any(i.HasField("snapshot") for i in items))
+        self.assertEqual(event_revisions(items), missed)
+        names = [c.lan.name for i in items for e in i.events for c in e.changes]
+        self.assertEqual(names, ["b%d" % i for i in range(5)])
+        human = self.ok("watch", "--since", str(r), "--until", str(r + 5))
+        self.assertEqual(len(human.splitlines()), 5)
+        self.assertRegex(human.splitlines()[0], r"^r%d \d\d:\d\d:\d\d\.\d{3} created lan b0 "
+                                                r"\(switch\)$" % (r + 1))
+
+    def test_from_zero_starts_with_a_snapshot(self):
+        self.mutate("a", 2)
+        items = parse_watch_lines(self.ok("watch", "--json", "--until", "2"))
+        self.assertTrue(items[0].HasField("snapshot"))
+        self.assertEqual(items[0].snapshot.topology.revision, 2)
+        self.assertEqual(items[0].snapshot.reason, topology_pb2.Snapshot.INITIAL)
+        self.assertEqual(len(items), 1)
+
+    def test_live_watch_sees_each_mutation(self):
+        watcher = self.spawn([CLOWNIX, "--server", self.server.address, "watch", "--json",
+                              "--until", "6"])
+        first = watcher.stdout.readline()
+        self.assertTrue(parse_watch_lines(first)[0].HasField("snapshot"))
+        revisions = self.mutate("l", 6)
+        out, err = watcher.communicate(timeout=DEADLINE)
+        self.assertEqual(watcher.returncode, 0, err)
+        self.assertEqual(event_revisions(parse_watch_lines(out)), revisions)
+
+    def test_selector(self):
+        self.ok("lan", "add", "red", "--label", "color=red")
+        self.ok("lan", "add", "blue", "--label", "color=blue")
+        self.ok("lan", "add", "red2", "--label", "color=red")
+        out = self.ok("watch", "--since", "0", "--selector", "color=red", "--json",
+                      "--until", "3")
+        snapshot = parse_watch_lines(out)[0].snapshot.topology
+        self.assertEqual(sorted(l.name for l in snapshot.lans), ["red", "red2"])
+
+    def test_python_watcher_sees_the_same_sequence_as_the_cli(self):
+        until = 13  # create_network.py makes 2 LANs, 3 VMs and 4 links: 9 mutations.
+        self.ok("lan", "add", "pre1")
+        self.ok("lan", "add", "pre2")
+        self.ok("lan", "add", "pre3")
+        self.ok("lan", "add", "pre4")
+        cli = self.spawn([CLOWNIX, "--server", self.server.address, "watch", "--json",
+                          "--since", "2", "--until", str(until)])
+        py = self.spawn(["/usr/bin/python3", os.path.join(PYTHON_DIR, "clownix_watch.py"),
+                         "--server", self.server.address, "--json", "--since", "2",
+                         "--until", str(until)])
+        created = subprocess.run(["/usr/bin/python3",
+                                  os.path.join(PYTHON_DIR, "create_network.py"),
+                                  "--server", self.server.address],
+                                 capture_output=True, text=True, timeout=DEADLINE)
+        self.assertEqual(created.returncode, 0, created.stderr)
+        self.assertEqual(len(created.stdout.splitlines()), 9)
+        cli_out, cli_err = cli.communicate(timeout=DEADLINE)
+        py_out, py_err = py.communicate(timeout=DEADLINE)
+        self.assertEqual(cli.returncode, 0, cli_err)
+        self.assertEqual(py.returncode, 0, py_err)
+        cli_items = parse_watch_lines(cli_out)
+        py_items = parse_watch_lines(py_out)
+        self.assertEqual(event_revisions(cli_items), list(range(3, until + 1)))
+        self.assertEqual(cli_items, py_items)
+        topo = self.topology()
+        self.assertEqual(sorted(v["name"] for v in topo["vms"]), ["router", "vm1", "vm2"])
+
+    def test_python_watch_resumes_across_server_restarts(self):
+        client = clownix_client.Client(self.server.address)
+        self.addCleanup(client.close)
+        seen = []
+        done = threading.Event()
+        snapshot_seen = threading.Event()
+        errors = []
+
+        def watch():
+            try:
+                for item in client.watch(max_backoff=0.2):
+                    if item.HasField("snapshot"):
+                        seen.append(("snapshot", item.snapshot.topology.revision))
+                        snapshot_seen.set()
+                    for e in item.events:
+                        seen.append(("event", e.revision))
+                    if client.last_revision >= 12:
+                        break
+            except Exception as error:  # Reported by the assertions below.
+                errors.append(error)
+            finally:
+                done.set()
+
+        thread = threading.Thread(target=watch, daemon=True)
+        thread.start()
+        self.assertTrue(snapshot_seen.wait(DEADLINE))
+        self.mutate("a", 4)
+        wait_for(lambda: len(seen) >= 5, "the first four events")
+        self.server.stop(signal.SIGTERM)
+        self.server.start()
+        self.mutate("b", 4)
+        wait_for(lambda: len(seen) >= 9 or errors, "the events after a clean restart")
+        self.server.stop(signal.SIGKILL)
+        self.server.start()
+        self.mutate("c", 4)
+        self.assertTrue(done.wait(DEADLINE), "watcher did not see revision 12: %s" % seen)
+        thread.join(DEADLINE)
+        self.assertEqual(errors, [])
+        self.assertEqual(seen, [("snapshot", 0)] + [("event", r) for r in range(1, 13)])
+        self.assertGreaterEqual(client.reconnects, 2)
+
+
+class MachinesWithoutRuntimeTest(ServerTestCase):
+    def test_exec_console_and_power_report_the_state(self):
+        self.ok("vm", "add", "vm1")
+        result = self.cli("exec", "vm1", "--", "uname", "-a")
+        self.assertEqual(result.returncode, 255)
+        self.assertIn("FAILED_PRECONDITION", result.stderr)
+        self.assertIn("vm1", result.stderr)
+        console = self.cli("console", "vm1", stdin="ls\n")
+        self.assertEqual(console.returncode, 1)
+        self.assertIn("FAILED_PRECONDITION", console.stderr)
+        self.assertEqual(self.cli("exec", "ghost", "--", "true").returncode, 255)
+        self.assertIn("NOT_FOUND", self.cli("halt", "ghost", check=1).stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
