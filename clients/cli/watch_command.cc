@@ -107,8 +107,14 @@ int RunWatchCommand(CommandEnv& env, const std::vector<std::string>& args) {
   std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> stream =
       env.client().topology().Watch(&context, request);
   v1::WatchResponse message;
+  // The last revision printed from a snapshot or an event: where a new watch would resume.
+  uint64_t resume_at = *since_revision;
   while (stream->Read(&message)) {
     uint64_t revision = Print(env, message, json, heartbeats, until.empty() ? 0 : *until_revision);
+    if (message.has_snapshot()) resume_at = message.snapshot().topology().revision();
+    for (const v1::Event& event : message.events()) {
+      if (until.empty() || event.revision() <= *until_revision) resume_at = event.revision();
+    }
     if (!until.empty() && revision >= *until_revision) {
       context.TryCancel();
       // Drain what is already in flight; the status is CANCELLED by our own doing.
@@ -119,7 +125,11 @@ int RunWatchCommand(CommandEnv& env, const std::vector<std::string>& args) {
     }
   }
   grpc::Status status = stream->Finish();
-  if (!status.ok()) return env.RpcError(status);
+  if (!status.ok()) {
+    int code = env.RpcError(status);
+    env.err() << "clownix: resume with: clownix watch --since " << resume_at << "\n";
+    return code;
+  }
   return kExitOk;
 }
 

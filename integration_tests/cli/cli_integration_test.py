@@ -349,6 +349,21 @@ class WatchTest(ServerTestCase):
         self.assertEqual(watcher.returncode, 0, err)
         self.assertEqual(event_revisions(parse_watch_lines(out)), revisions)
 
+    def test_cli_watch_says_where_to_resume_when_the_server_goes(self):
+        watcher = self.spawn([CLOWNIX, "--server", self.server.address, "watch"])
+        self.assertIn("snapshot (initial)", watcher.stdout.readline())
+        self.mutate("a", 3)
+        wait_for(lambda: "created lan a2" in watcher.stdout.readline(), "the third event")
+        self.server.stop(signal.SIGKILL)
+        out, err = watcher.communicate(timeout=DEADLINE)
+        self.assertEqual(watcher.returncode, 1, err)
+        self.assertIn("resume with: clownix watch --since 3", err)
+        self.server.start()
+        self.mutate("b", 2)
+        resumed = self.ok("watch", "--since", "3", "--until", "5")
+        self.assertEqual([line.split(" ", 2)[2] for line in resumed.splitlines()],
+                         ["created lan b0 (switch)", "created lan b1 (switch)"])
+
     def test_selector(self):
         self.ok("lan", "add", "red", "--label", "color=red")
         self.ok("lan", "add", "blue", "--label", "color=blue")
