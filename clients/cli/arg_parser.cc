@@ -77,9 +77,8 @@ absl::Status ArgParser::Parse(absl::Span<const std::string> args) {
       } else if (value == "false") {
         *out = false;
       } else {
-        return absl::InvalidArgumentError(
-            absl::StrCat("flag --", name, " takes no value (or =true / =false), got \"", value,
-                         "\""));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "flag --", name, " takes no value (or =true / =false), got \"", value, "\""));
       }
       seen_.insert(name);
       continue;
@@ -106,8 +105,8 @@ absl::Status ArgParser::ExpectPositionals(size_t min, size_t max, const std::str
     return absl::InvalidArgumentError(absl::StrCat("missing arguments: expected ", names));
   }
   if (positionals_.size() > max) {
-    return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"",
-                                                   positionals_[max], "\": expected ", names));
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument \"", positionals_[max], "\": expected ", names));
   }
   return absl::OkStatus();
 }

@@ -36,7 +36,8 @@ class ArgParser {
   // ExpectPositionals() so that `--help` works whatever else is on the line.
   absl::Status Parse(absl::Span<const std::string> args);
 
-  // INVALID_ARGUMENT unless min <= positionals <= max; `names` says what is expected ("VM NIC LAN").
+  // INVALID_ARGUMENT unless min <= positionals <= max; `names` says what is expected ("VM NIC
+  // LAN").
   absl::Status ExpectPositionals(size_t min, size_t max, const std::string& names) const;
 
   bool help() const { return help_; }

@@ -30,7 +30,8 @@ ArgParser MakeParser(Flags& flags) {
 TEST(ArgParserTest, FlagsAndPositionalsInAnyOrder) {
   Flags flags;
   ArgParser parser = MakeParser(flags);
-  ASSERT_TRUE(parser.Parse({"--mem", "128", "vm1", "--label=a=b", "--json", "--label", "c=d"}).ok());
+  ASSERT_TRUE(
+      parser.Parse({"--mem", "128", "vm1", "--label=a=b", "--json", "--label", "c=d"}).ok());
   EXPECT_EQ(flags.mem, "128");
   EXPECT_THAT(flags.labels, ElementsAre("a=b", "c=d"));
   EXPECT_TRUE(flags.json);

@@ -83,8 +83,7 @@ int RunCli(const std::vector<std::string>& args, const char* env_server, const c
       *target = args[++i];
     } else {
       CommandEnv env("", absl::ZeroDuration(), out, err);
-      return env.UsageError("", absl::InvalidArgumentError(
-                                    absl::StrCat(name, " needs a value")));
+      return env.UsageError("", absl::InvalidArgumentError(absl::StrCat(name, " needs a value")));
     }
   }
   std::vector<std::string> rest(args.begin() + i, args.end());

@@ -57,12 +57,23 @@ TEST(CliTest, HelpEverywhere) {
   EXPECT_THAT(top.out, HasSubstr("commands:"));
   EXPECT_THAT(top.out, HasSubstr("watch"));
   EXPECT_EQ(RunArgs({}).code, 0);
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"lan", "--help"}, {"lan", "add", "--help"}, {"vm", "ls", "-h"},
-        {"tap", "rm", "--help"}, {"connect", "--help"}, {"disconnect", "--help"},
-        {"impair", "--help"}, {"topo", "--help"}, {"watch", "--help"}, {"apply", "--help"},
-        {"exec", "--help"}, {"console", "--help"}, {"start", "--help"}, {"halt", "--help"},
-        {"reboot", "--help"}, {"stats", "--help"}, {"vm", "show", "--help"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"lan", "--help"},
+                                        {"lan", "add", "--help"},
+                                        {"vm", "ls", "-h"},
+                                        {"tap", "rm", "--help"},
+                                        {"connect", "--help"},
+                                        {"disconnect", "--help"},
+                                        {"impair", "--help"},
+                                        {"topo", "--help"},
+                                        {"watch", "--help"},
+                                        {"apply", "--help"},
+                                        {"exec", "--help"},
+                                        {"console", "--help"},
+                                        {"start", "--help"},
+                                        {"halt", "--help"},
+                                        {"reboot", "--help"},
+                                        {"stats", "--help"},
+                                        {"vm", "show", "--help"}}) {
     Result r = RunArgs(args);
     EXPECT_EQ(r.code, 0) << args[0];
     EXPECT_THAT(r.out, HasSubstr("usage: clownix " + args[0])) << args[0];
@@ -72,14 +83,23 @@ TEST(CliTest, HelpEverywhere) {
 
 TEST(CliTest, UsageErrorsExitTwoWithoutContactingTheServer) {
   const std::string server = DeadSocket();
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"frobnicate"}, {"lan", "paint"}, {"vm", "add"},
-        {"vm", "add", "vm1", "--label", "oops"}, {"vm", "add", "vm1", "--mem", "lots"},
-        {"vm", "add", "a", "b"}, {"connect", "vm1", "eth1"}, {"connect", "vm1", "x", "lan1"},
-        {"disconnect", "tap:"}, {"impair", "vm1", "1", "--delay", "10"},
-        {"impair", "vm1", "1", "--direction", "up"}, {"watch", "--since", "-3"},
-        {"apply"}, {"stats"}, {"lan", "add", "l", "--mode", "bridge"}, {"--bogus", "lan", "ls"},
-        {"--timeout", "0s", "lan", "ls"}}) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"frobnicate"},
+                                        {"lan", "paint"},
+                                        {"vm", "add"},
+                                        {"vm", "add", "vm1", "--label", "oops"},
+                                        {"vm", "add", "vm1", "--mem", "lots"},
+                                        {"vm", "add", "a", "b"},
+                                        {"connect", "vm1", "eth1"},
+                                        {"connect", "vm1", "x", "lan1"},
+                                        {"disconnect", "tap:"},
+                                        {"impair", "vm1", "1", "--delay", "10"},
+                                        {"impair", "vm1", "1", "--direction", "up"},
+                                        {"watch", "--since", "-3"},
+                                        {"apply"},
+                                        {"stats"},
+                                        {"lan", "add", "l", "--mode", "bridge"},
+                                        {"--bogus", "lan", "ls"},
+                                        {"--timeout", "0s", "lan", "ls"}}) {
     std::vector<std::string> full = {"--server", server};
     full.insert(full.end(), args.begin(), args.end());
     Result r = RunArgs(full);

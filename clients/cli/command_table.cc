@@ -39,7 +39,8 @@ int RunCommandTable(CommandEnv& env, const std::string& prefix, const std::strin
     }
   }
   return env.UsageError(
-      prefix, absl::InvalidArgumentError(absl::StrCat(
+      prefix,
+      absl::InvalidArgumentError(absl::StrCat(
           "unknown command \"", absl::StrCat(prefix, prefix.empty() ? "" : " ", args[0]), "\"")));
 }
 

@@ -32,8 +32,8 @@ int RunConnectCommand(CommandEnv& env, const std::vector<std::string>& args) {
   env.client().SetDeadline(context);
   grpc::Status status = env.client().topology().Connect(&context, request, &response);
   if (!status.ok()) return env.RpcError(status);
-  env.out() << "connected " << EndpointText(*endpoint) << " to " << request.lan()
-            << " at revision " << response.revision() << "\n";
+  env.out() << "connected " << EndpointText(*endpoint) << " to " << request.lan() << " at revision "
+            << response.revision() << "\n";
   return kExitOk;
 }
 

@@ -25,8 +25,8 @@ int RunDisconnectCommand(CommandEnv& env, const std::vector<std::string>& args) 
   env.client().SetDeadline(context);
   grpc::Status status = env.client().topology().Disconnect(&context, request, &response);
   if (!status.ok()) return env.RpcError(status);
-  env.out() << "disconnected " << EndpointText(*endpoint) << " at revision "
-            << response.revision() << "\n";
+  env.out() << "disconnected " << EndpointText(*endpoint) << " at revision " << response.revision()
+            << "\n";
   return kExitOk;
 }
 

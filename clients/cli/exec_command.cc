@@ -22,8 +22,9 @@ int RunExecCommand(CommandEnv& env, const std::vector<std::string>& args) {
                    &timeout);
   if (int code = ParseOrExit(env, "exec", parser, args); code >= 0) return code;
   absl::Status usage = parser.ExpectPositionals(1, SIZE_MAX, "VM -- COMMAND");
-  std::vector<std::string> words(parser.positionals().begin() + std::min<size_t>(1, parser.positionals().size()),
-                                 parser.positionals().end());
+  std::vector<std::string> words(
+      parser.positionals().begin() + std::min<size_t>(1, parser.positionals().size()),
+      parser.positionals().end());
   words.insert(words.end(), parser.rest().begin(), parser.rest().end());
   if (usage.ok() && words.empty()) {
     usage = absl::InvalidArgumentError("missing COMMAND: expected VM -- COMMAND");

@@ -14,9 +14,7 @@ namespace clownix::cli {
 namespace {
 
 // A microsecond count the way a person writes it: 250us, 10ms, 1.5s.
-std::string MicrosText(uint64_t us) {
-  return absl::FormatDuration(absl::Microseconds(us));
-}
+std::string MicrosText(uint64_t us) { return absl::FormatDuration(absl::Microseconds(us)); }
 
 std::string PercentText(double percent) { return absl::StrCat(percent, "%"); }
 
@@ -33,9 +31,7 @@ std::string VmStateText(const v1::Vm& vm, bool with_reason) {
   return text;
 }
 
-std::string LanModeText(v1::LanMode mode) {
-  return mode == v1::LAN_MODE_HUB ? "hub" : "switch";
-}
+std::string LanModeText(v1::LanMode mode) { return mode == v1::LAN_MODE_HUB ? "hub" : "switch"; }
 
 std::string LabelsText(const google::protobuf::Map<std::string, std::string>& labels) {
   if (labels.empty()) return "-";
@@ -173,12 +169,23 @@ std::string ToJson(const google::protobuf::Message& message, bool pretty) {
 }
 
 std::string StatusCodeName(int code) {
-  static const char* const kNames[] = {
-      "OK",        "CANCELLED",          "UNKNOWN",        "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",   "ALREADY_EXISTS", "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",    "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   if (code >= 0 && code < static_cast<int>(sizeof(kNames) / sizeof(kNames[0]))) {
     return kNames[code];
   }

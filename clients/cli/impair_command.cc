@@ -81,8 +81,8 @@ int RunImpairCommand(CommandEnv& env, const std::vector<std::string>& args) {
     usage = absl::InvalidArgumentError("too many arguments: expected VM NIC or tap:NAME");
   }
   if (usage.ok() && direction != "both" && direction != "to-lan" && direction != "from-lan") {
-    usage = absl::InvalidArgumentError(absl::StrCat(
-        "bad --direction \"", direction, "\": expected both, to-lan or from-lan"));
+    usage = absl::InvalidArgumentError(
+        absl::StrCat("bad --direction \"", direction, "\": expected both, to-lan or from-lan"));
   }
   v1::Impairment validated;
   if (usage.ok()) usage = Overlay(parser, flags, validated);
@@ -123,7 +123,8 @@ int RunImpairCommand(CommandEnv& env, const std::vector<std::string>& args) {
     *request.mutable_from_lan() = current->from_lan();
   }
   for (v1::Impairment* side : {request.mutable_to_lan(), request.mutable_from_lan()}) {
-    bool chosen = direction == "both" || (direction == "to-lan") == (side == request.mutable_to_lan());
+    bool chosen =
+        direction == "both" || (direction == "to-lan") == (side == request.mutable_to_lan());
     if (!chosen) continue;
     if (clear) side->Clear();
     // Re-applying the flags (already validated) onto this side.

@@ -35,9 +35,8 @@ int Add(CommandEnv& env, const std::vector<std::string>& args) {
   env.client().SetDeadline(context);
   grpc::Status status = env.client().topology().CreateLan(&context, request, &response);
   if (!status.ok()) return env.RpcError(status);
-  env.out() << "created lan " << response.lan().name() << " ("
-            << LanModeText(response.lan().mode()) << ") at revision " << response.revision()
-            << "\n";
+  env.out() << "created lan " << response.lan().name() << " (" << LanModeText(response.lan().mode())
+            << ") at revision " << response.revision() << "\n";
   return kExitOk;
 }
 
@@ -91,8 +90,8 @@ int List(CommandEnv& env, const std::vector<std::string>& args) {
   v1::Network network;
   grpc::ClientContext topology_context;
   env.client().SetDeadline(topology_context);
-  status = env.client().topology().GetTopology(&topology_context, v1::GetTopologyRequest(),
-                                               &network);
+  status =
+      env.client().topology().GetTopology(&topology_context, v1::GetTopologyRequest(), &network);
   if (!status.ok()) return env.RpcError(status);
   std::map<std::string, std::vector<std::string>> endpoints;
   for (const v1::Link& link : network.links()) {

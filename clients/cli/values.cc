@@ -36,8 +36,7 @@ absl::StatusOr<uint32_t> ParseNicIndex(absl::string_view word) {
   uint32_t index;
   if (digits.empty() || !absl::c_all_of(digits, absl::ascii_isdigit) ||
       !absl::SimpleAtoi(digits, &index)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("bad NIC \"", word, "\": expected eth1 or 1"));
+    return absl::InvalidArgumentError(absl::StrCat("bad NIC \"", word, "\": expected eth1 or 1"));
   }
   return index;
 }
@@ -152,8 +151,7 @@ absl::StatusOr<uint64_t> ParseRateKbps(absl::string_view what, absl::string_view
   }
   uint64_t value;
   if (number.empty() || !absl::c_all_of(number, absl::ascii_isdigit) ||
-      !absl::SimpleAtoi(number, &value) ||
-      value > std::numeric_limits<uint64_t>::max() / scale) {
+      !absl::SimpleAtoi(number, &value) || value > std::numeric_limits<uint64_t>::max() / scale) {
     return absl::InvalidArgumentError(absl::StrCat(
         what, ": bad rate \"", word, "\": expected kbit/s or a unit, e.g. 500kbit, 10mbit"));
   }

@@ -13,8 +13,8 @@ using ::testing::UnorderedElementsAre;
 TEST(ParseLabelsTest, KeyValuePairs) {
   auto labels = ParseLabels({"role=router", "zone=a=b", "empty="});
   ASSERT_TRUE(labels.ok());
-  EXPECT_THAT(*labels, UnorderedElementsAre(Pair("role", "router"), Pair("zone", "a=b"),
-                                            Pair("empty", "")));
+  EXPECT_THAT(*labels,
+              UnorderedElementsAre(Pair("role", "router"), Pair("zone", "a=b"), Pair("empty", "")));
 }
 
 TEST(ParseLabelsTest, RejectsMissingKeyOrEquals) {

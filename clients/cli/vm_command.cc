@@ -18,8 +18,7 @@ int Add(CommandEnv& env, const std::vector<std::string>& args) {
                    "Defines a VM and boots it when the server has a VM runtime. Its eth0 joins "
                    "the admin LAN;\nconnect the others with 'clownix connect'.");
   parser.AddString("mem", "MIB", "guest memory in MiB, 48..8192 (server default 64)", &mem);
-  parser.AddString("nics", "N", "number of NICs including the admin eth0, 1..8 (default 1)",
-                   &nics);
+  parser.AddString("nics", "N", "number of NICs including the admin eth0, 1..8 (default 1)", &nics);
   parser.AddList("label", "KEY=VALUE", "a label for selectors", &labels);
   if (int code = ParseOrExit(env, "vm add", parser, args); code >= 0) return code;
 
@@ -49,9 +48,8 @@ int Add(CommandEnv& env, const std::vector<std::string>& args) {
   if (!status.ok()) return env.RpcError(status);
   const v1::Vm& created = response.vm();
   env.out() << "created vm " << created.name() << " (#" << created.number() << ", "
-            << VmStateText(created) << ", " << created.mem_mib() << " MiB, "
-            << created.nic_count() << " NICs"
-            << (created.admin_ip().empty() ? "" : ", admin " + created.admin_ip())
+            << VmStateText(created) << ", " << created.mem_mib() << " MiB, " << created.nic_count()
+            << " NICs" << (created.admin_ip().empty() ? "" : ", admin " + created.admin_ip())
             << ") at revision " << response.revision() << "\n";
   return kExitOk;
 }

@@ -26,8 +26,8 @@ uint64_t Print(CommandEnv& env, const v1::WatchResponse& message, bool json, boo
     } else {
       env.out() << "r" << revision << " snapshot ("
                 << SnapshotReasonText(message.snapshot().reason()) << "): " << network.vms_size()
-                << " vms, " << network.lans_size() << " lans, " << network.taps_size()
-                << " taps, " << network.links_size() << " links\n";
+                << " vms, " << network.lans_size() << " lans, " << network.taps_size() << " taps, "
+                << network.links_size() << " links\n";
     }
   }
   for (const v1::Event& event : message.events()) {
@@ -39,7 +39,8 @@ uint64_t Print(CommandEnv& env, const v1::WatchResponse& message, bool json, boo
       env.out() << ToJson(line, /*pretty=*/false) << "\n";
       continue;
     }
-    const std::string prefix = "r" + std::to_string(event.revision()) + " " + TimeText(event.time_us());
+    const std::string prefix =
+        "r" + std::to_string(event.revision()) + " " + TimeText(event.time_us());
     if (event.changes_size() == 0) env.out() << prefix << " (no change)\n";
     for (const v1::Change& change : event.changes()) {
       env.out() << prefix << " " << ChangeText(change) << "\n";
