@@ -1,5 +1,5 @@
-"""Tests of `clownix exec`, `console` and the power verbs: the real clownix binary against an
-in-process Machines service (a test double for the VM runtime, which clownixd may not have
+"""Tests of `clownix exec`, `console`, the power verbs and `stats`: the real clownix binary
+against in-process Machines and Switch services (a test double for the VM runtime, which clownixd may not have
 here). Covers exit-code propagation, raw-mode console on a pseudo-terminal with the Ctrl-]
 escape and terminal restore, and the piped console."""
 
@@ -21,6 +21,8 @@ import grpc
 from proto.clownix.v1 import machines_pb2
 from proto.clownix.v1 import machines_pb2_grpc
 from proto.clownix.v1 import resources_pb2
+from proto.clownix.v1 import switch_pb2
+from proto.clownix.v1 import switch_pb2_grpc
 
 CLOWNIX = os.path.join(os.environ["TEST_SRCDIR"], "clownix", "clients", "cli", "clownix")
 DEADLINE = 20.0
@@ -61,6 +63,19 @@ class EchoMachines(machines_pb2_grpc.MachinesServicer):
             revision=7)
 
 
+class FixedSwitch(switch_pb2_grpc.SwitchServicer):
+    def GetLanStats(self, request, context):
+        if request.lan != "lan1":
+            context.abort(grpc.StatusCode.NOT_FOUND, 'lan "%s" does not exist' % request.lan)
+        nic = resources_pb2.Endpoint(nic=resources_pb2.NicRef(vm="vm1", index=1))
+        return switch_pb2.LanStats(lan="lan1", ports=[
+            switch_pb2.PortStats(endpoint=nic, mac="02:00:00:01:00:01", up=True, rx_frames=10,
+                                 rx_bytes=1500, tx_frames=12, tx_bytes=1800,
+                                 drops_queue_full=2, drops_impairment=1),
+            switch_pb2.PortStats(endpoint=resources_pb2.Endpoint(tap="t0")),
+        ])
+
+
 class MachinesVerbsTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="clownix-mv-", dir="/tmp")
@@ -68,6 +83,7 @@ class MachinesVerbsTest(unittest.TestCase):
         self.service = EchoMachines()
         self.server = grpc.server(concurrent.futures.ThreadPoolExecutor(max_workers=8))
         machines_pb2_grpc.add_MachinesServicer_to_server(self.service, self.server)
+        switch_pb2_grpc.add_SwitchServicer_to_server(FixedSwitch(), self.server)
         self.address = "unix:" + os.path.join(self.dir, "m.sock")
         self.server.add_insecure_port(self.address)
         self.server.start()
@@ -95,6 +111,19 @@ class MachinesVerbsTest(unittest.TestCase):
         result = self.run_cli("halt", "vm1", "--timeout", "2s")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stdout, b"vm1: stopping at revision 7\n")
+
+    def test_stats_table(self):
+        result = self.run_cli("stats", "lan1")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.decode().splitlines(), [
+            "PORT      MAC                LINK  RX-FRAMES  RX-BYTES  TX-FRAMES  TX-BYTES  "
+            "DROPS(MAL/QUEUE/IMP)",
+            "vm1/eth1  02:00:00:01:00:01  up    10         1500      12         1800      0/2/1",
+            "tap:t0    -                  down  0          0         0          0         0/0/0",
+        ])
+        missing = self.run_cli("stats", "nope")
+        self.assertEqual(missing.returncode, 1)
+        self.assertIn(b'lan "nope" does not exist (NOT_FOUND)', missing.stderr)
 
     def test_piped_console_sends_input_and_prints_output(self):
         result = self.run_cli("console", "vm1", "--linger", "300ms", stdin=b"uname\n")
