@@ -8,7 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -106,6 +108,11 @@ class NetnsHolder {
 class UmlSwitchcoreTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
+    // The whole test (switchcore, the VMs, the tap) lives in a network namespace of its own:
+    // abstract unix addresses and taps are per namespace, and nothing can reach the host's.
+    // Bazel's sandbox runs tests in a user namespace without rights over the host's network,
+    // so this is also what lets switchcore create a tap here.
+    ASSERT_EQ(unshare(CLONE_NEWNET), 0) << strerror(errno);
     char tmpl[] = "/tmp/scit.XXXXXX";
     work_dir_ = new std::string(mkdtemp(tmpl));
     SwitchClient::Options options;
@@ -202,15 +209,15 @@ TEST_F(UmlSwitchcoreTest, VmOnAnotherLanCannotReachThem) {
 }
 
 TEST_F(UmlSwitchcoreTest, TapInANetworkNamespacePingsAVm) {
-  // The test's own network namespace, held by a child process; it goes away with the child.
-  // (`ip netns add` needs a writable /run/netns, which Bazel's sandbox does not give.)
+  // A second namespace for the host side of the tap, held by a child process; it goes away with
+  // the child. (`ip netns add` needs a writable /run/netns, which Bazel's sandbox does not give.)
   NetnsHolder ns;
   ASSERT_GT(ns.pid(), 0);
   std::string tap = absl::StrCat("sct", getpid() % 100000);
   std::string in_ns = absl::StrCat("nsenter -t ", ns.pid(), " -n ");
   auto tap_port = client_->AttachTap("lan1", tap);
   ASSERT_TRUE(tap_port.ok()) << tap_port.status();
-  // The tap was made in switchcore's namespace, down and without an address; move it at once.
+  // The tap was made in switchcore's (the test's) namespace; move it to the peer namespace.
   EXPECT_EQ(Sh(absl::StrCat("ip link set ", tap, " netns ", ns.pid())), 0);
   EXPECT_EQ(Sh(absl::StrCat(in_ns, "ip addr add 10.0.0.100/24 dev ", tap)), 0);
   EXPECT_EQ(Sh(absl::StrCat(in_ns, "ip link set ", tap, " up")), 0);
