@@ -80,6 +80,7 @@ int RunConsoleCommand(CommandEnv& env, const std::vector<std::string>& args) {
 
   bool we_quit = false;
   bool interactive = false;
+  bool writes_done = false;
   {
     absl::StatusOr<std::unique_ptr<RawTerminal>> terminal = RawTerminal::Enter(STDIN_FILENO);
     if (!terminal.ok()) {
@@ -116,6 +117,7 @@ int RunConsoleCommand(CommandEnv& env, const std::vector<std::string>& args) {
         }
         // Piped input is over: let the console answer, then leave once it is quiet.
         stream->WritesDone();
+        writes_done = true;
         input_open = false;
         absl::MutexLock lock(&state.mu);
         state.last_output = absl::Now();
@@ -140,7 +142,15 @@ int RunConsoleCommand(CommandEnv& env, const std::vector<std::string>& args) {
       }
     }
   }  // Terminal restored here.
-  if (we_quit) context.TryCancel();
+  if (we_quit) {
+    // Half-close so that the last keys reach the server before the call is cancelled (a cancel
+    // right after a write may drop it); a server that ends the stream on half-close is done
+    // sooner.
+    if (!writes_done) stream->WritesDone();
+    struct pollfd ended = {wake[0], POLLIN, 0};
+    poll(&ended, 1, 500);
+    context.TryCancel();
+  }
   output.join();
   close(wake[0]);
   close(wake[1]);
