@@ -129,38 +129,46 @@ SwitchEngine::~SwitchEngine() {
 }
 
 absl::Status SwitchEngine::Run() {
-  struct epoll_event evs[64];
   // Requests may have been written before we started.
   OnRequests();
   EndRound();
   while (!shutdown_) {
-    if (events_pending_) {
-      uint64_t one = 1;
-      if (write(event_efd_, &one, sizeof(one)) < 0) { /* the client is gone; nothing to tell */ }
-      events_pending_ = false;
-    }
-    int timeout_ms = -1;
-    if (pending_handshakes_ > 0) timeout_ms = 100;  // handshake deadlines are in seconds
-    int n = epoll_wait(epfd_, evs, 64, timeout_ms);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return absl::InternalError(absl::StrCat("epoll_wait: ", strerror(errno)));
-    }
-    now_ns_ = NowNs();
-    for (int i = 0; i < n && !shutdown_; ++i) {
-      Dispatch(evs[i].data.u64, evs[i].events);
-      EndRound();
-    }
-    if (pending_handshakes_ > 0) ExpireHandshakes();
+    if (absl::Status s = Poll(-1); !s.ok()) return s;
   }
   std::vector<uint64_t> ids;
   for (auto& [id, port] : ports_) ids.push_back(id);
   for (uint64_t id : ids) RemovePort(id, "switch shut down");
   lans_.clear();
-  if (events_pending_) {
-    uint64_t one = 1;
-    if (write(event_efd_, &one, sizeof(one)) < 0) { /* the client is gone */ }
+  lans_by_id_.clear();
+  SignalClient();
+  return absl::OkStatus();
+}
+
+void SwitchEngine::SignalClient() {
+  if (!events_pending_) return;
+  uint64_t one = 1;
+  if (write(event_efd_, &one, sizeof(one)) < 0) { /* the client is gone; nothing to tell */ }
+  events_pending_ = false;
+}
+
+absl::Status SwitchEngine::Poll(int timeout_ms) {
+  SignalClient();
+  if (pending_handshakes_ > 0 && (timeout_ms < 0 || timeout_ms > 100)) {
+    timeout_ms = 100;  // handshake deadlines are in seconds
   }
+  struct epoll_event evs[64];
+  int n = epoll_wait(epfd_, evs, 64, timeout_ms);
+  if (n < 0) {
+    if (errno == EINTR) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat("epoll_wait: ", strerror(errno)));
+  }
+  now_ns_ = NowNs();
+  for (int i = 0; i < n && !shutdown_; ++i) {
+    Dispatch(evs[i].data.u64, evs[i].events);
+    EndRound();
+  }
+  if (pending_handshakes_ > 0) ExpireHandshakes();
+  SignalClient();
   return absl::OkStatus();
 }
 

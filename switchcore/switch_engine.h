@@ -64,6 +64,10 @@ class SwitchEngine {
 
   // Runs until a shutdown request or SIGTERM/SIGINT; then removes every LAN's control socket.
   absl::Status Run();
+  // One turn of the loop: waits up to `timeout_ms` (-1: forever) for events and handles them.
+  // Run() is Poll(-1) until shut down; tests and the fuzzer drive the engine with Poll(0).
+  absl::Status Poll(int timeout_ms);
+  bool shut_down() const { return shutdown_; }
 
  private:
   enum Tag : uint64_t {
@@ -74,6 +78,7 @@ class SwitchEngine {
   explicit SwitchEngine(const Options& options);
 
   void Dispatch(uint64_t key, uint32_t events);
+  void SignalClient();
   void EndRound();
 
   // Control channel.
