@@ -384,6 +384,8 @@ class WatchTest(ServerTestCase):
         py = self.spawn(["/usr/bin/python3", os.path.join(PYTHON_DIR, "clownix_watch.py"),
                          "--server", self.server.address, "--json", "--since", "2",
                          "--until", str(until)])
+        table = self.spawn(["/usr/bin/python3", os.path.join(PYTHON_DIR, "clownix_watch.py"),
+                            "--server", self.server.address, "--until", str(until)])
         created = subprocess.run(["/usr/bin/python3",
                                   os.path.join(PYTHON_DIR, "create_network.py"),
                                   "--server", self.server.address],
@@ -394,6 +396,16 @@ class WatchTest(ServerTestCase):
         py_out, py_err = py.communicate(timeout=DEADLINE)
         self.assertEqual(cli.returncode, 0, cli_err)
         self.assertEqual(py.returncode, 0, py_err)
+        table_out, table_err = table.communicate(timeout=DEADLINE)
+        self.assertEqual(table.returncode, 0, table_err)
+        renders = table_out.split("revision ")[1:]
+        # The first table is the snapshot: taken after the 4 "pre" LANs, maybe later.
+        self.assertGreaterEqual(int(renders[0].split("\n")[0]), 4)
+        last = renders[-1]
+        self.assertEqual(int(last.split("\n")[0]), until)
+        self.assertRegex(last, r"(?m)^router\s+\d+\s+\S+\s+64M\s+.*eth1:lan1 eth2:lan2\s+"
+                               r"role=router$")
+        self.assertRegex(last, r"(?m)^vm2/eth1\s+lan2\s+(up|down)$")
         cli_items = parse_watch_lines(cli_out)
         py_items = parse_watch_lines(py_out)
         self.assertEqual(event_revisions(cli_items), list(range(3, until + 1)))
