@@ -91,6 +91,7 @@ class TopologyStore {
   absl::Status Recover(Recovery* recovery);
   void WriterLoop();
   void ProcessBatch(std::vector<Pending>& batch);
+  void PublisherLoop();
   absl::Status WriteSnapshot();
 
   const Options options_;
@@ -106,8 +107,13 @@ class TopologyStore {
   std::vector<Pending> queue_ ABSL_GUARDED_BY(queue_mu_);
   bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
 
+  absl::Mutex publish_mu_;
+  std::vector<EventPtr> to_publish_ ABSL_GUARDED_BY(publish_mu_);
+  bool publisher_stopping_ ABSL_GUARDED_BY(publish_mu_) = false;
+
   std::unique_ptr<WatchHub> hub_;
   std::thread writer_;
+  std::thread publisher_;
 };
 
 }  // namespace clownix::server
