@@ -378,7 +378,12 @@ void VmManager::HandleNotify(std::vector<VmEvent>* events) {
       AttachConsole(name);
     } else if (note->type == mconsole_wire::kNotifyUser) {
       std::vector<std::string> words = absl::StrSplit(note->data, ' ', absl::SkipEmpty());
-      if (words.size() == 2 && words[0] == "agent-ready") AttachAgent(words[1]);
+      if (words.size() == 2 && words[0] == "agent-ready") {
+        // con0 is not configurable in the first moments of boot ("Bad configuration option"
+        // at the SOCKET notification); by the time the agent runs it is.
+        AttachConsole(words[1]);
+        AttachAgent(words[1]);
+      }
     }
   }
 }

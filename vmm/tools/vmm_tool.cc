@@ -1,0 +1,169 @@
+// vmm_tool: drives VmManager from the command line. Used by the benchmark
+// (docs/benchmarks/vmm.md) and by the adoption integration test, which needs a "clownixd"
+// that can be killed.
+//
+//   vmm_tool bench WORK ROOTFS XSTATE_SO N       start N VMs at once, report ready times and
+//                                                memory, kill them
+//   vmm_tool hold WORK ROOTFS XSTATE_SO NAME NUM start one VM, print "running PID" once it is
+//                                                ready, then wait to be killed
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "vmm/vm_manager.h"
+
+namespace {
+
+using clownix::vmm::VmEvent;
+using clownix::vmm::VmManager;
+using clownix::vmm::VmManagerOptions;
+using clownix::vmm::VmState;
+
+// Sums a field ("Rss:", "Pss:", ...) of /proc/PID/smaps_rollup over all processes of `pgid`.
+std::map<std::string, long> GroupMemoryKib(int pgid) {
+  std::map<std::string, long> total;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    int pid = 0;
+    if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
+    if (getpgid(pid) != pgid) continue;
+    total["processes"] += 1;
+    std::ifstream in(absl::StrCat("/proc/", pid, "/smaps_rollup"));
+    std::string line;
+    while (std::getline(in, line)) {
+      std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      long kib = 0;
+      if (f.size() >= 2 && absl::SimpleAtoi(f[1], &kib)) total[f[0]] += kib;
+    }
+  }
+  return total;
+}
+
+long MeminfoKib(const std::string& key) {
+  std::ifstream in("/proc/meminfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    long kib = 0;
+    if (f.size() >= 2 && f[0] == key && absl::SimpleAtoi(f[1], &kib)) return kib;
+  }
+  return -1;
+}
+
+VmManagerOptions Options(char** argv) {
+  VmManagerOptions o;
+  o.work_dir = argv[2];
+  o.root_fs = argv[3];
+  o.xstate_fix_library = argv[4];
+  return o;
+}
+
+int Bench(char** argv) {
+  int n = 0;
+  if (!absl::SimpleAtoi(argv[5], &n) || n < 1) return 2;
+  absl::Mutex mu;
+  std::map<std::string, absl::Time> ready;
+  VmManagerOptions o = Options(argv);
+  o.on_state_change = [&](const VmEvent& e) {
+    if (e.state != VmState::kRunning) return;
+    absl::MutexLock l(&mu);
+    ready.emplace(e.name, absl::Now());
+  };
+  const long shmem_before = MeminfoKib("Shmem:");
+  const long avail_before = MeminfoKib("MemAvailable:");
+  auto m = VmManager::Create(o);
+  if (!m.ok()) {
+    fprintf(stderr, "%s\n", std::string(m.status().message()).c_str());
+    return 1;
+  }
+  VmManager& manager = **m;
+  const absl::Time t0 = absl::Now();
+  std::map<std::string, absl::Time> started;
+  for (int i = 1; i <= n; ++i) {
+    std::string name = absl::StrCat("b", i);
+    started[name] = absl::Now();
+    absl::Status s = manager.Start({name, i, 64, {}});
+    if (!s.ok()) {
+      fprintf(stderr, "start %s: %s\n", name.c_str(), std::string(s.message()).c_str());
+      return 1;
+    }
+  }
+  int failed = 0;
+  for (int i = 1; i <= n; ++i) {
+    if (!manager.WaitForState(absl::StrCat("b", i), VmState::kRunning, absl::Seconds(300)).ok()) {
+      ++failed;
+    }
+  }
+  const absl::Duration all = absl::Now() - t0;
+  std::vector<double> secs;
+  {
+    absl::MutexLock l(&mu);
+    for (auto& [name, t] : ready) secs.push_back(absl::ToDoubleSeconds(t - started[name]));
+  }
+  std::sort(secs.begin(), secs.end());
+  auto pct = [&](double p) {
+    return secs.empty() ? -1.0 : secs[std::min(secs.size() - 1, size_t(p * (secs.size() - 1) + 0.5))];
+  };
+  // Let the guests settle into idle before measuring memory.
+  absl::SleepFor(absl::Seconds(5));
+  long rss = 0, pss = 0, procs = 0;
+  for (const auto& vm : manager.List()) {
+    auto mem = GroupMemoryKib(vm.pid);
+    rss += mem["Rss:"];
+    pss += mem["Pss:"];
+    procs += mem["processes"];
+  }
+  const long shmem_delta = MeminfoKib("Shmem:") - shmem_before;
+  const long avail_delta = avail_before - MeminfoKib("MemAvailable:");
+  printf("vms=%d ready=%zu failed=%d all_ready_s=%.2f p50_s=%.2f p90_s=%.2f max_s=%.2f xstate_fix=%d\n",
+         n, secs.size(), failed, absl::ToDoubleSeconds(all), pct(0.5), pct(0.9), pct(1.0),
+         manager.uses_xstate_fix());
+  printf("per_vm: processes=%.1f rss_sum_mib=%.1f pss_mib=%.1f shmem_delta_mib=%.1f "
+         "memavailable_drop_mib=%.1f\n",
+         double(procs) / n, rss / 1024.0 / n, pss / 1024.0 / n, shmem_delta / 1024.0 / n,
+         avail_delta / 1024.0 / n);
+  for (const auto& vm : manager.List()) manager.Kill(vm.spec.name).IgnoreError();
+  return failed == 0 ? 0 : 1;
+}
+
+int Hold(char** argv) {
+  int number = 0;
+  if (!absl::SimpleAtoi(argv[6], &number)) return 2;
+  auto m = VmManager::Create(Options(argv));
+  if (!m.ok()) {
+    fprintf(stderr, "%s\n", std::string(m.status().message()).c_str());
+    return 1;
+  }
+  absl::Status s = (*m)->Start({argv[5], number, 64, {}});
+  if (s.ok()) s = (*m)->WaitForState(argv[5], VmState::kRunning, absl::Seconds(120));
+  if (!s.ok()) {
+    fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+    return 1;
+  }
+  printf("running %d\n", (*m)->Get(argv[5])->pid);
+  fflush(stdout);
+  for (;;) pause();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 6 && std::string(argv[1]) == "bench") return Bench(argv);
+  if (argc == 7 && std::string(argv[1]) == "hold") return Hold(argv);
+  fprintf(stderr,
+          "usage: vmm_tool bench WORK ROOTFS XSTATE_SO N\n"
+          "       vmm_tool hold WORK ROOTFS XSTATE_SO NAME NUMBER\n");
+  return 2;
+}

@@ -1,0 +1,275 @@
+// Real UML VMs: boot to agent-ready, Exec, console, kill -9, halt, reboot, NIC hot-plug with a
+// ping over uml_switch, root_fs mode, and bad input. Each test cleans up its VMs by pid.
+#include "vmm/vm_manager.h"
+
+#include <sys/stat.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "vmm/testing/uml_test_env.h"
+
+namespace clownix::vmm {
+namespace {
+
+using ::clownix::vmm::testing::DefaultOptions;
+using ::clownix::vmm::testing::GroupGone;
+using ::clownix::vmm::testing::HostProcess;
+using ::clownix::vmm::testing::ShortTempDir;
+
+constexpr absl::Duration kBoot = absl::Seconds(60);
+
+class VmManagerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto m = VmManager::Create(DefaultOptions(dir_.path() + "/w"));
+    ASSERT_TRUE(m.ok()) << m.status();
+    manager_ = std::move(*m);
+  }
+  void TearDown() override {
+    if (manager_) {
+      for (const VmInfo& vm : manager_->List()) manager_->Kill(vm.spec.name).IgnoreError();
+    }
+  }
+  void StartAndWait(const VmSpec& spec) {
+    ASSERT_TRUE(manager_->Start(spec).ok());
+    absl::Status s = manager_->WaitForState(spec.name, VmState::kRunning, kBoot);
+    ASSERT_TRUE(s.ok()) << s;
+  }
+  std::string Run(const std::string& vm, const std::string& command) {
+    absl::StatusOr<ExecResult> r = manager_->Exec(vm, command, absl::Seconds(20));
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return "";
+    EXPECT_EQ(r->exit_code, 0) << command << ": " << r->output;
+    return r->output;
+  }
+
+  ShortTempDir dir_;
+  std::unique_ptr<VmManager> manager_;
+};
+
+TEST_F(VmManagerTest, BootsExecsAndHalts) {
+  StartAndWait({"vm1", 7, 64, {}});
+  absl::StatusOr<VmInfo> info = manager_->Get("vm1");
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->admin_ip, "10.0.0.7");
+  const pid_t pid = info->pid;
+
+  absl::StatusOr<ExecResult> r = manager_->Exec("vm1", "echo hello; echo err >&2; exit 3");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->exit_code, 3);
+  EXPECT_EQ(r->output, "hello\nerr\n");
+
+  // The config disk reached the guest: name and admin IP.
+  EXPECT_EQ(Run("vm1", "hostname"), "vm1\n");
+  // Quoting survives the trip.
+  EXPECT_EQ(Run("vm1", "printf '%s|' \"a b\" '$HOME' \"it's\""), "a b|$HOME|it's|");
+
+  // Output cap.
+  r = manager_->Exec("vm1", "head -c 5000 /dev/zero | tr '\\0' x", absl::Seconds(10), 100);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->output, std::string(100, 'x'));
+  EXPECT_EQ(r->total_output_bytes, 5000u);
+  EXPECT_TRUE(r->truncated());
+
+  // Timeout: DEADLINE_EXCEEDED, and the command (with its children) is gone in the guest.
+  absl::Time t0 = absl::Now();
+  r = manager_->Exec("vm1", "sleep 345 & sleep 346", absl::Seconds(1));
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(5));
+  EXPECT_EQ(Run("vm1", "ps | grep -c 'sleep 34[56]' || true"), "0\n");
+
+  // Concurrent Execs do not mix their answers.
+  std::vector<std::thread> threads;
+  std::atomic<int> good{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      auto res = manager_->Exec(
+          "vm1", absl::StrCat("sleep 0.", 8 - i, "; seq ", i * 100, " ", i * 100 + 50), absl::Seconds(20));
+      std::string want;
+      for (int k = i * 100; k <= i * 100 + 50; ++k) absl::StrAppend(&want, k, "\n");
+      if (res.ok() && res->exit_code == 0 && res->output == want) ++good;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(good.load(), 8);
+
+  // Console: several readers, input writable.
+  absl::Mutex mu;
+  std::string seen1, seen2;
+  auto s1 = manager_->SubscribeConsole("vm1", [&](absl::string_view b) {
+    absl::MutexLock l(&mu);
+    seen1.append(b.data(), b.size());
+  });
+  auto s2 = manager_->SubscribeConsole("vm1", [&](absl::string_view b) {
+    absl::MutexLock l(&mu);
+    seen2.append(b.data(), b.size());
+  });
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  ASSERT_TRUE(manager_->WriteConsole("vm1", "echo con-$((6*7))\n").ok());
+  {
+    absl::MutexLock l(&mu);
+    auto both = [&] {
+      return absl::StrContains(seen1, "con-42") && absl::StrContains(seen2, "con-42");
+    };
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&both), absl::Seconds(10)));
+  }
+  manager_->UnsubscribeConsole(*s1);
+  manager_->UnsubscribeConsole(*s2);
+
+  ASSERT_TRUE(manager_->Halt("vm1", absl::Seconds(10)).ok());
+  absl::StatusOr<VmEvent> last = manager_->LastExit("vm1");
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->state, VmState::kStopped) << last->reason;
+  EXPECT_TRUE(GroupGone(pid));
+  struct stat st;
+  EXPECT_NE(stat((dir_.path() + "/w/vms/vm1/cow").c_str(), &st), 0);
+  EXPECT_NE(stat((dir_.path() + "/w/uml/vm1").c_str(), &st), 0);
+  EXPECT_EQ(stat((dir_.path() + "/w/vms/vm1/console.log").c_str(), &st), 0);
+  EXPECT_EQ(manager_->Exec("vm1", "true").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(VmManagerTest, KillNineIsReportedAtOnceAndCleaned) {
+  StartAndWait({"k1", 2, 64, {}});
+  const pid_t pid = manager_->Get("k1")->pid;
+  // Start guest processes so there are more host processes in the group.
+  Run("k1", "sleep 1000 >/dev/null 2>&1 & sleep 1001 >/dev/null 2>&1 & true");
+  ASSERT_EQ(kill(pid, SIGKILL), 0);
+  const absl::Time t0 = absl::Now();
+  ASSERT_TRUE(manager_->WaitForState("k1", VmState::kCrashed, absl::Seconds(1)).ok());
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(1));
+  absl::StatusOr<VmEvent> last = manager_->LastExit("k1");
+  ASSERT_TRUE(last.ok());
+  EXPECT_TRUE(absl::StrContains(last->reason, "signal 9")) << last->reason;
+  EXPECT_TRUE(GroupGone(pid));  // Helpers and guest-process hosts too.
+  // Not a zombie either: the pid is reaped.
+  EXPECT_NE(access(absl::StrCat("/proc/", pid).c_str(), F_OK), 0);
+  // The name is free again, and umid reuse does not bite: a new VM of that name boots.
+  StartAndWait({"k1", 2, 64, {}});
+  EXPECT_TRUE(manager_->Kill("k1").ok());
+}
+
+TEST_F(VmManagerTest, RebootsInPlace) {
+  StartAndWait({"r1", 3, 64, {}});
+  const pid_t pid = manager_->Get("r1")->pid;
+  Run("r1", "echo here >/run/marker");
+  ASSERT_TRUE(manager_->Reboot("r1").ok());
+  EXPECT_EQ(manager_->Get("r1")->state, VmState::kBooting);
+  ASSERT_TRUE(manager_->WaitForState("r1", VmState::kRunning, kBoot).ok());
+  EXPECT_EQ(manager_->Get("r1")->pid, pid);
+  EXPECT_EQ(Run("r1", "cat /run/marker 2>/dev/null; echo done"), "done\n");
+  EXPECT_TRUE(manager_->Kill("r1").ok());
+}
+
+TEST_F(VmManagerTest, HotPlugsANicAndPingsOverIt) {
+  const std::string ctl = dir_.path() + "/lan.ctl";
+  HostProcess uml_switch({"uml_switch", "-unix", ctl});
+  for (int i = 0; i < 500 && access(ctl.c_str(), F_OK) != 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  StartAndWait({"h1", 11, 64, {}});
+  StartAndWait({"h2", 12, 64, {}});
+  ASSERT_TRUE(manager_->AttachNic("h1", {1, ctl}).ok());
+  absl::Status s = manager_->AttachNic("h2", {1, ctl});
+  ASSERT_TRUE(s.ok()) << s;
+  EXPECT_EQ(manager_->AttachNic("h2", {1, ctl}).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(Run("h1", "cat /sys/class/net/eth1/address"), "02:00:00:11:00:01\n");
+  Run("h1", "ip addr add 192.168.7.1/24 dev eth1 && ip link set eth1 up");
+  Run("h2", "ip addr add 192.168.7.2/24 dev eth1 && ip link set eth1 up");
+  absl::StatusOr<ExecResult> ping =
+      manager_->Exec("h1", "ping -c 2 -W 3 192.168.7.2", absl::Seconds(20));
+  ASSERT_TRUE(ping.ok()) << ping.status();
+  EXPECT_EQ(ping->exit_code, 0) << ping->output;
+
+  // Nobody listening at the control path: UML says OK but no interface appears.
+  EXPECT_EQ(manager_->AttachNic("h1", {2, dir_.path() + "/nobody.ctl"}).code(),
+            absl::StatusCode::kUnavailable);
+
+  ASSERT_TRUE(manager_->DetachNic("h1", 1).ok());
+  EXPECT_EQ(Run("h1", "test -e /sys/class/net/eth1; echo $?"), "1\n");
+  EXPECT_EQ(manager_->DetachNic("h1", 1).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(VmManagerTest, BadInputIsRefusedAndLeavesNothing) {
+  namespace fs = std::filesystem;
+  const std::string vms = dir_.path() + "/w/vms";
+  struct Case {
+    VmSpec spec;
+    absl::StatusCode code;
+  } cases[] = {
+      {{"m", 1, 32, {}}, absl::StatusCode::kInvalidArgument},
+      {{"m", 1, 100000, {}}, absl::StatusCode::kInvalidArgument},
+      {{"bad name", 1, 64, {}}, absl::StatusCode::kInvalidArgument},
+      {{"m", 0, 64, {}}, absl::StatusCode::kInvalidArgument},
+      {{"m", 1, 64, {{8, "/tmp/x"}}}, absl::StatusCode::kInvalidArgument},
+      {{"m", 1, 64, {{0, "/tmp/a"}, {0, "/tmp/b"}}}, absl::StatusCode::kInvalidArgument},
+      {{"m", 1, 64, {{0, "/tmp/a,b"}}}, absl::StatusCode::kInvalidArgument},
+      {{"m", 1, 64, std::vector<NicSpec>(9, NicSpec{0, "/tmp/a"})},
+       absl::StatusCode::kInvalidArgument},
+  };
+  for (const Case& c : cases) {
+    EXPECT_EQ(manager_->Start(c.spec).code(), c.code) << c.spec.name << " " << c.spec.mem_mib;
+    EXPECT_TRUE(fs::is_empty(vms)) << c.spec.name;
+    EXPECT_TRUE(manager_->List().empty());
+  }
+
+  StartAndWait({"d1", 5, 64, {}});
+  EXPECT_EQ(manager_->Start({"d1", 6, 64, {}}).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(manager_->Start({"d2", 5, 64, {}}).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_FALSE(fs::exists(vms + "/d2"));
+  EXPECT_EQ(manager_->Exec("nope", "true").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(manager_->Exec("d1", "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager_->Halt("nope").code(), absl::StatusCode::kNotFound);
+
+  // A second manager cannot take the same work dir.
+  EXPECT_EQ(VmManager::Create(DefaultOptions(dir_.path() + "/w")).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+
+  // Options.
+  auto o = DefaultOptions(dir_.path() + "/w2");
+  o.kernel = "/nonexistent/linux";
+  EXPECT_EQ(VmManager::Create(o).status().code(), absl::StatusCode::kNotFound);
+  o = DefaultOptions(dir_.path() + "/w2");
+  o.root_fs = "/nonexistent/rootfs.img";
+  EXPECT_EQ(VmManager::Create(o).status().code(), absl::StatusCode::kNotFound);
+  o = DefaultOptions("/proc/clownix-work");
+  EXPECT_EQ(VmManager::Create(o).status().code(), absl::StatusCode::kPermissionDenied);
+  o = DefaultOptions(dir_.path() + "/w2");
+  o.admin_prefix = "10.0.0";
+  EXPECT_EQ(VmManager::Create(o).status().code(), absl::StatusCode::kInvalidArgument);
+  o = DefaultOptions(dir_.path() + "/w2");
+  o.rsa_public_key = "$(reboot)";
+  EXPECT_EQ(VmManager::Create(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(VmManagerRootFsTest, PersistentRootFsKeepsAFileAcrossBoots) {
+  namespace fs = std::filesystem;
+  ShortTempDir dir;
+  const std::string image = dir.path() + "/root_fs.img";
+  fs::copy_file("vmm/rootfs/rootfs.img", image);
+  fs::permissions(image, fs::perms::owner_read | fs::perms::owner_write);
+  auto o = DefaultOptions(dir.path() + "/w");
+  o.root_fs = image;
+  o.root_fs_mode = true;
+  auto m = VmManager::Create(o);
+  ASSERT_TRUE(m.ok()) << m.status();
+  VmManager& manager = **m;
+  for (int boot = 0; boot < 2; ++boot) {
+    ASSERT_TRUE(manager.Start({"p1", 1, 64, {}}).ok());
+    ASSERT_TRUE(manager.WaitForState("p1", VmState::kRunning, kBoot).ok());
+    EXPECT_EQ(manager.Start({"p2", 2, 64, {}}).code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_FALSE(fs::exists(dir.path() + "/w/vms/p1/cow"));
+    auto r = manager.Exec("p1", boot == 0 ? "echo kept >/root/persist; sync; cat /root/persist"
+                                          : "cat /root/persist");
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->output, "kept\n");
+    ASSERT_TRUE(manager.Halt("p1", absl::Seconds(10)).ok());
+  }
+}
+
+}  // namespace
+}  // namespace clownix::vmm
