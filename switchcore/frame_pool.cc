@@ -5,7 +5,7 @@
 namespace clownix::switchcore {
 
 FramePool::FramePool(int count)
-    : storage_(static_cast<size_t>(count) * kFrameCapacity),
+    : storage_(new uint8_t[static_cast<size_t>(count) * kFrameCapacity]),
       lengths_(count, 0),
       free_(count),
       free_top_(count) {

@@ -46,6 +46,7 @@ ABSL_FLAG(double, duration_s, 2.0, "seconds per throughput run");
 ABSL_FLAG(int, window, 8, "frames in flight per direction");
 ABSL_FLAG(int, loss_timeout_us, 2000, "a window stalled this long counts its frames as lost");
 ABSL_FLAG(int, pings, 20000, "ping-pong round trips for the latency figures");
+ABSL_FLAG(int, rounds, 3, "measure every target this many times, interleaved; report medians");
 
 namespace clownix::switchcore {
 namespace {
@@ -125,7 +126,8 @@ class Flow {
     receiver_.join();
   }
   uint64_t sent() const { return sent_; }
-  uint64_t delivered() const { return delivered_in_time_; }
+  // Frames received, including those in flight at the deadline (drained for 300 ms after it).
+  uint64_t delivered() const { return received_.load(); }
 
  private:
   void Send(int window, int64_t loss_timeout_ns) {
@@ -171,7 +173,6 @@ class Flow {
           ++mine;
         }
       }
-      if (NowNs() <= deadline_ns_) delivered_in_time_ += mine;
       received_.fetch_add(mine, std::memory_order_seq_cst);
       word_.fetch_add(1, std::memory_order_release);
       if (waiting_.load(std::memory_order_seq_cst)) FutexWake(&word_);
@@ -183,7 +184,6 @@ class Flow {
   std::vector<uint8_t> frame_;
   int64_t deadline_ns_ = 0;
   uint64_t sent_ = 0;
-  uint64_t delivered_in_time_ = 0;
   std::atomic<uint64_t> received_{0};
   std::atomic<uint32_t> word_{0};
   std::atomic<bool> waiting_{false};
@@ -404,39 +404,67 @@ int main(int argc, char** argv) {
   for (absl::string_view s : absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',')) {
     sizes.push_back(std::stoul(std::string(s)));
   }
-  printf("window %d frames, %.1f s per run, %d pings, %ld CPUs\n\n", absl::GetFlag(FLAGS_window),
-         absl::GetFlag(FLAGS_duration_s), absl::GetFlag(FLAGS_pings), sysconf(_SC_NPROCESSORS_ONLN));
+  printf("window %d frames, %.1f s per run, %d pings, %d rounds (medians), %ld CPUs\n\n",
+         absl::GetFlag(FLAGS_window), absl::GetFlag(FLAGS_duration_s), absl::GetFlag(FLAGS_pings),
+         absl::GetFlag(FLAGS_rounds), sysconf(_SC_NPROCESSORS_ONLN));
   printf("| target | size | direction | offered fps | delivered fps | loss %% | vs direct | "
          "vs uml_switch | switch CPU us/frame |\n");
   printf("|---|---|---|---|---|---|---|---|---|\n");
-  std::map<std::string, double> delivered;  // key: size/dir/target
-  std::map<std::string, Latency> latency;
-  std::map<std::string, std::string> memory;
-  for (const std::string& name : targets) {
-    auto t = Setup(name, switchcore);
-    for (size_t size : sizes) {
-      for (bool both : {false, true}) {
-        Throughput r = RunThroughput(*t, size, both);
-        std::string key = absl::StrCat(size, both ? "/both/" : "/one/");
-        delivered[key + name] = r.delivered;
+  // Every target is set up once; rounds interleave the targets so that background load on a
+  // shared machine hits them alike. Medians are reported.
+  std::vector<std::unique_ptr<Target>> setups;
+  for (const std::string& name : targets) setups.push_back(Setup(name, switchcore));
+  int rounds = absl::GetFlag(FLAGS_rounds);
+  std::map<std::string, std::vector<Throughput>> runs;  // key: size/dir/target
+  std::map<std::string, std::vector<Latency>> pings;
+  for (int round = 0; round < rounds; ++round) {
+    for (auto& t : setups) {
+      for (size_t size : sizes) {
+        for (bool both : {false, true}) {
+          runs[absl::StrCat(size, both ? "/both/" : "/one/", t->name)].push_back(
+              RunThroughput(*t, size, both));
+        }
+      }
+      pings[t->name].push_back(RunPingPong(*t));
+    }
+  }
+  auto median = [](std::vector<Throughput> v) {
+    std::sort(v.begin(), v.end(),
+              [](const Throughput& a, const Throughput& b) { return a.delivered < b.delivered; });
+    return v[v.size() / 2];
+  };
+  std::map<std::string, double> delivered;
+  for (auto& [key, v] : runs) delivered[key] = median(v).delivered;
+  for (size_t size : sizes) {
+    for (bool both : {false, true}) {
+      std::string key = absl::StrCat(size, both ? "/both/" : "/one/");
+      for (auto& t : setups) {
+        Throughput r = median(runs[key + t->name]);
         auto ratio = [&](const std::string& other) -> std::string {
           auto it = delivered.find(key + other);
           if (it == delivered.end() || it->second == 0) return "-";
           return absl::StrFormat("%.2f", r.delivered / it->second);
         };
-        printf("| %s | %zu | %s | %.0f | %.0f | %.2f | %s | %s | %s |\n", name.c_str(), size,
+        printf("| %s | %zu | %s | %.0f | %.0f | %.3f | %s | %s | %s |\n", t->name.c_str(), size,
                both ? "both ways" : "one way", r.offered, r.delivered, r.loss_pct,
                ratio("direct").c_str(), ratio("uml_switch").c_str(),
                t->pid ? absl::StrFormat("%.2f", r.cpu_us_per_frame).c_str() : "-");
-        fflush(stdout);
       }
     }
-    latency[name] = RunPingPong(*t);
+  }
+  std::map<std::string, Latency> latency;
+  std::map<std::string, std::string> memory;
+  for (auto& t : setups) {
+    std::vector<Latency> v = pings[t->name];
+    std::sort(v.begin(), v.end(),
+              [](const Latency& a, const Latency& b) { return a.p50_us < b.p50_us; });
+    latency[t->name] = v[v.size() / 2];
     if (t->pid) {
-      memory[name] = absl::StrCat("VmRSS ", MemoryKb(t->pid, "VmRSS:"), ", VmHWM ",
-                                  MemoryKb(t->pid, "VmHWM:"));
+      memory[t->name] = absl::StrCat("VmRSS ", MemoryKb(t->pid, "VmRSS:"), ", VmHWM ",
+                                     MemoryKb(t->pid, "VmHWM:"));
     }
   }
+  setups.clear();
   printf("\n| target | ping-pong p50 us | p99 us | p50 vs direct | lost | memory |\n");
   printf("|---|---|---|---|---|---|\n");
   for (const std::string& name : targets) {
