@@ -92,6 +92,42 @@ absl::Status WriteAll(int fd, absl::string_view data, absl::Time deadline) {
   return absl::OkStatus();
 }
 
+// The pids of every process in process group `pgid`.
+std::vector<pid_t> GroupMembers(pid_t pgid) {
+  std::vector<pid_t> members;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    int pid = 0;
+    if (absl::SimpleAtoi(entry.path().filename().string(), &pid) && getpgid(pid) == pgid) {
+      members.push_back(pid);
+    }
+  }
+  return members;
+}
+
+// SIGKILLs process group `pgid` and waits (on pidfds, up to `timeout`) until every member has
+// exited, so that "ended" means no process of the VM runs any more.
+void KillGroupAndWait(pid_t pgid, absl::Duration timeout) {
+  kill(-pgid, SIGKILL);
+  std::vector<pollfd> fds;
+  for (pid_t pid : GroupMembers(pgid)) {
+    int fd = PidfdOpen(pid);
+    if (fd >= 0) fds.push_back({fd, POLLIN, 0});
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  size_t done = 0;
+  while (done < fds.size()) {
+    int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    if (wait_ms <= 0 || poll(fds.data(), fds.size(), wait_ms) <= 0) break;
+    done = 0;
+    for (pollfd& p : fds) {
+      if (p.revents & POLLIN) p.events = 0;  // Exited: stop watching it.
+      if (p.events == 0) ++done;
+    }
+  }
+  for (const pollfd& p : fds) close(p.fd);
+}
+
 std::string DescribeSignal(int sig) {
   const char* d = strsignal(sig);
   return absl::StrFormat("killed by signal %d (%s)", sig, d ? d : "?");
@@ -559,7 +595,7 @@ void VmManager::HandlePidfd(const std::string& name, std::vector<VmEvent>* event
   Vm& vm = *it->second;
   // The whole group first: UML's helpers and the host processes of guest processes outlive a
   // dead main pid. The (unreaped) main pid keeps the group id from being reused meanwhile.
-  kill(-vm.pid, SIGKILL);
+  KillGroupAndWait(vm.pid, absl::Seconds(2));
   VmEvent event{name, VmState::kCrashed, ""};
   siginfo_t info = {};
   if (vm.child &&

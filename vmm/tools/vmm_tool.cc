@@ -4,8 +4,9 @@
 //
 //   vmm_tool bench WORK ROOTFS XSTATE_SO N       start N VMs at once, report ready times and
 //                                                memory, kill them
-//   vmm_tool hold WORK ROOTFS XSTATE_SO NAME NUM start one VM, print "running PID" once it is
-//                                                ready, then wait to be killed
+//   vmm_tool hold WORK ROOTFS XSTATE_SO N        start VMs a1..aN, print "running NAME PID"
+//                                                for each once ready, then "ready", then wait
+//                                                to be killed
 #include <signal.h>
 #include <unistd.h>
 
@@ -139,20 +140,24 @@ int Bench(char** argv) {
 }
 
 int Hold(char** argv) {
-  int number = 0;
-  if (!absl::SimpleAtoi(argv[6], &number)) return 2;
+  int n = 0;
+  if (!absl::SimpleAtoi(argv[5], &n) || n < 1) return 2;
   auto m = VmManager::Create(Options(argv));
   if (!m.ok()) {
     fprintf(stderr, "%s\n", std::string(m.status().message()).c_str());
     return 1;
   }
-  absl::Status s = (*m)->Start({argv[5], number, 64, {}});
-  if (s.ok()) s = (*m)->WaitForState(argv[5], VmState::kRunning, absl::Seconds(120));
-  if (!s.ok()) {
-    fprintf(stderr, "%s\n", std::string(s.message()).c_str());
-    return 1;
+  for (int i = 1; i <= n; ++i) {
+    std::string name = absl::StrCat("a", i);
+    absl::Status s = (*m)->Start({name, i, 64, {}});
+    if (s.ok()) s = (*m)->WaitForState(name, VmState::kRunning, absl::Seconds(120));
+    if (!s.ok()) {
+      fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+      return 1;
+    }
+    printf("running %s %d\n", name.c_str(), (*m)->Get(name)->pid);
   }
-  printf("running %d\n", (*m)->Get(argv[5])->pid);
+  printf("ready\n");
   fflush(stdout);
   for (;;) pause();
 }
@@ -161,9 +166,9 @@ int Hold(char** argv) {
 
 int main(int argc, char** argv) {
   if (argc == 6 && std::string(argv[1]) == "bench") return Bench(argv);
-  if (argc == 7 && std::string(argv[1]) == "hold") return Hold(argv);
+  if (argc == 6 && std::string(argv[1]) == "hold") return Hold(argv);
   fprintf(stderr,
           "usage: vmm_tool bench WORK ROOTFS XSTATE_SO N\n"
-          "       vmm_tool hold WORK ROOTFS XSTATE_SO NAME NUMBER\n");
+          "       vmm_tool hold WORK ROOTFS XSTATE_SO N\n");
   return 2;
 }
