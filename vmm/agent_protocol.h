@@ -1,12 +1,14 @@
 // Wire format of the clownix guest agent, the one place it is written down.
 //
-// Transport: the VM's second serial line (kernel argument `ssl1=pts`: UML allocates a host pty
-// when the guest opens /dev/ttyS1; `config ssl1` over mconsole returns "pts:/dev/pts/N"). Both
-// ends are raw (no echo, no CR/LF translation). The guest side is the shell script
+// Transport: the VM's second serial line, /dev/ttyS1 in the guest. On the host it is a pty:
+// its master is handed to UML as `ssl1=fd:5,fd:5`, UML also inherits (and only holds) a slave
+// as fd 6, so the line never hangs up when clownix exits; clownix opens the slave by path
+// (readlink /proc/PID/fd/6 after a restart). Both ends are raw (no echo, no CR/LF translation). The guest side is the shell script
 // vmm/rootfs/guest/clownix-agent started by busybox init (respawned if it dies).
-// Discovery: when the agent has opened its line it writes "agent-ready NAME" to /proc/mconsole,
-// which UML forwards to the host's notify socket (mconsole_wire.h, USER_NOTIFY). The host then
-// looks up the pty, attaches and pings; the VM is RUNNING once the pong arrives.
+// Readiness: the host pings as soon as the VM is spawned (the ping waits in the line). When the
+// agent has opened its line it also writes "agent-ready NAME" to /proc/mconsole, which UML
+// forwards to the host's notify socket (mconsole_wire.h, USER_NOTIFY); the host pings again
+// (agent restarts, reboots). The VM is RUNNING once the pong to the latest ping arrives.
 //
 // Framing: one message per line, fields separated by one space, terminated by '\n'. IDs are
 // chosen by the host, [A-Za-z0-9.-]{1,40}, unique per request; replies carry the request's ID,

@@ -71,12 +71,13 @@ absl::StatusOr<std::vector<std::string>> UmlCommandLine::Build(const Params& p) 
       absl::StrCat("ubdb=", p.config_disk),
       "root=/dev/ubda",
       absl::StrCat("mconsole=notify:", p.notify_socket),
-      // Consoles: con1..7 would default to xterm (uml-facts 14); con0 and the agent's serial
-      // line are host ptys, so a restarted clownixd can re-attach to them.
+      // Consoles: con1..7 would default to xterm (uml-facts 14). con0 and the agent's serial
+      // line are pty masters handed over by the launcher, so a restarted clownixd can
+      // re-attach to their slaves.
       "con=null",
-      "con0=pts",
+      absl::StrFormat("con0=fd:%d,fd:%d", p.console_fd, p.console_fd),
       "ssl=null",
-      "ssl1=pts",
+      absl::StrFormat("ssl1=fd:%d,fd:%d", p.agent_fd, p.agent_fd),
   };
   std::set<int> seen;
   for (const Nic& nic : p.nics) {

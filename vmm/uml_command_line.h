@@ -29,6 +29,9 @@ class UmlCommandLine {
     std::string root_fs;
     std::string config_disk;  // ubdb.
     std::string notify_socket;
+    // Inherited fds of pty masters for con0 and the agent line (ssl1); see vm_manager.h.
+    int console_fd = 3;
+    int agent_fd = 5;
     std::vector<Nic> nics;
   };
 

@@ -46,6 +46,11 @@ namespace {
 constexpr uint64_t kWakeToken = 0;
 constexpr uint64_t kNotifyToken = UINT64_MAX;
 constexpr size_t kHistoryBytes = 64 * 1024;
+// Where the spawned linux.uml finds its lines: pty masters (used by UML) and slaves (only held).
+constexpr int kConsoleMasterFd = 3;
+constexpr int kConsoleSlaveFd = 4;
+constexpr int kAgentMasterFd = 5;
+constexpr int kAgentSlaveFd = 6;
 #ifndef P_PIDFD
 constexpr idtype_t P_PIDFD = static_cast<idtype_t>(3);
 #endif
@@ -126,6 +131,51 @@ void KillGroupAndWait(pid_t pgid, absl::Duration timeout) {
     }
   }
   for (const pollfd& p : fds) close(p.fd);
+}
+
+// Opens a pty slave for clownix's side of a line: raw, non-blocking.
+int OpenPtySlave(const std::string& path) {
+  int fd = open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return -1;
+  termios t;
+  if (tcgetattr(fd, &t) == 0) {
+    cfmakeraw(&t);
+    tcsetattr(fd, TCSANOW, &t);
+  }
+  return fd;
+}
+
+// A pty whose master goes to UML (con0=fd:N / ssl1=fd:N) together with one slave fd that UML
+// merely keeps open: the slave then never sees its last close, so neither side hangs up when
+// clownixd exits, and a restarted clownixd reopens the slave by path.
+struct Pty {
+  int master = -1;
+  int slave = -1;
+  std::string path;
+  ~Pty() {
+    if (master >= 0) close(master);
+    if (slave >= 0) close(slave);
+  }
+};
+
+absl::Status OpenPty(Pty* pty) {
+  // High, close-on-exec fd numbers, so that the spawn's dup2 onto 3..6 cannot clobber them.
+  int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (m < 0) return ErrnoStatus(errno, "posix_openpt");
+  pty->master = fcntl(m, F_DUPFD_CLOEXEC, 100);
+  close(m);
+  char name[64];
+  if (pty->master < 0 || grantpt(pty->master) != 0 || unlockpt(pty->master) != 0 ||
+      ptsname_r(pty->master, name, sizeof(name)) != 0) {
+    return ErrnoStatus(errno, "pty");
+  }
+  pty->path = name;
+  int s = OpenPtySlave(pty->path);
+  if (s < 0) return ErrnoStatus(errno, pty->path);
+  pty->slave = fcntl(s, F_DUPFD_CLOEXEC, 100);
+  close(s);
+  if (pty->slave < 0) return ErrnoStatus(errno, "dup");
+  return absl::OkStatus();
 }
 
 std::string DescribeSignal(int sig) {
@@ -411,12 +461,10 @@ void VmManager::HandleNotify(std::vector<VmEvent>* events) {
           changed_.SignalAll();
         }
       }
-      AttachConsole(name);
     } else if (note->type == mconsole_wire::kNotifyUser) {
       std::vector<std::string> words = absl::StrSplit(note->data, ' ', absl::SkipEmpty());
       if (words.size() == 2 && words[0] == "agent-ready") {
-        // con0 is not configurable in the first moments of boot ("Bad configuration option"
-        // at the SOCKET notification); by the time the agent runs it is.
+        // The agent (re)started: (re)attach and ping it.
         AttachConsole(words[1]);
         AttachAgent(words[1]);
       }
@@ -425,67 +473,42 @@ void VmManager::HandleNotify(std::vector<VmEvent>* events) {
 }
 
 void VmManager::AttachConsole(const std::string& name) {
-  absl::StatusOr<std::string> reply =
-      MconsoleClient::Send(UmlDir(name) + "/mconsole", "config con0", absl::Seconds(2));
-  if (!reply.ok() || !absl::StartsWith(*reply, "pts:/dev/pts/")) return;
-  std::string pts = reply->substr(4);
-  int fd = open(pts.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return;
-  termios t;
-  if (tcgetattr(fd, &t) == 0) {
-    cfmakeraw(&t);
-    tcsetattr(fd, TCSANOW, &t);
-  }
-  auto holder = std::make_shared<Fd>(fd);
   absl::MutexLock lock(&mu_);
   auto it = vms_.find(name);
   if (it == vms_.end()) return;
   Vm& vm = *it->second;
-  if (vm.console && vm.console_pts == pts) return;
-  DetachConsoleLocked(vm);
+  if (vm.console || vm.console_pts.empty()) return;
+  int fd = OpenPtySlave(vm.console_pts);
+  if (fd < 0) return;
+  vm.console = std::make_shared<Fd>(fd);
   if (!vm.console_log) {
     int log = open((VmDir(name) + "/console.log").c_str(),
                    O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log >= 0) vm.console_log = std::make_unique<Fd>(log);
   }
-  if (!Register(fd, name, Kind::kConsole, &vm.console_token).ok()) return;
-  vm.console = std::move(holder);
-  vm.console_pts = pts;
+  if (!Register(fd, name, Kind::kConsole, &vm.console_token).ok()) vm.console.reset();
 }
 
 void VmManager::AttachAgent(const std::string& name) {
-  absl::StatusOr<std::string> reply =
-      MconsoleClient::Send(UmlDir(name) + "/mconsole", "config ssl1", absl::Seconds(2));
-  // Before the guest opens ttyS1 the answer is a bare "pts": the agent-ready notification
-  // will bring us back.
-  if (!reply.ok() || !absl::StartsWith(*reply, "pts:/dev/pts/")) return;
-  std::string pts = reply->substr(4);
-  int fd = open(pts.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return;
-  termios t;
-  if (tcgetattr(fd, &t) == 0) {
-    cfmakeraw(&t);
-    tcsetattr(fd, TCSANOW, &t);
-  }
-  auto holder = std::make_shared<Fd>(fd);
   absl::MutexLock lock(&mu_);
   auto it = vms_.find(name);
   if (it == vms_.end()) return;
   Vm& vm = *it->second;
-  if (vm.agent && vm.agent_pts == pts) {
-    // Same line (agent restarted, or an adopting manager): just ping again.
-    holder = vm.agent;
-  } else {
-    DetachAgentLocked(vm, absl::UnavailableError("agent line replaced"));
-    if (!Register(fd, name, Kind::kAgent, &vm.agent_token).ok()) return;
-    vm.agent = holder;
-    vm.agent_pts = pts;
+  if (!vm.agent) {
+    if (vm.agent_pts.empty()) return;
+    int fd = OpenPtySlave(vm.agent_pts);
+    if (fd < 0) return;
+    vm.agent = std::make_shared<Fd>(fd);
     vm.agent_buffer.clear();
+    if (!Register(fd, name, Kind::kAgent, &vm.agent_token).ok()) {
+      vm.agent.reset();
+      return;
+    }
   }
   vm.ping_id = absl::StrCat(request_prefix_, next_request_++);
-  // A newline first: flushes any partial line a previous client left in the guest's reader.
+  // A newline first: ends any partial line a previous client left in the guest's reader.
   std::string ping = "\n" + *AgentProtocol::EncodePing(vm.ping_id);
-  (void)!write(holder->fd, ping.data(), ping.size());
+  (void)!write(vm.agent->fd, ping.data(), ping.size());
 }
 
 void VmManager::DetachAgentLocked(Vm& vm, const absl::Status& why) {
@@ -495,7 +518,6 @@ void VmManager::DetachAgentLocked(Vm& vm, const absl::Status& why) {
   }
   vm.agent_token = 0;
   vm.agent.reset();
-  vm.agent_pts.clear();
   vm.agent_buffer.clear();
   for (auto& [id, pending] : vm.pending) {
     pending->done = true;
@@ -512,7 +534,6 @@ void VmManager::DetachConsoleLocked(Vm& vm) {
   }
   vm.console_token = 0;
   vm.console.reset();
-  vm.console_pts.clear();
 }
 
 void VmManager::HandleConsole(
@@ -663,6 +684,8 @@ absl::Status VmManager::Start(const VmSpec& spec) {
   params.root_fs = options_.root_fs;
   params.config_disk = VmDir(spec.name) + "/config.img";
   params.notify_socket = notify_path_;
+  params.console_fd = kConsoleMasterFd;
+  params.agent_fd = kAgentMasterFd;
   for (const NicSpec& nic : spec.nics) {
     absl::StatusOr<std::string> mac = Addressing::Mac(spec.number, nic.index);
     if (!mac.ok()) return mac.status();
@@ -746,12 +769,20 @@ absl::Status VmManager::Start(const VmSpec& spec) {
   std::vector<char*> args;
   for (const std::string& a : *argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  Pty console_pty;
+  Pty agent_pty;
+  if (absl::Status s = OpenPty(&console_pty); !s.ok()) return fail(s, 0);
+  if (absl::Status s = OpenPty(&agent_pty); !s.ok()) return fail(s, 0);
   std::string log = VmDir(spec.name) + "/uml.log";
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  posix_spawn_file_actions_adddup2(&actions, console_pty.master, kConsoleMasterFd);
+  posix_spawn_file_actions_adddup2(&actions, console_pty.slave, kConsoleSlaveFd);
+  posix_spawn_file_actions_adddup2(&actions, agent_pty.master, kAgentMasterFd);
+  posix_spawn_file_actions_adddup2(&actions, agent_pty.slave, kAgentSlaveFd);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none;
@@ -770,6 +801,8 @@ absl::Status VmManager::Start(const VmSpec& spec) {
     Vm& vm = *vms_.at(spec.name);
     vm.pid = pid;
     vm.child = true;
+    vm.console_pts = console_pty.path;
+    vm.agent_pts = agent_pty.path;
     vm.pidfd = std::make_unique<Fd>(pidfd);
     if (absl::Status s = Register(pidfd, spec.name, Kind::kPidfd, &vm.pid_token); !s.ok()) {
       vm.pidfd.reset();
@@ -780,6 +813,8 @@ absl::Status VmManager::Start(const VmSpec& spec) {
     }
     changed_.SignalAll();
   }
+  AttachConsole(spec.name);
+  AttachAgent(spec.name);  // The ping waits in the line until the agent reads it.
   Deliver({{spec.name, VmState::kBooting, "started"}});
   return absl::OkStatus();
 }
@@ -1090,12 +1125,21 @@ absl::Status VmManager::AdoptOne(const std::string& name, std::vector<VmEvent>* 
       }
     }
   }
+  auto slave_path = [&](int fd) {
+    std::error_code ec;
+    std::string p = std::filesystem::read_symlink(absl::StrCat("/proc/", pid, "/fd/", fd), ec);
+    return !ec && absl::StartsWith(p, "/dev/pts/") ? p : std::string();
+  };
+  std::string console_pts = slave_path(kConsoleSlaveFd);
+  std::string agent_pts = slave_path(kAgentSlaveFd);
   absl::MutexLock lock(&mu_);
   if (vms_.count(name)) return absl::AlreadyExistsError(name);
   auto vm = std::make_unique<Vm>();
   vm->spec = spec;
   vm->pid = pid;
   vm->adopted = true;
+  vm->console_pts = console_pts;
+  vm->agent_pts = agent_pts;
   vm->pidfd = std::move(holder);
   if (absl::Status s = Register(vm->pidfd->fd, name, Kind::kPidfd, &vm->pid_token); !s.ok()) {
     return s;

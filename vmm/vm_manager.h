@@ -4,11 +4,12 @@
 // How it works. Each VM is one linux.uml process (plus helpers in its process group) spawned
 // with the seed's command line (uml_command_line.h): a per-VM COW over the shared root_fs, a
 // config disk (config_disk.h), eth0..eth7 on LAN control sockets, con0 and the agent line
-// (ssl1) on host ptys. One thread runs an epoll loop over:
+// (ssl1) on pty masters passed to UML (it also holds a slave, so lines survive a clownixd
+// restart and are re-opened by path). One thread runs an epoll loop over:
 //   - a pidfd per VM: death is noticed at once; the whole process group is SIGKILLed (UML
 //     helpers outlive a plain kill of the main pid), a child is reaped, files are removed;
 //   - the mconsole notify socket (WORK/notify.sock): the VM announces its mconsole at boot and
-//     after a reboot (console then attached), panics, and the agent's "agent-ready" message
+//     after a reboot, panics, and the agent's "agent-ready" message
 //     (agent line then attached and pinged; the pong makes the VM RUNNING);
 //   - each VM's console pty (copied to WORK/vms/NAME/console.log and to subscribers) and agent
 //     pty (replies matched to waiting Exec calls by request id).
@@ -204,8 +205,8 @@ class VmManager {
   void HandleAgent(const std::string& name, uint32_t epoll_events,
                    std::vector<VmEvent>* events) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // Looks up the pty of `line` ("con0" or "ssl1") over mconsole; attaches it. Called without
-  // mu_ (mconsole may take time).
+  // Open the VM's console / agent pty slave (path known from Start or from /proc/PID/fd on
+  // adoption) unless already open; AttachAgent then pings the agent. Take mu_ themselves.
   void AttachConsole(const std::string& name);
   void AttachAgent(const std::string& name);
 
