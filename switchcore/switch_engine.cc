@@ -198,7 +198,7 @@ void SwitchEngine::Dispatch(uint64_t key, uint32_t events) {
       Port* port = FindPort(id);
       if (port == nullptr || port->removing) return;
       if (events & EPOLLOUT) OnPortWritable(*port);
-      if (events & (EPOLLIN | EPOLLERR)) OnPortReadable(*port);
+      if ((events & (EPOLLIN | EPOLLERR)) && !port->removing) OnPortReadable(*port);
       return;
     }
     case kTagPortCtl: {

@@ -453,6 +453,56 @@ TEST_F(SwitchClientTest, RestartAfterSigkillKeepsFramesFlowingWithoutTouchingEnd
   EXPECT_NE(Join("blue", "c"), nullptr);
 }
 
+TEST_F(SwitchClientTest, MacFloodDoesNotBreakLearning) {
+  ASSERT_TRUE(client_->CreateLan("blue").ok());
+  auto a = Join("blue", "a");
+  auto b = Join("blue", "b");
+  auto flooder = Join("blue", "flooder");
+  uint8_t buf[2048];
+  auto fa = Frame(1, kBroadcast, 64);
+  auto fb = Frame(2, kBroadcast, 64);
+  ASSERT_TRUE(a->Send(fa.data(), fa.size()).ok());
+  ASSERT_TRUE(b->Send(fb.data(), fb.size()).ok());
+  // The flooder sprays 20000 frames from random source MACs.
+  uint32_t x = 1;
+  for (int i = 0; i < 20000; ++i) {
+    auto f = Frame(0, kBroadcast, 64);
+    x = x * 1103515245 + 12345;
+    std::memcpy(f.data() + 8, &x, 4);
+    while (!flooder->Send(f.data(), f.size()).ok()) {
+      while (a->Receive(buf, sizeof(buf), absl::Milliseconds(0)).ok()) {}
+      while (b->Receive(buf, sizeof(buf), absl::Milliseconds(0)).ok()) {}
+    }
+  }
+  while (a->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok()) {}
+  while (b->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok()) {}
+  while (flooder->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok()) {}
+  // A and B are still known: unicast between them is not flooded to the flooder.
+  auto ab = Frame(1, MacOf(2).data(), 64);
+  ASSERT_TRUE(a->Send(ab.data(), ab.size()).ok());
+  EXPECT_TRUE(b->Receive(buf, sizeof(buf), absl::Seconds(2)).ok());
+  EXPECT_FALSE(flooder->Receive(buf, sizeof(buf), absl::Milliseconds(200)).ok());
+}
+
+TEST_F(SwitchClientTest, VmGoneDuringRestartIsReportedDown) {
+  ASSERT_TRUE(client_->CreateLan("blue").ok());
+  auto a = Join("blue", "a");
+  auto b = Join("blue", "b");
+  uint64_t id_b = PortOf(*b);
+  ASSERT_NE(id_b, 0u);
+  ASSERT_EQ(client_->pid() > 0, true);
+  pid_t old = client_->pid();
+  // B's data socket disappears while the switch is down: the restore must fail cleanly.
+  ASSERT_EQ(kill(old, SIGSTOP), 0);
+  b.reset();
+  ASSERT_EQ(kill(old, SIGKILL), 0);
+  EXPECT_TRUE(WaitEvent([&](const auto& e) { return !e.up && e.port.port_id == id_b; }));
+  ASSERT_TRUE(client_->WaitReady(absl::Seconds(3)).ok());
+  auto ports = client_->Ports();
+  ASSERT_EQ(ports.size(), 1u);
+  EXPECT_TRUE(ports[0].vm_address == a->address());
+}
+
 TEST_F(SwitchClientTest, UnansweredRequestTimesOutUnavailable) {
   pid_t pid = client_->pid();
   ASSERT_EQ(kill(pid, SIGSTOP), 0);
