@@ -250,7 +250,7 @@ std::unique_ptr<Target> Setup(const std::string& name, const std::string& switch
   t->name = name;
   std::string tmpl = "/tmp/switch-bench-XXXXXX";
   t->dir = mkdtemp(tmpl.data());
-  std::string tag = absl::StrCat("bench-", getpid(), "-", name);
+  std::string tag = absl::StrCat(t->dir.substr(t->dir.rfind('/') + 1), "-", name);
   std::string ctl;
   if (name == "direct") {
     auto a = DaemonEndpoint::Unconnected(tag + "-a");

@@ -75,9 +75,15 @@ class SwitchClientTest : public ::testing::Test {
   }
 
   std::unique_ptr<DaemonEndpoint> Join(const std::string& lan, const std::string& name) {
-    auto ep = DaemonEndpoint::Connect(client_->ControlPath(lan), name + std::to_string(getpid()));
+    auto ep = DaemonEndpoint::Connect(client_->ControlPath(lan), Unique(name));
     EXPECT_TRUE(ep.ok()) << ep.status();
     return ep.ok() ? *std::move(ep) : nullptr;
+  }
+
+  // Abstract names are shared by everything in the network namespace, and Bazel's sandbox gives
+  // concurrent tests the same pids: name endpoints after the unique work dir.
+  std::string Unique(const std::string& name) {
+    return absl::StrCat(work_dir_.substr(work_dir_.rfind('/') + 1), "-", name);
   }
 
   // Waits for a port event matching `pred`.
@@ -256,7 +262,7 @@ TEST_F(SwitchClientTest, HostileControlConnectionsAreRefusedAndNothingWedges) {
     return fd;
   };
   // Each malformed request: the switch closes the stream without a reply.
-  DataAddress addr = AbstractAddress("hostile");
+  DataAddress addr = AbstractAddress(Unique("hostile"));
   std::vector<std::vector<uint8_t>> bad;
   uint8_t good[kRequestSize];
   BuildRequest(addr, good);
@@ -299,11 +305,11 @@ TEST_F(SwitchClientTest, HostileControlConnectionsAreRefusedAndNothingWedges) {
   absl::Time deadline = absl::Now() + absl::Seconds(6);
   while ((!a || !b) && absl::Now() < deadline) {
     if (!a) {
-      auto ep = DaemonEndpoint::Connect(path, absl::StrCat("a", getpid()));
+      auto ep = DaemonEndpoint::Connect(path, Unique("a"));
       if (ep.ok()) a = *std::move(ep);
     }
     if (!b) {
-      auto ep = DaemonEndpoint::Connect(path, absl::StrCat("b", getpid()));
+      auto ep = DaemonEndpoint::Connect(path, Unique("b"));
       if (ep.ok()) b = *std::move(ep);
     }
   }
