@@ -59,8 +59,9 @@ absl::StatusOr<AgentProtocol::Reply> AgentProtocol::ParseReply(absl::string_view
   if (f.size() < 3 || f[0] != "A") return bad();
   Reply r;
   r.id = std::string(f[2]);
-  if (f[1] == "ready" && f.size() == 3) {
+  if (f[1] == "ready" && (f.size() == 3 || f.size() == 4)) {
     r.kind = Reply::kReady;
+    if (f.size() == 4 && (!absl::SimpleAtoi(f[3], &r.lpj) || r.lpj < 0)) return bad();
     return r;
   }
   if (!ValidateId(f[2]).ok()) return bad();

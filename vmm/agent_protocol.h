@@ -22,7 +22,9 @@
 //                                             stdin /dev/null, stdout+stderr captured; after
 //                                             TIMEOUT_S seconds its whole session is SIGKILLed.
 // guest -> host
-//   A ready BOOT_ID                           once per agent start (lost if nobody attached)
+//   A ready BOOT_ID LPJ                       once per agent start; LPJ is the guest kernel's
+//                                             calibrated loops_per_jiffy (0 if unknown), which
+//                                             the host passes to later boots to skip calibration
 //   A pong ID
 //   A exec ID RC TOTAL BASE64(output)         RC: exit status (128+N when killed by signal N)
 //                                             or the word "timeout"; TOTAL: bytes of output
@@ -48,6 +50,7 @@ class AgentProtocol {
   struct Reply {
     enum Kind { kReady, kPong, kExec } kind;
     std::string id;  // Request ID (boot id for kReady).
+    int64_t lpj = 0;  // kReady only.
     bool timed_out = false;
     int exit_code = 0;
     uint64_t total_output_bytes = 0;

@@ -33,6 +33,12 @@ TEST(AgentProtocolTest, ParsesReplies) {
   EXPECT_TRUE(r->timed_out);
   EXPECT_EQ(r->output, "");
 
+  r = AgentProtocol::ParseReply("A ready 0a1b 17883136");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->kind, AgentProtocol::Reply::kReady);
+  EXPECT_EQ(r->lpj, 17883136);
+  EXPECT_FALSE(AgentProtocol::ParseReply("A ready 0a1b x").ok());
+
   r = AgentProtocol::ParseReply("A pong p7\r");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->kind, AgentProtocol::Reply::kPong);

@@ -2,6 +2,7 @@
 #ifndef CLOWNIX_VMM_UML_COMMAND_LINE_H_
 #define CLOWNIX_VMM_UML_COMMAND_LINE_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ class UmlCommandLine {
     // Inherited fds of pty masters for con0 and the agent line (ssl1); see vm_manager.h.
     int console_fd = 3;
     int agent_fd = 5;
+    // Guest loops_per_jiffy learnt from an earlier boot; > 0 skips the delay-loop calibration
+    // (about 0.6 s of a loaded host's boot). 0: calibrate.
+    int64_t lpj = 0;
     std::vector<Nic> nics;
   };
 

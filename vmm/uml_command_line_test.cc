@@ -31,7 +31,7 @@ TEST(UmlCommandLineTest, SeedParameterList) {
               ElementsAre("/usr/bin/linux.uml", "mem=64M", "uml_dir=/w/uml", "umid=vm1",
                           "ubda=/w/vms/vm1/cow,/bulk/rootfs.img", "ubdb=/w/vms/vm1/config.img",
                           "root=/dev/ubda", "mconsole=notify:/w/notify", "con=null",
-                          "con0=fd:3,fd:3", "ssl=null", "ssl1=fd:5,fd:5",
+                          "con0=fd:3,fd:3", "ssl=null", "ssl1=fd:5,fd:5", "quiet",
                           "eth0=daemon,02:00:00:01:00:00,unix,/w/lans/admin/ctl"));
 }
 
@@ -41,6 +41,14 @@ TEST(UmlCommandLineTest, RootFsModeHasNoCow) {
   auto argv = UmlCommandLine::Build(p);
   ASSERT_TRUE(argv.ok());
   EXPECT_EQ((*argv)[4], "ubda=/bulk/rootfs.img");
+}
+
+TEST(UmlCommandLineTest, LearntLpjSkipsCalibration) {
+  auto p = Base();
+  p.lpj = 17883136;
+  auto argv = UmlCommandLine::Build(p);
+  ASSERT_TRUE(argv.ok());
+  EXPECT_EQ((*argv)[13], "lpj=17883136");
 }
 
 TEST(UmlCommandLineTest, RejectsWhatUmlCannotTake) {

@@ -337,6 +337,12 @@ absl::Status VmManager::Init() {
   ev.data.u64 = kNotifyToken;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, notify_fd_, &ev);
 
+  int64_t lpj = 0;
+  if (absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOr(options_.work_dir + "/lpj", "")),
+                       &lpj) &&
+      lpj > 0) {
+    lpj_ = lpj;
+  }
   absl::BitGen gen;
   request_prefix_ = absl::StrFormat("%08x.", absl::Uniform<uint32_t>(gen));
   loop_ = std::thread([this] { Loop(); });
@@ -589,6 +595,10 @@ void VmManager::HandleAgent(const std::string& name, uint32_t epoll_events,
     absl::StatusOr<AgentProtocol::Reply> reply =
         AgentProtocol::ParseReply(absl::string_view(vm.agent_buffer).substr(start, nl - start));
     if (!reply.ok()) continue;  // Noise on the line.
+    if (reply->kind == AgentProtocol::Reply::kReady && reply->lpj > 0 && lpj_.load() == 0) {
+      lpj_ = reply->lpj;
+      std::ofstream(options_.work_dir + "/lpj") << reply->lpj << "\n";
+    }
     if (reply->kind == AgentProtocol::Reply::kPong && reply->id == vm.ping_id &&
         vm.state == VmState::kBooting) {
       vm.state = VmState::kRunning;
@@ -686,6 +696,7 @@ absl::Status VmManager::Start(const VmSpec& spec) {
   params.notify_socket = notify_path_;
   params.console_fd = kConsoleMasterFd;
   params.agent_fd = kAgentMasterFd;
+  params.lpj = lpj_.load();
   for (const NicSpec& nic : spec.nics) {
     absl::StatusOr<std::string> mac = Addressing::Mac(spec.number, nic.index);
     if (!mac.ok()) return mac.status();

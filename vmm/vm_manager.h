@@ -17,7 +17,8 @@
 // WORK/vms/NAME/spec. A new VmManager over the same work dir Adopt()s running VMs.
 //
 // Layout of the work dir: vmm.lock (one VmManager per work dir), notify.sock, uml/NAME/
-// (uml_dir of each VM), vms/NAME/{cow,config.img,console.log,uml.log,spec}.
+// (uml_dir of each VM), vms/NAME/{cow,config.img,console.log,uml.log,spec}, lpj (the guest
+// kernel's loops_per_jiffy, learnt from the first boot, passed to later ones).
 #ifndef CLOWNIX_VMM_VM_MANAGER_H_
 #define CLOWNIX_VMM_VM_MANAGER_H_
 
@@ -229,6 +230,7 @@ class VmManager {
   int wake_fd_ = -1;
   std::thread loop_;
   std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> lpj_{0};  // Learnt from the first agent's ready line; WORK/lpj.
 
   mutable absl::Mutex mu_;
   absl::CondVar changed_;  // Signalled on every state change, death and agent reply.
