@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -170,7 +171,7 @@ TEST_F(VmManagerTest, RebootsInPlace) {
 TEST_F(VmManagerTest, HotPlugsANicAndPingsOverIt) {
   const std::string ctl = dir_.path() + "/lan.ctl";
   HostProcess uml_switch({"uml_switch", "-unix", ctl});
-  for (int i = 0; i < 500 && access(ctl.c_str(), F_OK) != 0; ++i) absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_TRUE(::clownix::vmm::testing::WaitForPath(ctl, absl::Seconds(10)));
   StartAndWait({"h1", 11, 64, {}});
   StartAndWait({"h2", 12, 64, {}});
   ASSERT_TRUE(manager_->AttachNic("h1", {1, ctl}).ok());
@@ -244,6 +245,27 @@ TEST_F(VmManagerTest, BadInputIsRefusedAndLeavesNothing) {
   o = DefaultOptions(dir_.path() + "/w2");
   o.rsa_public_key = "$(reboot)";
   EXPECT_EQ(VmManager::Create(o).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(VmManagerXstateTest, BootsWithTheShimPreloaded) {
+  ShortTempDir dir;
+  auto o = DefaultOptions(dir.path() + "/w");
+  o.xstate_fix = XstateFix::kAlways;
+  auto m = VmManager::Create(o);
+  ASSERT_TRUE(m.ok()) << m.status();
+  VmManager& manager = **m;
+  EXPECT_TRUE(manager.uses_xstate_fix());
+  ASSERT_TRUE(manager.Start({"x1", 1, 64, {}}).ok());
+  ASSERT_TRUE(manager.WaitForState("x1", VmState::kRunning, kBoot).ok());
+  const pid_t pid = manager.Get("x1")->pid;
+  std::ifstream maps(absl::StrCat("/proc/", pid, "/maps"));
+  std::string all((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+  EXPECT_TRUE(absl::StrContains(all, "libuml_xstate_fix.so"));
+  // Guest processes use the FPU/SSE registers that go through the shim on every switch.
+  auto r = manager.Exec("x1", "for i in 1 2 3; do echo $((i * 7)); done; awk 'BEGIN{print 1.5*3}'");
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->output, "7\n14\n21\n4.5\n");
+  EXPECT_TRUE(manager.Kill("x1").ok());
 }
 
 TEST(VmManagerRootFsTest, PersistentRootFsKeepsAFileAcrossBoots) {

@@ -4,7 +4,9 @@
 #ifndef CLOWNIX_VMM_TESTING_UML_TEST_ENV_H_
 #define CLOWNIX_VMM_TESTING_UML_TEST_ENV_H_
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "vmm/vm_manager.h"
 
 namespace clownix::vmm::testing {
@@ -72,6 +76,25 @@ class HostProcess {
  private:
   pid_t pid_;
 };
+
+// Waits (inotify, no polling) until `path` exists or `timeout` passes; true if it exists.
+inline bool WaitForPath(const std::string& path, absl::Duration timeout) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  int fd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  inotify_add_watch(fd, dir.c_str(), IN_CREATE | IN_MOVED_TO);
+  const absl::Time deadline = absl::Now() + timeout;
+  bool found = false;
+  while (!(found = access(path.c_str(), F_OK) == 0)) {
+    int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    pollfd p = {fd, POLLIN, 0};
+    if (wait_ms <= 0 || poll(&p, 1, wait_ms) <= 0) break;
+    char buf[4096];
+    while (read(fd, buf, sizeof(buf)) > 0) {
+    }
+  }
+  close(fd);
+  return found || access(path.c_str(), F_OK) == 0;
+}
 
 // True when no live process of group `pgid` exists (exited helpers that were reparented may
 // linger as zombies until init reaps them; those run nothing).
