@@ -67,6 +67,7 @@ void Follower::ReadLoop() {
       if (!ever_connected_ && !waiting_logged) {
         Log(absl::StrCat("waiting for clownixd at ", options_.server));
         waiting_logged = true;
+        dirty_ = true;  // a picture that says so, until the server answers
       }
       SetConnected(false, "not answering");
       continue;

@@ -69,7 +69,7 @@ class Follower {
 
   mutable absl::Mutex mu_;
   TopologyView view_ ABSL_GUARDED_BY(mu_);
-  bool dirty_ ABSL_GUARDED_BY(mu_) = true;  // the first render shows "waiting for clownixd"
+  bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   bool connected_ ABSL_GUARDED_BY(mu_) = false;
   bool ever_connected_ ABSL_GUARDED_BY(mu_) = false;
