@@ -858,13 +858,31 @@ absl::Status VmManager::Kill(absl::string_view name) {
 }
 
 absl::Status VmManager::Halt(absl::string_view name, absl::Duration deadline) {
+  std::shared_ptr<Fd> agent;
+  std::shared_ptr<absl::Mutex> write_mu;
+  std::string poweroff;
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
     if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
-    it->second->stop_requested = true;
+    Vm& vm = *it->second;
+    vm.stop_requested = true;
+    if (vm.state == VmState::kRunning && vm.agent) {
+      agent = vm.agent;
+      write_mu = vm.write_mu;
+      poweroff = *AgentProtocol::EncodeExec(absl::StrCat(request_prefix_, next_request_++),
+                                            "poweroff", 5, 0);
+    }
   }
   const absl::Time end = absl::Now() + deadline;
+  // Clean first: the guest's init runs its shutdown actions (unmounts, so a root_fs-mode disk
+  // is consistent) and powers off. Nobody waits for the reply: the agent dies with the guest.
+  if (agent) {
+    absl::MutexLock lock(write_mu.get());
+    WriteAll(agent->fd, poweroff, absl::Now() + absl::Seconds(1)).IgnoreError();
+  }
+  if (agent && WaitGone(name, deadline / 2).ok()) return absl::OkStatus();
+  // Then the kernel's own halt, then SIGKILL of the whole group.
   MconsoleClient::Send(UmlDir(name) + "/mconsole", "halt", std::min(deadline, absl::Seconds(3)))
       .IgnoreError();  // Whatever it says, the deadline and SIGKILL follow.
   if (WaitGone(name, end - absl::Now()).ok()) return absl::OkStatus();

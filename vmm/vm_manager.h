@@ -123,8 +123,9 @@ class VmManager {
   // behind (no COW, no config disk, no process).
   absl::Status Start(const VmSpec& spec);
 
-  // Asks the guest kernel to halt (mconsole "halt"), waits up to `deadline` for the process to
-  // end, then SIGKILLs its process group. Returns once the VM is gone and cleaned up (final
+  // Stops the VM gracefully: the guest powers off through its init (agent "poweroff": file
+  // systems unmounted), after half of `deadline` the guest kernel is halted (mconsole "halt"),
+  // and at `deadline` the whole process group is SIGKILLed. Returns once the VM is gone and cleaned up (final
   // state kStopped). NOT_FOUND: no such VM.
   absl::Status Halt(absl::string_view name, absl::Duration deadline = absl::Seconds(10));
 
