@@ -807,6 +807,7 @@ absl::Status VmManager::Start(const VmSpec& spec) {
   if (rc != 0) return fail(ErrnoStatus(rc, absl::StrCat("spawn ", options_.kernel)), 0);
   int pidfd = PidfdOpen(pid);
   if (pidfd < 0) return fail(ErrnoStatus(errno, "pidfd_open"), pid);
+  absl::Status registered;
   {
     absl::MutexLock lock(&mu_);
     Vm& vm = *vms_.at(spec.name);
@@ -815,15 +816,11 @@ absl::Status VmManager::Start(const VmSpec& spec) {
     vm.console_pts = console_pty.path;
     vm.agent_pts = agent_pty.path;
     vm.pidfd = std::make_unique<Fd>(pidfd);
-    if (absl::Status s = Register(pidfd, spec.name, Kind::kPidfd, &vm.pid_token); !s.ok()) {
-      vm.pidfd.reset();
-      mu_.Unlock();
-      absl::Status failed = fail(s, pid);
-      mu_.Lock();
-      return failed;
-    }
+    registered = Register(pidfd, spec.name, Kind::kPidfd, &vm.pid_token);
+    if (!registered.ok()) vm.pidfd.reset();
     changed_.SignalAll();
   }
+  if (!registered.ok()) return fail(registered, pid);
   AttachConsole(spec.name);
   AttachAgent(spec.name);  // The ping waits in the line until the agent reads it.
   Deliver({{spec.name, VmState::kBooting, "started"}});
@@ -960,9 +957,9 @@ absl::StatusOr<ExecResult> VmManager::Exec(absl::string_view name, absl::string_
     if (changed_.WaitWithDeadline(&mu_, deadline) && !pending->done) {
       auto it = vms_.find(name);
       if (it != vms_.end()) it->second->pending.erase(id);
-      return absl::DeadlineExceededError(
-          absl::StrFormat("vm %s: the agent did not answer within %d s", name,
-                          absl::ToInt64Seconds(deadline - absl::Now() + absl::Seconds(0))));
+      return absl::DeadlineExceededError(absl::StrFormat(
+          "vm %s: the agent did not answer within %d s (its own timeout was %d s)", name,
+          guest_timeout_s + 10, guest_timeout_s));
     }
   }
   if (!pending->error.ok()) return pending->error;

@@ -165,6 +165,13 @@ TEST_F(VmManagerTest, RebootsInPlace) {
   ASSERT_TRUE(manager_->WaitForState("r1", VmState::kRunning, kBoot).ok());
   EXPECT_EQ(manager_->Get("r1")->pid, pid);
   EXPECT_EQ(Run("r1", "cat /run/marker 2>/dev/null; echo done"), "done\n");
+
+  // A reboot from inside the guest is noticed too (UML announces its mconsole again).
+  Run("r1", "echo here >/run/marker; (sleep 1; reboot -f) >/dev/null 2>&1 &");
+  ASSERT_TRUE(manager_->WaitForState("r1", VmState::kBooting, absl::Seconds(20)).ok());
+  ASSERT_TRUE(manager_->WaitForState("r1", VmState::kRunning, kBoot).ok());
+  EXPECT_EQ(manager_->Get("r1")->pid, pid);
+  EXPECT_EQ(Run("r1", "cat /run/marker 2>/dev/null; echo done"), "done\n");
   EXPECT_TRUE(manager_->Kill("r1").ok());
 }
 
