@@ -16,8 +16,8 @@ class DelayQueue {
     int64_t due_ns;
     uint64_t seq;
     uint64_t port_id;
-    int32_t frame;      // FramePool index
-    uint32_t direction; // ctl::Direction
+    int32_t frame;       // FramePool index
+    uint32_t direction;  // ctl::Direction
   };
 
   explicit DelayQueue(int capacity);

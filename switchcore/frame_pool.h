@@ -1,7 +1,7 @@
 // FramePool: a fixed set of frame buffers allocated once at start-up, handed out by index from a
 // free list (a stack of indexes; the most recently freed frame is reused first, so a small working
-// set stays in cache and in a few resident pages). Used for frames that must outlive one receive batch: frames held
-// by impairments and frames waiting for a full receiver. Not thread-safe.
+// set stays in cache and in a few resident pages). Used for frames that must outlive one receive
+// batch: frames held by impairments and frames waiting for a full receiver. Not thread-safe.
 #ifndef CLOWNIX_SWITCHCORE_FRAME_POOL_H_
 #define CLOWNIX_SWITCHCORE_FRAME_POOL_H_
 

@@ -41,9 +41,8 @@ Impairment::Plan Impairment::Decide(int64_t now_ns, uint32_t length, FastRandom&
   int64_t t = now_ns;
   if (params_.rate_bps) {
     int64_t start = std::max(now_ns, link_free_ns_);
-    link_free_ns_ =
-        start + static_cast<int64_t>((static_cast<__int128>(length) * 8 * 1000000000) /
-                                     params_.rate_bps);
+    link_free_ns_ = start + static_cast<int64_t>((static_cast<__int128>(length) * 8 * 1000000000) /
+                                                 params_.rate_bps);
     t = link_free_ns_;
   }
   int64_t delay = static_cast<int64_t>(params_.delay_us) * 1000;

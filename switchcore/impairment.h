@@ -20,8 +20,8 @@ class Impairment {
   static constexpr uint32_t kMaxDelayUs = 60 * 1000 * 1000;
 
   struct Plan {
-    int copies = 0;            // 0 = dropped
-    uint32_t drop_cause = 0;   // ctl::DropCause when copies == 0
+    int copies = 0;           // 0 = dropped
+    uint32_t drop_cause = 0;  // ctl::DropCause when copies == 0
     int64_t due_ns[2] = {0, 0};
     bool corrupt[2] = {false, false};
   };

@@ -15,8 +15,8 @@ namespace clownix::switchcore {
 
 absl::Status Lan::ValidateName(absl::string_view name) {
   if (name.empty() || name.size() >= ctl::kLanNameSize || name == "." || name == "..") {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "lan name \"", name, "\" must be 1 to ", ctl::kLanNameSize - 1, " characters"));
+    return absl::InvalidArgumentError(absl::StrCat("lan name \"", name, "\" must be 1 to ",
+                                                   ctl::kLanNameSize - 1, " characters"));
   }
   for (char c : name) {
     if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) {
@@ -41,8 +41,7 @@ absl::StatusOr<std::unique_ptr<Lan>> Lan::Create(uint64_t id, absl::string_view 
   mkdir(std::string(work_dir).c_str(), 0755);
   mkdir(lans.c_str(), 0755);
   if (mkdir(lan->dir_.c_str(), 0755) != 0 && errno != EEXIST) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("mkdir ", lan->dir_, ": ", strerror(errno)));
+    return absl::FailedPreconditionError(absl::StrCat("mkdir ", lan->dir_, ": ", strerror(errno)));
   }
   struct sockaddr_un addr;
   std::memset(&addr, 0, sizeof(addr));

@@ -60,7 +60,10 @@ class Lan {
 
  private:
   Lan(uint64_t id, std::string name, ctl::LanMode mode, const Limits& limits)
-      : id_(id), name_(std::move(name)), mode_(mode), limits_(limits),
+      : id_(id),
+        name_(std::move(name)),
+        mode_(mode),
+        limits_(limits),
         macs_(limits.mac_capacity, limits.max_ports, limits.macs_per_port, limits.mac_aging_ns),
         ports_(limits.max_ports, nullptr) {
     active_.reserve(limits.max_ports);

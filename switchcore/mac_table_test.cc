@@ -11,7 +11,8 @@ constexpr int64_t kSecond = 1000000000;
 
 struct Mac {
   uint8_t b[6];
-  explicit Mac(uint32_t n) : b{0x02, 0, uint8_t(n >> 24), uint8_t(n >> 16), uint8_t(n >> 8), uint8_t(n)} {}
+  explicit Mac(uint32_t n)
+      : b{0x02, 0, uint8_t(n >> 24), uint8_t(n >> 16), uint8_t(n >> 8), uint8_t(n)} {}
 };
 
 TEST(MacTableTest, LearnsLooksUpAndMoves) {

@@ -33,8 +33,9 @@ int main(int argc, char** argv) {
   int evt_fd = absl::GetFlag(FLAGS_event_eventfd);
   std::string work_dir = absl::GetFlag(FLAGS_work_dir);
   if (ctl_fd < 0 || req_fd < 0 || evt_fd < 0 || work_dir.empty()) {
-    fprintf(stderr, "clownix-switchcore: --ctl_fd, --request_eventfd, --event_eventfd and "
-                    "--work_dir are required\n");
+    fprintf(stderr,
+            "clownix-switchcore: --ctl_fd, --request_eventfd, --event_eventfd and "
+            "--work_dir are required\n");
     return 2;
   }
   auto segment = clownix::switchcore::ctl::CtlSegment::Attach(ctl_fd);
@@ -51,8 +52,8 @@ int main(int argc, char** argv) {
   options.lan_limits.mac_aging_ns = absl::GetFlag(FLAGS_mac_aging_s) * 1000000000ll;
   options.pool_frames = absl::GetFlag(FLAGS_frame_pool);
   options.seed = static_cast<uint64_t>(getpid()) * 0x9e3779b97f4a7c15ull;
-  auto engine = clownix::switchcore::SwitchEngine::Create(options, *std::move(segment), req_fd,
-                                                          evt_fd);
+  auto engine =
+      clownix::switchcore::SwitchEngine::Create(options, *std::move(segment), req_fd, evt_fd);
   if (!engine.ok()) {
     fprintf(stderr, "clownix-switchcore: %s\n", engine.status().ToString().c_str());
     return 2;

@@ -147,7 +147,8 @@ absl::Status SwitchEngine::Run() {
 void SwitchEngine::SignalClient() {
   if (!events_pending_) return;
   uint64_t one = 1;
-  if (write(event_efd_, &one, sizeof(one)) < 0) { /* the client is gone; nothing to tell */ }
+  if (write(event_efd_, &one, sizeof(one)) < 0) { /* the client is gone; nothing to tell */
+  }
   events_pending_ = false;
 }
 
@@ -288,7 +289,8 @@ absl::StatusOr<Lan*> SwitchEngine::FindLan(const char (&name)[ctl::kLanNameSize]
   absl::StatusOr<absl::string_view> lan = Field(name, sizeof(name), "lan name");
   if (!lan.ok()) return lan.status();
   auto it = lans_.find(*lan);
-  if (it == lans_.end()) return absl::NotFoundError(absl::StrCat("lan \"", *lan, "\" does not exist"));
+  if (it == lans_.end())
+    return absl::NotFoundError(absl::StrCat("lan \"", *lan, "\" does not exist"));
   return it->second.get();
 }
 
@@ -299,8 +301,8 @@ absl::StatusOr<std::pair<uint64_t, int>> SwitchEngine::CreateLan(const ctl::Requ
     return absl::AlreadyExistsError(absl::StrCat("lan \"", *name, "\" already exists"));
   }
   absl::StatusOr<std::unique_ptr<Lan>> lan =
-      Lan::Create(next_lan_id_, options_.work_dir, *name,
-                  static_cast<ctl::LanMode>(req.lan_mode), options_.lan_limits);
+      Lan::Create(next_lan_id_, options_.work_dir, *name, static_cast<ctl::LanMode>(req.lan_mode),
+                  options_.lan_limits);
   if (!lan.ok()) return lan.status();
   struct epoll_event ev = {};
   ev.events = EPOLLIN;
@@ -385,7 +387,8 @@ absl::StatusOr<std::pair<uint64_t, int>> SwitchEngine::RestorePort(const ctl::Re
 
 absl::Status SwitchEngine::SetImpairment(const ctl::Request& req) {
   Port* port = FindPort(req.port_id);
-  if (port == nullptr) return absl::NotFoundError(absl::StrCat("port ", req.port_id, " does not exist"));
+  if (port == nullptr)
+    return absl::NotFoundError(absl::StrCat("port ", req.port_id, " does not exist"));
   if (req.direction > static_cast<uint32_t>(ctl::Direction::kEgress)) {
     return absl::InvalidArgumentError(absl::StrCat("direction ", req.direction));
   }
@@ -470,8 +473,8 @@ void SwitchEngine::OnHandshakeReadable(uint64_t hs_id) {
   Handshake& hs = *lan.handshakes()[hs_id];
   absl::StatusOr<bool> done = hs.OnReadable();
   if (!done.ok()) {
-    LogLimited(now_ns_, absl::StrCat("lan \"", lan.name(), "\": handshake refused: ",
-                                     done.status().message()));
+    LogLimited(now_ns_, absl::StrCat("lan \"", lan.name(),
+                                     "\": handshake refused: ", done.status().message()));
     DropHandshake(lan, hs_id);
     return;
   }
@@ -483,8 +486,8 @@ void SwitchEngine::CompleteHandshake(Lan& lan, uint64_t hs_id) {
   uint64_t id = (static_cast<uint64_t>(options_.incarnation) << 32) | next_port_++;
   absl::StatusOr<Port*> port = AddVmPort(lan, hs.address(), id, -1);
   if (!port.ok()) {
-    LogLimited(now_ns_, absl::StrCat("lan \"", lan.name(), "\": port refused: ",
-                                     port.status().message()));
+    LogLimited(now_ns_,
+               absl::StrCat("lan \"", lan.name(), "\": port refused: ", port.status().message()));
     DropHandshake(lan, hs_id);
     return;
   }
@@ -520,12 +523,12 @@ void SwitchEngine::ExpireHandshakes() {
 
 // ---------------------------------------------------------------- ports
 
-absl::StatusOr<Port*> SwitchEngine::AddVmPort(Lan& lan, const DataAddress& vm_address,
-                                              uint64_t id, int wanted_slot) {
+absl::StatusOr<Port*> SwitchEngine::AddVmPort(Lan& lan, const DataAddress& vm_address, uint64_t id,
+                                              int wanted_slot) {
   for (Port* p : lan.active()) {
     if (p->kind() == ctl::PortKind::kVm && p->vm_address == vm_address) {
-      return absl::AlreadyExistsError(absl::StrCat("VM address ", AddressToString(vm_address),
-                                                   " already has port ", p->id()));
+      return absl::AlreadyExistsError(
+          absl::StrCat("VM address ", AddressToString(vm_address), " already has port ", p->id()));
     }
   }
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -537,13 +540,13 @@ absl::StatusOr<Port*> SwitchEngine::AddVmPort(Lan& lan, const DataAddress& vm_ad
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
   DataAddress mine = PortDataAddress(options_.work_dir, lan.name(), vm_address);
   if (bind(fd, reinterpret_cast<const sockaddr*>(&mine.addr), sizeof(mine.addr)) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "bind data address ", AddressToString(mine), ": ", strerror(errno)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("bind data address ", AddressToString(mine), ": ", strerror(errno)));
   }
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&vm_address.addr),
-              sizeof(vm_address.addr)) != 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "VM data address ", AddressToString(vm_address), ": ", strerror(errno)));
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&vm_address.addr), sizeof(vm_address.addr)) !=
+      0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("VM data address ", AddressToString(vm_address), ": ", strerror(errno)));
   }
   return Register(std::move(port), wanted_slot);
 }
@@ -552,9 +555,8 @@ absl::StatusOr<Port*> SwitchEngine::Register(std::unique_ptr<Port> port, int wan
   Lan& lan = *port->lan();
   int index = lan.AddPort(port.get());
   if (index < 0) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("lan \"", lan.name(), "\" has its maximum of ", lan.limits().max_ports,
-                     " ports"));
+    return absl::ResourceExhaustedError(absl::StrCat("lan \"", lan.name(), "\" has its maximum of ",
+                                                     lan.limits().max_ports, " ports"));
   }
   port->index = index;
   struct epoll_event ev = {};
@@ -623,7 +625,9 @@ void SwitchEngine::RemovePort(uint64_t id, absl::string_view reason) {
 
 // ---------------------------------------------------------------- forwarding
 
-void SwitchEngine::Drop(Port& port, uint32_t cause, uint64_t n) { Add(port.counters->drops[cause], n); }
+void SwitchEngine::Drop(Port& port, uint32_t cause, uint64_t n) {
+  Add(port.counters->drops[cause], n);
+}
 
 void SwitchEngine::OnPortReadable(Port& port) {
   if (port.kind() == ctl::PortKind::kTap) {
@@ -863,7 +867,8 @@ void SwitchEngine::ArmTimer() {
 
 void SwitchEngine::OnTimer() {
   uint64_t expirations;
-  if (read(timerfd_, &expirations, sizeof(expirations)) < 0) { /* spurious: fine */ }
+  if (read(timerfd_, &expirations, sizeof(expirations)) < 0) { /* spurious: fine */
+  }
   timer_armed_ns_ = 0;
   now_ns_ = NowNs();
   int32_t done[Port::kBatch];

@@ -71,7 +71,13 @@ class SwitchEngine {
 
  private:
   enum Tag : uint64_t {
-    kTagRequest = 1, kTagTimer, kTagSignal, kTagListen, kTagHandshake, kTagPortData, kTagPortCtl
+    kTagRequest = 1,
+    kTagTimer,
+    kTagSignal,
+    kTagListen,
+    kTagHandshake,
+    kTagPortData,
+    kTagPortCtl
   };
   static uint64_t Key(Tag tag, uint64_t id) { return (static_cast<uint64_t>(tag) << 56) | id; }
 

@@ -48,8 +48,8 @@ absl::StatusOr<std::unique_ptr<TapDevice>> TapDevice::Open(absl::string_view nam
     if (e == EPERM) {
       return absl::PermissionDeniedError(absl::StrCat("tap \"", name, "\": ", strerror(e)));
     }
-    return absl::FailedPreconditionError(absl::StrCat(
-        "tap \"", name, "\": ", strerror(e), " (is the name used by another interface?)"));
+    return absl::FailedPreconditionError(absl::StrCat("tap \"", name, "\": ", strerror(e),
+                                                      " (is the name used by another interface?)"));
   }
   return std::unique_ptr<TapDevice>(new TapDevice(fd, std::string(name)));
 }

@@ -10,8 +10,8 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <string>
 
@@ -159,9 +159,7 @@ class UmlSwitchcoreTest : public ::testing::Test {
     }
   }
 
-  void SetUp() override {
-    ASSERT_NE(vms_[2], nullptr) << "VMs did not boot";
-  }
+  void SetUp() override { ASSERT_NE(vms_[2], nullptr) << "VMs did not boot"; }
 
   static PingResult Ping(UmlVm& vm, const std::string& target, const std::string& opts) {
     auto out = vm.Run(absl::StrCat("ping ", opts, " ", target), absl::Seconds(60));
@@ -252,7 +250,7 @@ TEST_F(UmlSwitchcoreTest, ImpairmentsChangeRttAndLoss) {
   ASSERT_TRUE(client_->SetImpairment(vm2, ctl::Direction::kIngress, {}).ok());
   PingResult lossy = Ping(*vms_[0], "10.0.0.2", "-c 40 -i 0.05 -W 1");
   EXPECT_EQ(lossy.transmitted, 40);
-  EXPECT_GE(lossy.received, 8);   // binomial(40, 0.5): outside [8, 32] has p < 1e-4
+  EXPECT_GE(lossy.received, 8);  // binomial(40, 0.5): outside [8, 32] has p < 1e-4
   EXPECT_LE(lossy.received, 32);
   auto counters = client_->ReadCounters(vm2);
   ASSERT_TRUE(counters.ok());

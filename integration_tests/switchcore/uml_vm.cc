@@ -117,8 +117,7 @@ absl::StatusOr<std::string> UmlVm::Run(const std::string& command, absl::Duratio
   int m = ++marker_;
   // The shell's echo of this line shows "$((m*1000+1))"; only its output shows the number.
   std::string end = absl::StrCat("@END", m * 1000 + 1, "@");
-  std::string line =
-      absl::StrCat(command, "; echo \"@END$((", m, "*1000+1))@\"\n");
+  std::string line = absl::StrCat(command, "; echo \"@END$((", m, "*1000+1))@\"\n");
   size_t start;
   {
     absl::MutexLock lock(&mu_);

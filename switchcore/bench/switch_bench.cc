@@ -94,8 +94,7 @@ long FutexWait(std::atomic<uint32_t>* word, uint32_t value, int64_t timeout_ns) 
                  nullptr, 0);
 }
 void FutexWake(std::atomic<uint32_t>* word) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr,
-          0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
 }
 
 const uint8_t kMacA[6] = {0x02, 0, 0, 0, 0x0b, 0x01};
@@ -297,8 +296,10 @@ std::unique_ptr<Target> Setup(const std::string& name, const std::string& switch
     (void)t->b->Send(fb.data(), fb.size());
     absl::SleepFor(absl::Milliseconds(20));
   }
-  while (t->a->Receive(buf, sizeof(buf), absl::Milliseconds(50)).ok()) {}
-  while (t->b->Receive(buf, sizeof(buf), absl::Milliseconds(50)).ok()) {}
+  while (t->a->Receive(buf, sizeof(buf), absl::Milliseconds(50)).ok()) {
+  }
+  while (t->b->Receive(buf, sizeof(buf), absl::Milliseconds(50)).ok()) {
+  }
   return t;
 }
 
@@ -407,8 +408,9 @@ int main(int argc, char** argv) {
   printf("window %d frames, %.1f s per run, %d pings, %d rounds (medians), %ld CPUs\n\n",
          absl::GetFlag(FLAGS_window), absl::GetFlag(FLAGS_duration_s), absl::GetFlag(FLAGS_pings),
          absl::GetFlag(FLAGS_rounds), sysconf(_SC_NPROCESSORS_ONLN));
-  printf("| target | size | direction | offered fps | delivered fps | loss %% | vs direct | "
-         "vs uml_switch | switch CPU us/frame |\n");
+  printf(
+      "| target | size | direction | offered fps | delivered fps | loss %% | vs direct | "
+      "vs uml_switch | switch CPU us/frame |\n");
   printf("|---|---|---|---|---|---|---|---|---|\n");
   // Every target is set up once; rounds interleave the targets so that background load on a
   // shared machine hits them alike. Medians are reported.

@@ -35,9 +35,9 @@ inline constexpr uint32_t kRecordSize = 256;
 inline constexpr uint32_t kRequestSlots = 256;
 inline constexpr uint32_t kEventSlots = 1024;
 inline constexpr uint32_t kCounterSlots = 1024;
-inline constexpr size_t kLanNameSize = 32;  // up to 31 chars of [A-Za-z0-9_.-]
-inline constexpr size_t kTapNameSize = 16;  // IFNAMSIZ
-inline constexpr size_t kAddressSize = 110; // struct sockaddr_un
+inline constexpr size_t kLanNameSize = 32;   // up to 31 chars of [A-Za-z0-9_.-]
+inline constexpr size_t kTapNameSize = 16;   // IFNAMSIZ
+inline constexpr size_t kAddressSize = 110;  // struct sockaddr_un
 inline constexpr size_t kMessageSize = 64;
 
 // One ring index on its own cache line.
@@ -46,24 +46,24 @@ struct alignas(64) RingIndex {
 };
 
 struct SegmentHeader {
-  uint32_t magic;            // kCtlMagic
-  uint32_t version;          // kCtlVersion
-  uint64_t size;             // kSegmentSize
-  uint32_t request_offset;   // offsetof requests, = kRequestOffset
-  uint32_t request_slots;    // kRequestSlots
-  uint32_t event_offset;     // kEventOffset
-  uint32_t event_slots;      // kEventSlots
-  uint32_t counters_offset;  // kCountersOffset
-  uint32_t counter_slots;    // kCounterSlots
-  uint32_t record_size;      // kRecordSize
-  uint32_t counter_size;     // sizeof(PortCounters)
-  std::atomic<uint32_t> switch_pid;   // written by the switch once attached (informational)
+  uint32_t magic;                    // kCtlMagic
+  uint32_t version;                  // kCtlVersion
+  uint64_t size;                     // kSegmentSize
+  uint32_t request_offset;           // offsetof requests, = kRequestOffset
+  uint32_t request_slots;            // kRequestSlots
+  uint32_t event_offset;             // kEventOffset
+  uint32_t event_slots;              // kEventSlots
+  uint32_t counters_offset;          // kCountersOffset
+  uint32_t counter_slots;            // kCounterSlots
+  uint32_t record_size;              // kRecordSize
+  uint32_t counter_size;             // sizeof(PortCounters)
+  std::atomic<uint32_t> switch_pid;  // written by the switch once attached (informational)
   uint32_t reserved0;
   std::atomic<uint64_t> events_lost;  // events the switch dropped because the event ring was full
-  RingIndex request_head;  // written by the client
-  RingIndex request_tail;  // written by the switch
-  RingIndex event_head;    // written by the switch
-  RingIndex event_tail;    // written by the client
+  RingIndex request_head;             // written by the client
+  RingIndex request_tail;             // written by the switch
+  RingIndex event_head;               // written by the switch
+  RingIndex event_tail;               // written by the client
 };
 
 enum class RequestType : uint32_t {
@@ -85,13 +85,13 @@ enum class Direction : uint32_t { kIngress = 0, kEgress = 1 };
 // Link impairments (the netem model). ppm = parts per million. All zero = a perfect link.
 struct Impairment {
   uint32_t delay_us;
-  uint32_t jitter_us;       // uniform in [-jitter, +jitter], clamped at 0 total delay
+  uint32_t jitter_us;  // uniform in [-jitter, +jitter], clamped at 0 total delay
   uint32_t loss_ppm;
   uint32_t duplicate_ppm;
-  uint32_t corrupt_ppm;     // one random bit flipped in the frame
-  uint32_t reorder_ppm;     // sent at once, overtaking delayed frames
-  uint64_t rate_bps;        // 0 = unlimited
-  uint32_t queue_limit;     // frames waiting in this impairment at most (0 = default 1000)
+  uint32_t corrupt_ppm;  // one random bit flipped in the frame
+  uint32_t reorder_ppm;  // sent at once, overtaking delayed frames
+  uint64_t rate_bps;     // 0 = unlimited
+  uint32_t queue_limit;  // frames waiting in this impairment at most (0 = default 1000)
   uint32_t reserved;
 };
 static_assert(sizeof(Impairment) == 40);
@@ -104,7 +104,7 @@ struct Request {
   uint64_t port_id;
   char lan[kLanNameSize];
   char tap[kTapNameSize];
-  uint32_t direction;   // Direction
+  uint32_t direction;     // Direction
   int32_t counters_slot;  // restore: the slot the port had; -1 = any
   Impairment impairment;
   uint8_t vm_address[kAddressSize];
@@ -125,12 +125,12 @@ enum class PortKind : uint32_t { kVm = 0, kTap = 1 };
 
 struct Event {
   uint64_t seq;
-  uint32_t type;         // EventType
-  int32_t status_code;   // absl::StatusCode for kError
+  uint32_t type;        // EventType
+  int32_t status_code;  // absl::StatusCode for kError
   uint64_t request_id;
   uint64_t port_id;
   int32_t counters_slot;
-  uint32_t port_kind;    // PortKind
+  uint32_t port_kind;  // PortKind
   char lan[kLanNameSize];
   uint8_t mac[6];
   uint8_t mac_known;
@@ -143,14 +143,14 @@ static_assert(sizeof(Event) == kRecordSize);
 
 // Why a frame was dropped; index into PortCounters::drops.
 enum DropCause : uint32_t {
-  kDropTooShort = 0,      // < 14 bytes
-  kDropTooLong = 1,       // > 1518 bytes or truncated
-  kDropBadSource = 2,     // multicast source MAC
-  kDropQueueFull = 3,     // receiver's queue full and this port's backlog full
-  kDropPeerGone = 4,      // the VM's socket is gone
-  kDropImpairLoss = 5,    // random loss impairment
-  kDropImpairQueue = 6,   // impairment queue over its limit or frame pool empty
-  kDropTapError = 7,      // write to a tap failed
+  kDropTooShort = 0,     // < 14 bytes
+  kDropTooLong = 1,      // > 1518 bytes or truncated
+  kDropBadSource = 2,    // multicast source MAC
+  kDropQueueFull = 3,    // receiver's queue full and this port's backlog full
+  kDropPeerGone = 4,     // the VM's socket is gone
+  kDropImpairLoss = 5,   // random loss impairment
+  kDropImpairQueue = 6,  // impairment queue over its limit or frame pool empty
+  kDropTapError = 7,     // write to a tap failed
   kDropCauseCount = 8,
 };
 

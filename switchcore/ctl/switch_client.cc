@@ -27,7 +27,8 @@ bool Terminated(const char* data, size_t size) { return std::memchr(data, 0, siz
 
 void Signal(int efd) {
   uint64_t one = 1;
-  if (write(efd, &one, sizeof(one)) < 0) { /* counter saturated: the reader is awake anyway */ }
+  if (write(efd, &one, sizeof(one)) < 0) { /* counter saturated: the reader is awake anyway */
+  }
 }
 
 void Drain(int efd) {
@@ -69,7 +70,8 @@ absl::StatusOr<std::unique_ptr<SwitchClient>> SwitchClient::Start(Options option
         +[](SwitchClient* c) ABSL_NO_THREAD_SAFETY_ANALYSIS { return c->started_once_; },
         client.get()));
     if (client->pid_ == 0) {
-      return absl::InternalError(absl::StrCat("could not start ", client->options_.switchcore_path));
+      return absl::InternalError(
+          absl::StrCat("could not start ", client->options_.switchcore_path));
     }
   }
   return client;
@@ -359,8 +361,7 @@ bool SwitchClient::SpawnLocked() {
 void SwitchClient::QueueReplayLocked() {
   auto replay = [this](ctl::Request& req) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     req.request_id = kReplayBit | next_request_id_++;
-    replays_[req.request_id] =
-        Replay{static_cast<ctl::RequestType>(req.type), req.port_id};
+    replays_[req.request_id] = Replay{static_cast<ctl::RequestType>(req.type), req.port_id};
     outbox_.push_back(req);
   };
   for (const auto& [name, mode] : lans_) {
@@ -416,10 +417,10 @@ void SwitchClient::ReapLocked() {
   }
   outbox_.clear();
   replays_.clear();
-  next_delay_ = ran > absl::Seconds(5)
-                    ? absl::ZeroDuration()
-                    : std::min(options_.max_restart_delay,
-                               std::max(options_.restart_delay, next_delay_ * 2));
+  next_delay_ =
+      ran > absl::Seconds(5)
+          ? absl::ZeroDuration()
+          : std::min(options_.max_restart_delay, std::max(options_.restart_delay, next_delay_ * 2));
 }
 
 void SwitchClient::Supervise() {
@@ -504,13 +505,12 @@ void SwitchClient::HandleEventLocked(const ctl::Event& ev, std::vector<PortEvent
   switch (static_cast<ctl::EventType>(ev.type)) {
     case ctl::EventType::kAck:
     case ctl::EventType::kError: {
-      absl::Status status =
-          ev.type == static_cast<uint32_t>(ctl::EventType::kAck)
-              ? absl::OkStatus()
-              : absl::Status(ev.status_code > 0 && ev.status_code <= 16
-                                 ? static_cast<absl::StatusCode>(ev.status_code)
-                                 : absl::StatusCode::kInternal,
-                             ev.message);
+      absl::Status status = ev.type == static_cast<uint32_t>(ctl::EventType::kAck)
+                                ? absl::OkStatus()
+                                : absl::Status(ev.status_code > 0 && ev.status_code <= 16
+                                                   ? static_cast<absl::StatusCode>(ev.status_code)
+                                                   : absl::StatusCode::kInternal,
+                                               ev.message);
       if (auto it = waiters_.find(ev.request_id); it != waiters_.end()) {
         it->second->status = status;
         it->second->port_id = ev.port_id;
@@ -526,8 +526,8 @@ void SwitchClient::HandleEventLocked(const ctl::Event& ev, std::vector<PortEvent
       Replay replay = rit->second;
       replays_.erase(rit);
       if (!status.ok()) {
-        Log(absl::StrCat("replay of request type ", static_cast<uint32_t>(replay.type),
-                         " (port ", replay.port_id, ") failed: ", status.ToString()));
+        Log(absl::StrCat("replay of request type ", static_cast<uint32_t>(replay.type), " (port ",
+                         replay.port_id, ") failed: ", status.ToString()));
         if (replay.type == ctl::RequestType::kRestorePort ||
             replay.type == ctl::RequestType::kAttachTap) {
           auto pit = ports_.find(replay.port_id);

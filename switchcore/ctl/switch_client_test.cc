@@ -185,12 +185,12 @@ TEST_F(SwitchClientTest, MalformedFramesAreDroppedAndCounted) {
   auto a = Join("blue", "a");
   auto b = Join("blue", "b");
   uint8_t buf[4096] = {};
-  ASSERT_TRUE(a->Send(buf, 13).ok());    // too short
-  ASSERT_TRUE(a->Send(buf, 0).ok());     // empty
+  ASSERT_TRUE(a->Send(buf, 13).ok());  // too short
+  ASSERT_TRUE(a->Send(buf, 0).ok());   // empty
   auto big = Frame(1, kBroadcast, 3000);
   ASSERT_TRUE(a->Send(big.data(), big.size()).ok());  // too long
   auto mc_src = Frame(1, kBroadcast, 64);
-  mc_src[6] = 0x01;                      // multicast source MAC
+  mc_src[6] = 0x01;  // multicast source MAC
   ASSERT_TRUE(a->Send(mc_src.data(), mc_src.size()).ok());
   auto good = Frame(1, kBroadcast, 1518);
   ASSERT_TRUE(a->Send(good.data(), good.size()).ok());
@@ -289,8 +289,8 @@ TEST_F(SwitchClientTest, HostileControlConnectionsAreRefusedAndNothingWedges) {
     // Closed without a reply (EOF, or a reset if the switch left bytes unread); not a timeout.
     errno = 0;
     ssize_t n = read(fd, reply, sizeof(reply));
-    EXPECT_TRUE(n == 0 || (n < 0 && errno == ECONNRESET)) << "case " << i << ": " << n << " "
-                                                          << strerror(errno);
+    EXPECT_TRUE(n == 0 || (n < 0 && errno == ECONNRESET))
+        << "case " << i << ": " << n << " " << strerror(errno);
     close(fd);
   }
   // A flood of connections that never speak, plus one that speaks half a request.
@@ -340,9 +340,12 @@ TEST_F(SwitchClientTest, FullReceiverDoesNotBlockOthers) {
   ASSERT_TRUE(slow->Send(hs.data(), hs.size()).ok());
   auto hf = Frame(3, kBroadcast, 64);
   ASSERT_TRUE(fast->Send(hf.data(), hf.size()).ok());
-  while (a->Receive(buf, sizeof(buf), absl::Milliseconds(200)).ok()) {}
-  while (slow->Receive(buf, sizeof(buf), absl::Milliseconds(50)).ok()) {}
-  while (fast->Receive(buf, sizeof(buf), absl::Milliseconds(50)).ok()) {}
+  while (a->Receive(buf, sizeof(buf), absl::Milliseconds(200)).ok()) {
+  }
+  while (slow->Receive(buf, sizeof(buf), absl::Milliseconds(50)).ok()) {
+  }
+  while (fast->Receive(buf, sizeof(buf), absl::Milliseconds(50)).ok()) {
+  }
   auto before = client_->ReadCounters(PortOf(*slow));
   ASSERT_TRUE(before.ok());
   // A sends 2000 frames to `slow`, which does not read, interleaved with frames to `fast`.
@@ -448,7 +451,8 @@ TEST_F(SwitchClientTest, RestartAfterSigkillKeepsFramesFlowingWithoutTouchingEnd
   ASSERT_TRUE(client_->WaitReady(absl::Seconds(2)).ok());
   // Same port ids; the impairment came back (b's egress still delayed); unicast still learned.
   EXPECT_EQ(PortOf(*a), id_a);
-  while (b->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok()) {}
+  while (b->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok()) {
+  }
   absl::Time t0 = absl::Now();
   ASSERT_TRUE(a->Send(fa.data(), fa.size()).ok());
   ASSERT_TRUE(b->Receive(buf, sizeof(buf), absl::Seconds(2)).ok());
@@ -476,13 +480,18 @@ TEST_F(SwitchClientTest, MacFloodDoesNotBreakLearning) {
     x = x * 1103515245 + 12345;
     std::memcpy(f.data() + 8, &x, 4);
     while (!flooder->Send(f.data(), f.size()).ok()) {
-      while (a->Receive(buf, sizeof(buf), absl::Milliseconds(0)).ok()) {}
-      while (b->Receive(buf, sizeof(buf), absl::Milliseconds(0)).ok()) {}
+      while (a->Receive(buf, sizeof(buf), absl::Milliseconds(0)).ok()) {
+      }
+      while (b->Receive(buf, sizeof(buf), absl::Milliseconds(0)).ok()) {
+      }
     }
   }
-  while (a->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok()) {}
-  while (b->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok()) {}
-  while (flooder->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok()) {}
+  while (a->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok()) {
+  }
+  while (b->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok()) {
+  }
+  while (flooder->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok()) {
+  }
   // A and B are still known: unicast between them is not flooded to the flooder.
   auto ab = Frame(1, MacOf(2).data(), 64);
   ASSERT_TRUE(a->Send(ab.data(), ab.size()).ok());

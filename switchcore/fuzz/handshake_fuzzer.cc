@@ -13,8 +13,8 @@
 using clownix::switchcore::BuildRequest;
 using clownix::switchcore::DataAddress;
 using clownix::switchcore::Handshake;
-using clownix::switchcore::kRequestSize;
 using clownix::switchcore::kReplySize;
+using clownix::switchcore::kRequestSize;
 using clownix::switchcore::ParseDataAddress;
 using clownix::switchcore::ParseRequest;
 

@@ -19,14 +19,14 @@ absl::StatusOr<std::unique_ptr<DaemonEndpoint>> DaemonEndpoint::Unconnected(
   if (ep->data_fd_ < 0) return absl::InternalError(strerror(errno));
   if (bind(ep->data_fd_, reinterpret_cast<const sockaddr*>(&ep->address_.addr),
            sizeof(ep->address_.addr)) != 0) {
-    return absl::InternalError(absl::StrCat("bind ", AddressToString(ep->address_), ": ",
-                                            strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("bind ", AddressToString(ep->address_), ": ", strerror(errno)));
   }
   return ep;
 }
 
-absl::StatusOr<std::unique_ptr<DaemonEndpoint>> DaemonEndpoint::Connect(
-    const std::string& ctl_path, absl::string_view name) {
+absl::StatusOr<std::unique_ptr<DaemonEndpoint>> DaemonEndpoint::Connect(const std::string& ctl_path,
+                                                                        absl::string_view name) {
   absl::StatusOr<std::unique_ptr<DaemonEndpoint>> ep = Unconnected(name);
   if (!ep.ok()) return ep.status();
   DaemonEndpoint& e = **ep;
