@@ -57,6 +57,16 @@ int main(int argc, char** argv) {
               << "\" (see --help)" << std::endl;
     return 2;
   }
+  // --follow: SIGINT, SIGTERM and SIGHUP end the loop cleanly. They are blocked here, before
+  // gRPC starts any thread, so every thread inherits the mask and one thread sigwaits for them.
+  const bool follow = absl::GetFlag(FLAGS_follow);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGHUP);
+  if (follow) pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
   std::string server = absl::GetFlag(FLAGS_server);
   absl::StatusOr<std::string> target =
       clownix::graph::ServerTarget(server, getenv("CLOWNIX_SERVER"), getenv("CLOWNIX_WORK_DIR"));
@@ -79,7 +89,7 @@ int main(int argc, char** argv) {
   auto channel =
       grpc::CreateCustomChannel(*target, grpc::InsecureChannelCredentials(), channel_args);
 
-  if (!absl::GetFlag(FLAGS_follow)) {
+  if (!follow) {
     clownix::graph::RenderOnceOptions options;
     options.server = *target;
     options.label_selector = absl::GetFlag(FLAGS_selector);
@@ -92,15 +102,6 @@ int main(int argc, char** argv) {
     std::cout << "revision " << *revision << " -> " << (*renderer)->MainPath() << std::endl;
     return 0;
   }
-
-  // SIGINT, SIGTERM and SIGHUP end the follow loop; a thread waits for them (blocked here, before
-  // any thread starts, so every thread inherits the mask).
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   clownix::graph::Follower::Options options;
   options.server = *target;
