@@ -1,14 +1,18 @@
 // Real UML VMs: boot to agent-ready, Exec, console, kill -9, halt, reboot, NIC hot-plug with a
-// ping over uml_switch, root_fs mode, and bad input. Each test cleans up its VMs by pid.
+// ping and ssh (dropbear, configured key) over uml_switch, root_fs mode, the XSTATE shim, and
+// bad input. Each test cleans up its VMs by pid.
 #include "vmm/vm_manager.h"
 
 #include <sys/stat.h>
 
 #include <atomic>
+#include <cstdio>
+#include <memory>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
@@ -29,7 +33,17 @@ constexpr absl::Duration kBoot = absl::Seconds(60);
 class VmManagerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto m = VmManager::Create(DefaultOptions(dir_.path() + "/w"));
+    // A key pair for ssh into the guests (dropbear format; the public half goes to the config
+    // disk as authorized_keys).
+    key_path_ = dir_.path() + "/id";
+    const std::string keygen = absl::StrCat("dropbearkey -t ed25519 -f ", key_path_,
+                                            " 2>/dev/null | grep '^ssh-ed25519'");
+    std::unique_ptr<FILE, int (*)(FILE*)> p(popen(keygen.c_str(), "r"), pclose);
+    char line[512] = {};
+    ASSERT_NE(fgets(line, sizeof(line), p.get()), nullptr);
+    VmManagerOptions options = DefaultOptions(dir_.path() + "/w");
+    options.rsa_public_key = line;
+    auto m = VmManager::Create(options);
     ASSERT_TRUE(m.ok()) << m.status();
     manager_ = std::move(*m);
   }
@@ -52,6 +66,7 @@ class VmManagerTest : public ::testing::Test {
   }
 
   ShortTempDir dir_;
+  std::string key_path_;
   std::unique_ptr<VmManager> manager_;
 };
 
@@ -175,7 +190,7 @@ TEST_F(VmManagerTest, RebootsInPlace) {
   EXPECT_TRUE(manager_->Kill("r1").ok());
 }
 
-TEST_F(VmManagerTest, HotPlugsANicAndPingsOverIt) {
+TEST_F(VmManagerTest, HotPlugsANicThenPingsAndSshsOverIt) {
   const std::string ctl = dir_.path() + "/lan.ctl";
   HostProcess uml_switch({"uml_switch", "-unix", ctl});
   ASSERT_TRUE(::clownix::vmm::testing::WaitForPath(ctl, absl::Seconds(10)));
@@ -192,6 +207,16 @@ TEST_F(VmManagerTest, HotPlugsANicAndPingsOverIt) {
       manager_->Exec("h1", "ping -c 2 -W 3 192.168.7.2", absl::Seconds(20));
   ASSERT_TRUE(ping.ok()) << ping.status();
   EXPECT_EQ(ping->exit_code, 0) << ping->output;
+
+  // ssh over the new link with the configured key (dropbear in the guest).
+  std::ifstream key_file(key_path_, std::ios::binary);
+  std::string key((std::istreambuf_iterator<char>(key_file)), std::istreambuf_iterator<char>());
+  Run("h1", absl::StrCat("echo ", absl::Base64Escape(key), " | base64 -d >/root/id && chmod 600 /root/id"));
+  absl::StatusOr<ExecResult> ssh = manager_->Exec(
+      "h1", "dbclient -y -i /root/id root@192.168.7.2 'hostname; exit 7' 2>&1", absl::Seconds(30));
+  ASSERT_TRUE(ssh.ok()) << ssh.status();
+  EXPECT_EQ(ssh->exit_code, 7) << ssh->output;
+  EXPECT_TRUE(absl::StrContains(ssh->output, "h2\n")) << ssh->output;
 
   // Nobody listening at the control path: UML says OK but no interface appears.
   EXPECT_EQ(manager_->AttachNic("h1", {2, dir_.path() + "/nobody.ctl"}).code(),

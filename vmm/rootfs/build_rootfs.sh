@@ -1,6 +1,6 @@
 #!/bin/bash
 # Builds the default clownix root filesystem (an ext2 image) without root privileges and
-# reproducibly: busybox-static with relative applet links, the project's init files, fixed
+# reproducibly: busybox-static with relative applet links, dropbear, the project's init files, fixed
 # timestamps, UUID and directory hash seed.
 # Usage: build_rootfs.sh OUT.img INITTAB RCS AGENT
 set -euo pipefail
@@ -13,7 +13,7 @@ mkfs=$(command -v mkfs.ext2 || echo /sbin/mkfs.ext2)
 tree=$(mktemp -d)
 trap 'chmod -R u+w "$tree"; rm -rf "$tree"' EXIT
 cd "$tree"
-mkdir -p bin sbin usr/bin usr/sbin etc/init.d proc sys dev run tmp mnt root/.ssh var/log
+mkdir -p bin sbin usr/bin usr/sbin etc/init.d etc/dropbear proc sys dev run tmp mnt root/.ssh var/log
 install -m 0755 "$busybox" bin/busybox
 # Every applet as a RELATIVE link: an absolute link to /bin/busybox would let a write through
 # ROOT/sbin/init on the host side overwrite the host's busybox.
@@ -24,6 +24,14 @@ while read -r applet; do
   up=$(printf '../%.0s' $(seq 1 "$depth"))
   ln -s "${up}bin/busybox" "$applet"
 done < <("$busybox" --list-full | sort)
+# dropbear (ssh server) and dbclient, with the shared libraries they load (uml-facts 18).
+for bin in /usr/sbin/dropbear /usr/bin/dbclient; do
+  [[ -x $bin ]] || { echo "build_rootfs: $bin missing (install dropbear-bin)" >&2; exit 1; }
+  install -D -m 0755 "$bin" ".${bin}"
+  ldd "$bin" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | while read -r lib; do
+    [[ -e ".$lib" ]] || install -D -m 0755 "$(readlink -f "$lib")" ".$lib"
+  done
+done
 install -m 0644 "$inittab" etc/inittab
 install -m 0755 "$rcs" etc/init.d/rcS
 install -m 0755 "$agent" sbin/clownix-agent
