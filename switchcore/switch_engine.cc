@@ -745,7 +745,12 @@ void SwitchEngine::FlushPort(Port& port) {
   int n = port.tx_count, i = 0;
   port.tx_count = 0;
   while (i < n) {
-    int r = sendmmsg(port.fd, port.tx_msgs + i, n - i, MSG_DONTWAIT);
+    // One frame (the latency-sensitive case) goes with send(): no mmsghdr to copy in.
+    int r = n - i == 1 ? (send(port.fd, port.tx_iov[i].iov_base, port.tx_iov[i].iov_len,
+                               MSG_DONTWAIT) < 0
+                              ? -1
+                              : 1)
+                       : sendmmsg(port.fd, port.tx_msgs + i, n - i, MSG_DONTWAIT);
     if (r > 0) {
       uint64_t bytes = 0;
       for (int k = i; k < i + r; ++k) bytes += port.tx_iov[k].iov_len;
