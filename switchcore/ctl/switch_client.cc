@@ -267,6 +267,10 @@ pid_t SwitchClient::pid() const {
   return pid_;
 }
 
+uint64_t SwitchClient::events_lost() const {
+  return segment_->header()->events_lost.load(std::memory_order_relaxed);
+}
+
 int SwitchClient::restarts() const {
   absl::MutexLock lock(&mu_);
   return restarts_;

@@ -11,7 +11,20 @@
 //
 // Thread-safety: every public method may be called from any thread. Requests block the caller
 // until the switch acknowledges (or request_timeout: UNAVAILABLE). Callbacks run on the supervisor
-// thread with no lock held; they must not block for long and must not call Shutdown().
+// thread with no lock held; they may read (Ports, ReadCounters) but must not make requests
+// (CreateLan, SetImpairment, ...) or call Shutdown(): the supervisor thread is the one that
+// delivers the answers. Hand such work to another thread.
+//
+// Typical use (clownixd):
+//   SwitchClient::Options o;
+//   o.switchcore_path = ".../clownix-switchcore";  o.work_dir = work_dir;
+//   o.on_port_event = [&](const SwitchClient::PortEvent& e) { /* topology: port up/down */ };
+//   auto client = SwitchClient::Start(o);             // spawns and supervises the switch
+//   (*client)->CreateLan("blue");                     // VMs: eth0=daemon,MAC,unix,ControlPath("blue")
+//   auto tap = (*client)->AttachTap("blue", "tap0");
+//   ctl::Impairment delay = {};  delay.delay_us = 20000;
+//   (*client)->SetImpairment(port_id, ctl::Direction::kEgress, delay);
+//   auto counters = (*client)->ReadCounters(port_id); // no round trip
 #ifndef CLOWNIX_SWITCHCORE_CTL_SWITCH_CLIENT_H_
 #define CLOWNIX_SWITCHCORE_CTL_SWITCH_CLIENT_H_
 
@@ -102,6 +115,8 @@ class SwitchClient {
   // The running switch's pid (0 while none runs) and how many times it was restarted.
   pid_t pid() const;
   int restarts() const;
+  // Events the current switch could not deliver because the event ring was full.
+  uint64_t events_lost() const;
   // Waits until a switch runs and has acknowledged everything replayed to it. DEADLINE_EXCEEDED.
   absl::Status WaitReady(absl::Duration timeout) const;
   // Asks the switch to exit (SIGKILL after 2 s), stops supervising. Idempotent.
