@@ -48,7 +48,7 @@ StateStyle StyleOf(v1::VmState state) {
 
 // The states in the legend, in life-cycle order.
 constexpr v1::VmState kLegendStates[] = {
-    v1::VM_STATE_DEFINED, v1::VM_STATE_BOOTING, v1::VM_STATE_RUNNING,
+    v1::VM_STATE_DEFINED,  v1::VM_STATE_BOOTING, v1::VM_STATE_RUNNING,
     v1::VM_STATE_STOPPING, v1::VM_STATE_STOPPED, v1::VM_STATE_CRASHED,
 };
 
@@ -185,8 +185,8 @@ std::string PlaceholderNode(absl::string_view kind, absl::string_view name) {
 std::string VmNode(const v1::Vm& vm) {
   StateStyle style = StyleOf(vm.state());
   std::string label = absl::StrCat("<b>", DotHtml(vm.name()), "</b>");
-  if (vm.number() > 0) absl::StrAppend(&label, " <font color=\"", kMuted, "\">#", vm.number(),
-                                       "</font>");
+  if (vm.number() > 0)
+    absl::StrAppend(&label, " <font color=\"", kMuted, "\">#", vm.number(), "</font>");
   absl::StrAppend(&label, "<br/><font point-size=\"9\"><b>", style.name, "</b></font>");
   if (!vm.admin_ip().empty()) absl::StrAppend(&label, "<br/>", DotHtml(vm.admin_ip()));
   std::vector<std::string> facts;
@@ -202,8 +202,8 @@ std::string VmNode(const v1::Vm& vm) {
     absl::StrAppend(&label, SmallLine(DotHtml(Ellipsize(labels[i], kMaxLabelChars))));
   }
   if (labels.size() > kMaxLabelsShown) {
-    absl::StrAppend(&label, SmallLine(absl::StrCat("+", labels.size() - kMaxLabelsShown,
-                                                   " more labels")));
+    absl::StrAppend(&label,
+                    SmallLine(absl::StrCat("+", labels.size() - kMaxLabelsShown, " more labels")));
   }
   bool thick = vm.state() == v1::VM_STATE_CRASHED;
   return absl::StrCat("shape=box, style=\"rounded,filled\", fillcolor=\"", style.fill,
@@ -213,16 +213,15 @@ std::string VmNode(const v1::Vm& vm) {
 
 std::string LanNode(const v1::Lan& lan, size_t ports) {
   const char* mode = lan.mode() == v1::LAN_MODE_HUB ? "hub" : "switch";
-  std::string label =
-      absl::StrCat("<b>", DotHtml(lan.name()), "</b><br/><font point-size=\"9\">", mode, " · ",
-                   Plural(ports, "port", "ports"), "</font>");
+  std::string label = absl::StrCat("<b>", DotHtml(lan.name()), "</b><br/><font point-size=\"9\">",
+                                   mode, " · ", Plural(ports, "port", "ports"), "</font>");
   std::vector<std::string> labels = SortedLabels(lan.labels());
   for (size_t i = 0; i < labels.size() && i < kMaxLabelsShown; ++i) {
     absl::StrAppend(&label, SmallLine(DotHtml(Ellipsize(labels[i], kMaxLabelChars))));
   }
-  return absl::StrCat("shape=ellipse, style=\"filled", lan.mode() == v1::LAN_MODE_HUB ? ",dashed" : "",
-                      "\", fillcolor=\"", kLanFill, "\", color=\"", kLanBorder,
-                      "\", penwidth=\"1.6\", label=<", label, ">");
+  return absl::StrCat("shape=ellipse, style=\"filled",
+                      lan.mode() == v1::LAN_MODE_HUB ? ",dashed" : "", "\", fillcolor=\"", kLanFill,
+                      "\", color=\"", kLanBorder, "\", penwidth=\"1.6\", label=<", label, ">");
 }
 
 std::string TapNode(const v1::Tap& tap) {
@@ -232,8 +231,8 @@ std::string TapNode(const v1::Tap& tap) {
   for (size_t i = 0; i < labels.size() && i < kMaxLabelsShown; ++i) {
     absl::StrAppend(&label, SmallLine(DotHtml(Ellipsize(labels[i], kMaxLabelChars))));
   }
-  return absl::StrCat("shape=cds, style=filled, fillcolor=\"", kTapFill, "\", color=\"",
-                      kTapBorder, "\", penwidth=\"1.4\", margin=\"0.2,0.06\", label=<", label, ">");
+  return absl::StrCat("shape=cds, style=filled, fillcolor=\"", kTapFill, "\", color=\"", kTapBorder,
+                      "\", penwidth=\"1.4\", margin=\"0.2,0.06\", label=<", label, ">");
 }
 
 // The edge of one link: NIC name and impairments as the label, style by state.
@@ -250,9 +249,9 @@ std::string EdgeAttributes(absl::string_view nic, bool up, const v1::Impairment&
   }
   bool impaired = !tx.empty() || !rx.empty();
   const char* color = !up ? kLinkDown : impaired ? kLinkImpaired : kLinkUp;
-  return absl::StrCat("style=", up ? "solid" : "dashed", ", color=\"", color,
-                      "\", fontcolor=\"", impaired ? kLinkImpaired : kMuted, "\", penwidth=\"",
-                      impaired ? "2" : "1.3", "\", label=<", label, ">");
+  return absl::StrCat("style=", up ? "solid" : "dashed", ", color=\"", color, "\", fontcolor=\"",
+                      impaired ? kLinkImpaired : kMuted, "\", penwidth=\"", impaired ? "2" : "1.3",
+                      "\", label=<", label, ">");
 }
 
 std::string StateCounts(const std::vector<const v1::Vm*>& vms) {
@@ -336,8 +335,7 @@ std::string DotBuilder::Build(const v1::Network& network) const {
                       PlaceholderNode("vm", link.endpoint().nic().vm()));
     }
     if (!link.endpoint().has_nic() && !picture.HasNode(TapId(link.endpoint().tap()))) {
-      picture.AddNode(TapId(link.endpoint().tap()),
-                      PlaceholderNode("tap", link.endpoint().tap()));
+      picture.AddNode(TapId(link.endpoint().tap()), PlaceholderNode("tap", link.endpoint().tap()));
     }
   }
   for (const v1::Vm* vm : vms) {
@@ -358,10 +356,9 @@ std::string DotBuilder::Build(const v1::Network& network) const {
       "<table border=\"0\" cellborder=\"0\" cellspacing=\"2\" cellpadding=\"1\">",
       "<tr><td align=\"left\"><font point-size=\"18\"><b>", DotHtml(options_.title),
       "</b></font><font point-size=\"13\">  revision ", network.revision(), DotHtml(when),
-      "</font></td></tr>", "<tr><td align=\"left\"><font point-size=\"11\" color=\"", kMuted,
-      "\">", Plural(vms.size(), "VM", "VMs"), StateCounts(vms), " · ",
-      Plural(lans.size(), "LAN", "LANs"), " · ", Plural(network.taps_size(), "tap", "taps"), " · ",
-      Plural(links, "link", "links"),
+      "</font></td></tr>", "<tr><td align=\"left\"><font point-size=\"11\" color=\"", kMuted, "\">",
+      Plural(vms.size(), "VM", "VMs"), StateCounts(vms), " · ", Plural(lans.size(), "LAN", "LANs"),
+      " · ", Plural(network.taps_size(), "tap", "taps"), " · ", Plural(links, "link", "links"),
       links_down > 0 ? absl::StrCat(" (", links_down, " down)") : "", "</font></td></tr>");
   if (!options_.notice.empty()) {
     absl::StrAppend(&header, "<tr><td align=\"left\"><font point-size=\"12\" color=\"", kNotice,
@@ -380,7 +377,8 @@ std::string DotBuilder::Build(const v1::Network& network) const {
       &header, "</tr></table></td></tr><tr><td align=\"left\"><font point-size=\"10\">",
       "box: VM (name #number, state, admin IP, memory, NICs) · ", "<font color=\"", kLanBorder,
       "\">ellipse: LAN</font> (dashed: hub) · ", "<font color=\"", kTapBorder,
-      "\">arrow: host tap</font>", "</font></td></tr><tr><td align=\"left\"><font point-size=\"10\">",
+      "\">arrow: host tap</font>",
+      "</font></td></tr><tr><td align=\"left\"><font point-size=\"10\">",
       "edges: a NIC on a LAN · ——— up · <font color=\"", kLinkDown, "\">- - - down</font> · ",
       "<font color=\"", kLinkImpaired, "\">——— impaired</font> ",
       "(tx: frames the VM or tap sends, rx: frames it receives)</font></td></tr></table>");

@@ -4,10 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/ascii.h"
 #include "absl/time/civil_time.h"
 #include "clients/graph/sample_network.h"
 #include "gmock/gmock.h"
@@ -75,9 +75,9 @@ std::string Build(const v1::Network& network) {
 
 TEST(DotBuilderTest, VmsAreFilledByState) {
   const std::pair<v1::VmState, const char*> cases[] = {
-      {v1::VM_STATE_RUNNING, "#bbf7d0"},  {v1::VM_STATE_BOOTING, "#fde68a"},
-      {v1::VM_STATE_CRASHED, "#fca5a5"},  {v1::VM_STATE_STOPPED, "#d1d5db"},
-      {v1::VM_STATE_DEFINED, "#ffffff"},  {v1::VM_STATE_STOPPING, "#fed7aa"},
+      {v1::VM_STATE_RUNNING, "#bbf7d0"}, {v1::VM_STATE_BOOTING, "#fde68a"},
+      {v1::VM_STATE_CRASHED, "#fca5a5"}, {v1::VM_STATE_STOPPED, "#d1d5db"},
+      {v1::VM_STATE_DEFINED, "#ffffff"}, {v1::VM_STATE_STOPPING, "#fed7aa"},
   };
   for (const auto& [state, fill] : cases) {
     v1::Network network;

@@ -28,8 +28,7 @@ constexpr char kInstallHint[] = "install graphviz (tools/setup.sh does) or pass 
 
 bool IsExecutableFile(const std::string& path) {
   struct stat info;
-  return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
-         access(path.c_str(), X_OK) == 0;
+  return stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) && access(path.c_str(), X_OK) == 0;
 }
 
 absl::StatusOr<std::string> FindDot(const std::string& dot) {
@@ -74,7 +73,8 @@ absl::Status WriteFile(const std::string& path, absl::string_view data) {
     ssize_t n = write(fd, data.data(), data.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      absl::Status status = absl::UnavailableError(absl::StrCat("write ", path, ": ", strerror(errno)));
+      absl::Status status =
+          absl::UnavailableError(absl::StrCat("write ", path, ": ", strerror(errno)));
       close(fd);
       return status;
     }
@@ -92,9 +92,8 @@ absl::StatusOr<std::unique_ptr<DotRenderer>> DotRenderer::Create(Options options
   if (options.formats.empty()) return absl::InvalidArgumentError("no output format given");
   for (const std::string& format : options.formats) {
     bool ok = !format.empty() && format != "dot" &&
-              std::all_of(format.begin(), format.end(), [](char c) {
-                return absl::ascii_isalnum(c) || c == ':' || c == '_';
-              });
+              std::all_of(format.begin(), format.end(),
+                          [](char c) { return absl::ascii_isalnum(c) || c == ':' || c == '_'; });
     if (!ok) {
       return absl::InvalidArgumentError(
           absl::StrCat("bad output format \"", format, "\" (expected svg, png, pdf, ...)"));
@@ -138,8 +137,8 @@ absl::Status DotRenderer::Render(absl::string_view dot_text) const {
   // The pictures first, the DOT last: whoever sees the new .dot finds the matching pictures.
   for (size_t i = moves.size(); i-- > 0;) {
     if (rename(moves[i].first.c_str(), moves[i].second.c_str()) != 0) {
-      status = absl::UnavailableError(absl::StrCat("rename ", moves[i].first, " to ",
-                                                   moves[i].second, ": ", strerror(errno)));
+      status = absl::UnavailableError(
+          absl::StrCat("rename ", moves[i].first, " to ", moves[i].second, ": ", strerror(errno)));
       for (size_t j = 0; j <= i; ++j) unlink(moves[j].first.c_str());
       return status;
     }
@@ -246,8 +245,8 @@ absl::Status DotRenderer::RunDot(const std::vector<std::string>& args) const {
   std::string how = WIFEXITED(wait_status)
                         ? absl::StrCat("exited with status ", WEXITSTATUS(wait_status))
                         : absl::StrCat("was killed by signal ", WTERMSIG(wait_status));
-  return absl::InternalError(absl::StrCat("graphviz ", dot_path_, " ", how,
-                                          message.empty() ? "" : ": ", message));
+  return absl::InternalError(
+      absl::StrCat("graphviz ", dot_path_, " ", how, message.empty() ? "" : ": ", message));
 }
 
 }  // namespace clownix::graph

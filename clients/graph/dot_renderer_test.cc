@@ -46,8 +46,8 @@ std::vector<std::string> ListDir(const std::string& dir) {
 class DotRendererTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = absl::StrCat(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp",
-                                       "/render.XXXXXX");
+    std::string pattern =
+        absl::StrCat(getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp", "/render.XXXXXX");
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
   }

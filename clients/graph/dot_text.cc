@@ -51,8 +51,8 @@ void ForEachCodePoint(absl::string_view text, Emit emit) {
     absl::string_view piece = text.substr(0, length);
     uint8_t lead = static_cast<uint8_t>(piece[0]);
     // C0 controls, DEL, and the C1 controls (U+0080..U+009F, encoded C2 80..C2 9F).
-    bool control = lead < 0x20 || lead == 0x7F ||
-                   (lead == 0xC2 && static_cast<uint8_t>(piece[1]) < 0xA0);
+    bool control =
+        lead < 0x20 || lead == 0x7F || (lead == 0xC2 && static_cast<uint8_t>(piece[1]) < 0xA0);
     emit(control ? absl::string_view(" ") : piece);
     text.remove_prefix(length);
   }

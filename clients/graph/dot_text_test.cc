@@ -25,9 +25,12 @@ TEST(DotTextTest, HtmlEscapesMarkup) {
 
 TEST(DotTextTest, ValidUtf8PassesInvalidBecomesReplacement) {
   EXPECT_EQ(DotHtml("café ±2ms 路由器 🙂"), "café ±2ms 路由器 🙂");
-  EXPECT_EQ(DotHtml("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(DotHtml("\xC3"), "\xEF\xBF\xBD");                           // truncated sequence
-  EXPECT_EQ(DotHtml("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");           // overlong "/"
+  EXPECT_EQ(DotHtml("a\xFF"
+                    "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(DotHtml("\xC3"), "\xEF\xBF\xBD");                  // truncated sequence
+  EXPECT_EQ(DotHtml("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong "/"
   EXPECT_EQ(DotQuote("\xED\xA0\x80"), "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\"");  // surrogate
 }
 

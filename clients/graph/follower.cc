@@ -83,8 +83,7 @@ void Follower::ReadLoop() {
       context_ = &context;
       request.set_since_revision(view_.revision());
     }
-    std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader =
-        stub_->Watch(&context, request);
+    std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader = stub_->Watch(&context, request);
     v1::WatchResponse response;
     while (reader->Read(&response)) {
       absl::MutexLock lock(&mu_);
@@ -96,9 +95,9 @@ void Follower::ReadLoop() {
     context_ = nullptr;
     if (stopped_) return;
     if (!Retryable(status.error_code())) {
-      final_status_ = absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                                   absl::StrCat("watch on ", options_.server, ": ",
-                                                status.error_message()));
+      final_status_ =
+          absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                       absl::StrCat("watch on ", options_.server, ": ", status.error_message()));
       stopped_ = true;
       return;
     }
@@ -131,18 +130,17 @@ absl::Status Follower::Run() {
     if (!ever_connected_) {
       picture.notice = absl::StrCat("waiting for clownixd at ", options_.server);
     } else if (!connected_) {
-      picture.notice = absl::StrCat(
-          "clownixd at ", options_.server, " unreachable since ",
-          absl::FormatTime("%H:%M:%S", lost_at_, options_.zone), ": showing revision ",
-          network.revision(), ", will resume");
+      picture.notice = absl::StrCat("clownixd at ", options_.server, " unreachable since ",
+                                    absl::FormatTime("%H:%M:%S", lost_at_, options_.zone),
+                                    ": showing revision ", network.revision(), ", will resume");
     }
     mu_.Unlock();
 
     last_render = absl::Now();
     absl::Status rendered = renderer_->Render(DotBuilder(picture).Build(network));
     if (!rendered.ok()) {
-      Log(absl::StrCat("render of revision ", network.revision(), " failed: ",
-                       rendered.ToString()));
+      Log(absl::StrCat("render of revision ", network.revision(),
+                       " failed: ", rendered.ToString()));
       continue;
     }
     absl::MutexLock lock(&mu_);

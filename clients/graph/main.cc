@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
   if (positional.size() > 1) {
-    std::cerr << "clownix-graph: unexpected argument \"" << positional[1]
-              << "\" (see --help)" << std::endl;
+    std::cerr << "clownix-graph: unexpected argument \"" << positional[1] << "\" (see --help)"
+              << std::endl;
     return 2;
   }
   // --follow: SIGINT, SIGTERM and SIGHUP end the loop cleanly. They are blocked here, before

@@ -21,16 +21,15 @@ absl::StatusOr<uint64_t> RenderOnce(v1::Topology::StubInterface* stub, const Dot
         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) {
       hint = "; is clownixd running there? Point at it with --server or $CLOWNIX_SERVER";
     }
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        absl::StrCat("GetTopology from ", options.server, ": ",
-                                     status.error_message(), hint));
+    return absl::Status(
+        static_cast<absl::StatusCode>(status.error_code()),
+        absl::StrCat("GetTopology from ", options.server, ": ", status.error_message(), hint));
   }
   DotBuilder::Options picture;
   picture.title = options.title;
   picture.zone = options.zone;
   picture.time = absl::Now();
-  if (absl::Status rendered = renderer.Render(DotBuilder(picture).Build(network));
-      !rendered.ok()) {
+  if (absl::Status rendered = renderer.Render(DotBuilder(picture).Build(network)); !rendered.ok()) {
     return rendered;
   }
   return network.revision();

@@ -33,8 +33,8 @@ absl::StatusOr<std::string> ServerTarget(absl::string_view flag, const char* env
       port <= 65535) {
     return address;
   }
-  return absl::InvalidArgumentError(
-      absl::StrCat("bad server address \"", address, "\" (expected unix:PATH, /PATH or HOST:PORT)"));
+  return absl::InvalidArgumentError(absl::StrCat("bad server address \"", address,
+                                                 "\" (expected unix:PATH, /PATH or HOST:PORT)"));
 }
 
 }  // namespace clownix::graph

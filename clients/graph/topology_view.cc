@@ -109,9 +109,8 @@ v1::Network TopologyView::ToNetwork() const {
   for (const auto& [name, tap] : taps_) *network.add_taps() = tap;
   std::vector<const v1::Link*> links;
   for (const auto& [key, link] : links_) links.push_back(&link);
-  std::stable_sort(links.begin(), links.end(), [](const v1::Link* a, const v1::Link* b) {
-    return a->lan() < b->lan();
-  });
+  std::stable_sort(links.begin(), links.end(),
+                   [](const v1::Link* a, const v1::Link* b) { return a->lan() < b->lan(); });
   for (const v1::Link* link : links) *network.add_links() = *link;
   return network;
 }
