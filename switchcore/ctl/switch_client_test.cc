@@ -446,6 +446,9 @@ TEST_F(SwitchClientTest, RestartAfterSigkillKeepsFramesFlowingWithoutTouchingEnd
     flowing = b->Receive(buf, sizeof(buf), absl::Milliseconds(50)).ok();
   }
   EXPECT_TRUE(flowing) << "no frame within 2 s of SIGKILL";
+  absl::Duration recovery = absl::Now() - killed;
+  RecordProperty("recovery_ms", static_cast<int>(absl::ToInt64Milliseconds(recovery)));
+  printf("frames flowed again %s after SIGKILL\n", absl::FormatDuration(recovery).c_str());
   EXPECT_EQ(client_->restarts(), 1);
   EXPECT_NE(client_->pid(), old_pid);
   ASSERT_TRUE(client_->WaitReady(absl::Seconds(2)).ok());
