@@ -1,6 +1,7 @@
 #include "switchcore/ctl/switch_client.h"
 
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
@@ -339,6 +340,8 @@ bool SwitchClient::SpawnLocked() {
     // Child: async-signal-safe calls only. The switch dies with this (supervisor) thread.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != parent) _exit(1);
+    // Only the three channel fds cross exec, whatever else the embedding process left open.
+    syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
     for (int fd : inherit) fcntl(fd, F_SETFD, 0);
     sigset_t none;
     sigemptyset(&none);
