@@ -1,21 +1,87 @@
 #include "server/clownix_server.h"
 
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "proto/grpc/health/v1/health.pb.h"
+#include "server/bulk_paths.h"
 #include "server/log.h"
 
 namespace clownix::server {
+namespace {
+
+// The admin network's X.Y: from ip_admin, else 10.0 (VMs need one; no host address then).
+std::pair<uint8_t, uint8_t> AdminPrefix(const ServerOptions& options) {
+  return options.admin_prefix().value_or(std::make_pair(uint8_t{10}, uint8_t{0}));
+}
+
+absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+// The RSA public key that goes into every VM: the given one, or one generated into the work dir.
+absl::StatusOr<std::string> PublicKey(const ServerOptions& options) {
+  if (!options.rsa_public.empty()) return ReadSmallFile(options.rsa_public);
+  std::string key = options.work_dir + "/id_rsa";
+  if (access((key + ".pub").c_str(), R_OK) != 0) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      execlp("ssh-keygen", "ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C",
+             "clownix", "-f", key.c_str(), nullptr);
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      return absl::UnavailableError("ssh-keygen failed (install openssh-client or give "
+                                    "--rsa_public)");
+    }
+  }
+  return ReadSmallFile(key + ".pub");
+}
+
+absl::StatusOr<std::unique_ptr<RuntimeController>> StartRuntime(const ServerOptions& options,
+                                                                TopologyStore* store) {
+  absl::StatusOr<BulkPaths> bulk = FindBulkPaths(options.bulk_dir);
+  if (!bulk.ok()) return bulk.status();
+  absl::StatusOr<std::string> key = PublicKey(options);
+  if (!key.ok()) return key.status();
+  RuntimeController::Options runtime;
+  runtime.work_dir = options.work_dir;
+  runtime.switchcore_path = bulk->switchcore;
+  runtime.vmm.work_dir = options.work_dir;
+  runtime.vmm.kernel = bulk->kernel;
+  runtime.vmm.root_fs = bulk->root_fs;
+  auto [x, y] = AdminPrefix(options);
+  runtime.vmm.admin_prefix = absl::StrCat(x, ".", y);
+  runtime.vmm.rsa_public_key = std::string(absl::StripAsciiWhitespace(*key));
+  runtime.vmm.root_fs_mode = options.root_fs;
+  runtime.vmm.xstate_fix_library = bulk->xstate_fix;
+  runtime.ip_admin = options.ip_admin;
+  runtime.admin_netns = options.admin_netns;
+  runtime.num_tap = options.num_tap;
+  return RuntimeController::Start(store, std::move(runtime));
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Start(const ServerOptions& options) {
   std::unique_ptr<ClownixServer> server(new ClownixServer(options));
   TopologyStore::Options store_options;
   store_options.work_dir = options.work_dir;
-  store_options.rules.admin_prefix = options.admin_prefix();
+  store_options.rules.admin_prefix = AdminPrefix(options);
   TopologyStore::Recovery recovery;
   absl::StatusOr<std::unique_ptr<TopologyStore>> store =
       TopologyStore::Open(store_options, &recovery);
@@ -26,10 +92,18 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Start(const Server
                    recovery.snapshot_revision, ", ", recovery.journal_records,
                    " journal records)"));
 
+  if (options.backends) {
+    absl::StatusOr<std::unique_ptr<RuntimeController>> runtime =
+        StartRuntime(options, server->store_.get());
+    if (!runtime.ok()) return runtime.status();
+    server->runtime_ = *std::move(runtime);
+  }
+
   server->topology_ =
       std::make_unique<TopologyService>(server->store_.get(), WatchReactor::Limits());
-  server->machines_ = std::make_unique<MachinesService>(server->store_.get(), nullptr);
-  server->switch_ = std::make_unique<SwitchService>(server->store_.get(), nullptr);
+  server->machines_ =
+      std::make_unique<MachinesService>(server->store_.get(), server->runtime_.get());
+  server->switch_ = std::make_unique<SwitchService>(server->store_.get(), server->runtime_.get());
 
   // Reflection describes what the binary has descriptors for: touching the health descriptor
   // keeps it linked in, so the Health service the server lists can be described too.
@@ -75,9 +149,12 @@ void ClownixServer::Wait() {
 
 void ClownixServer::Shutdown() {
   if (!server_) return;
-  // Watches end first (the server waits for every open call), then in-flight unary calls drain.
-  store_->Shutdown();
+  // Watches end first (the server waits for every open call), then in-flight calls drain, then
+  // the VMs and the switch stop.
+  store_->hub().Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  if (runtime_) runtime_->Stop();
+  store_->Shutdown();
   unlink(options_.socket_path().c_str());
 }
 

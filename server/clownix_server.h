@@ -1,6 +1,6 @@
-// ClownixServer: clownixd assembled: the topology store, the gRPC services (Topology, Machines,
-// Switch, grpc.health.v1, server reflection) on the work dir's unix socket (mode 0600) and, when
-// asked, a TCP address.
+// ClownixServer: clownixd assembled: the topology store, the runtime controller (switch and VMs,
+// unless backends are off), the gRPC services (Topology, Machines, Switch, grpc.health.v1, server
+// reflection) on the work dir's unix socket (mode 0600) and, when asked, a TCP address.
 #ifndef CLOWNIX_SERVER_CLOWNIX_SERVER_H_
 #define CLOWNIX_SERVER_CLOWNIX_SERVER_H_
 
@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "server/machines_service.h"
+#include "server/runtime_controller.h"
 #include "server/server_options.h"
 #include "server/switch_service.h"
 #include "server/topology_service.h"
@@ -36,6 +37,7 @@ class ClownixServer {
 
   const ServerOptions options_;
   std::unique_ptr<TopologyStore> store_;
+  std::unique_ptr<RuntimeController> runtime_;  // null without backends
   std::unique_ptr<TopologyService> topology_;
   std::unique_ptr<MachinesService> machines_;
   std::unique_ptr<SwitchService> switch_;

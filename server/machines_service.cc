@@ -2,6 +2,8 @@
 
 #include <thread>
 
+#include "absl/synchronization/mutex.h"
+
 #include "absl/strings/str_cat.h"
 #include "server/grpc_status.h"
 #include "server/names.h"
@@ -13,28 +15,111 @@ constexpr uint32_t kDefaultExecTimeoutMs = 10'000;
 constexpr uint32_t kMaxExecTimeoutMs = 600'000;
 constexpr uint32_t kDefaultHaltTimeoutMs = 10'000;
 
-// A console stream. Without a runtime it reads the first request (which names the VM) and
-// finishes with the reason no console can be attached.
+// One Console stream: the first request names the VM; output chunks from the runtime are queued
+// (bounded: a reader that does not keep up loses the oldest output, as a terminal would) and
+// written one at a time; input bytes go to the console as they come.
 class ConsoleReactor final
     : public grpc::ServerBidiReactor<clownix::v1::ConsoleRequest, clownix::v1::ConsoleResponse> {
  public:
-  explicit ConsoleReactor(std::function<absl::Status(const std::string&)> check)
-      : check_(std::move(check)) {
+  using Attach = std::function<absl::StatusOr<std::unique_ptr<MachineRuntime::ConsoleAttachment>>(
+      const std::string& vm, std::function<void(const std::string&)> on_output)>;
+
+  ConsoleReactor(std::function<absl::Status(const std::string&)> check, Attach attach)
+      : check_(std::move(check)), attach_(std::move(attach)) {
     StartRead(&request_);
   }
+
   void OnReadDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
     if (!ok) {
-      Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                          "the first console request must name the vm"));
+      // The client closed its side: output goes on until it cancels.
+      if (!attachment_) FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                                  "the first console request must name the vm"));
       return;
     }
-    Finish(ToGrpcStatus(check_(request_.vm())));
+    if (!attachment_) {
+      absl::Status status = check_(request_.vm());
+      absl::StatusOr<std::unique_ptr<MachineRuntime::ConsoleAttachment>> attachment;
+      if (status.ok()) {
+        mu_.Unlock();  // the runtime may deliver history from inside AttachConsole
+        attachment = attach_(request_.vm(), [this](const std::string& bytes) { OnOutput(bytes); });
+        mu_.Lock();
+        status = attachment.status();
+      }
+      if (!status.ok()) {
+        FinishLocked(ToGrpcStatus(status));
+        return;
+      }
+      attachment_ = *std::move(attachment);
+    }
+    if (!request_.input().empty()) {
+      if (absl::Status s = attachment_->Write(request_.input()); !s.ok()) {
+        FinishLocked(ToGrpcStatus(s));
+        return;
+      }
+    }
+    if (!finished_) StartRead(&request_);
   }
-  void OnDone() override { delete this; }
+
+  void OnWriteDone(bool ok) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (!ok) {
+      FinishLocked(grpc::Status(grpc::StatusCode::CANCELLED, "the console reader went away"));
+      return;
+    }
+    MaybeWriteLocked();
+  }
+
+  void OnCancel() override {
+    absl::MutexLock lock(&mu_);
+    FinishLocked(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    std::unique_ptr<MachineRuntime::ConsoleAttachment> attachment;
+    {
+      absl::MutexLock lock(&mu_);
+      attachment = std::move(attachment_);
+    }
+    attachment.reset();  // no output callback runs after this
+    delete this;
+  }
 
  private:
-  std::function<absl::Status(const std::string&)> check_;
-  clownix::v1::ConsoleRequest request_;
+  static constexpr size_t kMaxQueued = 1 << 20;
+
+  void OnOutput(const std::string& bytes) {
+    absl::MutexLock lock(&mu_);
+    if (finished_) return;
+    queued_.append(bytes);
+    if (queued_.size() > kMaxQueued) queued_.erase(0, queued_.size() - kMaxQueued);
+    MaybeWriteLocked();
+  }
+
+  void MaybeWriteLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (writing_ || finished_ || queued_.empty()) return;
+    response_.set_output(std::move(queued_));
+    queued_.clear();
+    writing_ = true;
+    StartWrite(&response_);
+  }
+
+  void FinishLocked(const grpc::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (finished_) return;
+    finished_ = true;
+    Finish(status);
+  }
+
+  const std::function<absl::Status(const std::string&)> check_;
+  const Attach attach_;
+  clownix::v1::ConsoleRequest request_;  // only touched by the read chain
+  absl::Mutex mu_;
+  std::unique_ptr<MachineRuntime::ConsoleAttachment> attachment_ ABSL_GUARDED_BY(mu_);
+  std::string queued_ ABSL_GUARDED_BY(mu_);
+  clownix::v1::ConsoleResponse response_ ABSL_GUARDED_BY(mu_);
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  bool finished_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace
@@ -107,10 +192,10 @@ grpc::ServerUnaryReactor* MachinesService::Exec(grpc::CallbackServerContext* con
 
 grpc::ServerBidiReactor<clownix::v1::ConsoleRequest, clownix::v1::ConsoleResponse>*
 MachinesService::Console(grpc::CallbackServerContext* context) {
-  return new ConsoleReactor([this](const std::string& vm) -> absl::Status {
-    if (absl::Status s = CheckRunnable(vm); !s.ok()) return s;
-    return absl::UnimplementedError("console streaming over a VM runtime is not wired yet");
-  });
+  return new ConsoleReactor([this](const std::string& vm) { return CheckRunnable(vm); },
+                            [this](const std::string& vm, auto on_output) {
+                              return runtime_->AttachConsole(vm, std::move(on_output));
+                            });
 }
 
 grpc::ServerUnaryReactor* MachinesService::Start(grpc::CallbackServerContext* context,

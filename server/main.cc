@@ -24,6 +24,10 @@ ABSL_FLAG(std::string, ip_admin, "",
 ABSL_FLAG(std::string, bulk_dir, "", "Directory with the kernel and root_fs (default: built in).");
 ABSL_FLAG(std::string, rsa_public, "", "RSA public key put into each VM for ssh.");
 ABSL_FLAG(std::string, rsa_private, "", "The matching private key.");
+ABSL_FLAG(bool, backends, true,
+          "Run the network (switch and UML VMs). --nobackends keeps the topology only.");
+ABSL_FLAG(std::string, admin_netns, "",
+          "Existing network namespace that gets the admin tap and ip_admin (default: the host's).");
 ABSL_FLAG(bool, root_fs, false,
           "Write straight into the reference root_fs (no COW); one VM only.");
 
@@ -49,6 +53,8 @@ int main(int argc, char** argv) {
   flags.rsa_public = absl::GetFlag(FLAGS_rsa_public);
   flags.rsa_private = absl::GetFlag(FLAGS_rsa_private);
   flags.root_fs = absl::GetFlag(FLAGS_root_fs);
+  flags.backends = absl::GetFlag(FLAGS_backends);
+  flags.admin_netns = absl::GetFlag(FLAGS_admin_netns);
   absl::StatusOr<clownix::server::ServerOptions> options =
       clownix::server::ResolveServerOptions(flags, positional);
   if (!options.ok()) {

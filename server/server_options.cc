@@ -55,8 +55,9 @@ absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions options,
   if (options.work_dir.empty()) {
     return absl::InvalidArgumentError("the work dir is empty: give --work_dir DIR");
   }
-  if (options.work_dir.size() > 90) {
-    // The socket path must fit sockaddr_un's 108 bytes.
+  if (options.work_dir.size() > 60) {
+    // Sockets live under it (LAN control sockets, UML mconsoles): each path must fit
+    // sockaddr_un's 108 bytes with a 32-character name inside.
     return absl::InvalidArgumentError(
         absl::StrCat("work dir \"", options.work_dir, "\" is too long for a unix socket path"));
   }

@@ -25,6 +25,11 @@ struct ServerOptions {
   std::string rsa_public;
   std::string rsa_private;
   bool root_fs = false;
+  // Run the network (switch and VMs). Off: clownixd keeps the topology only and VMs stay
+  // DEFINED, for tools and tests of the topology alone.
+  bool backends = true;
+  // Network namespace (existing) that gets the admin tap and ip_admin; empty: the host's.
+  std::string admin_netns;
 
   std::string socket_path() const { return work_dir + "/clownixd.sock"; }
   // X.Y of ip_admin, when set.

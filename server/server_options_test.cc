@@ -43,7 +43,7 @@ TEST(ResolveServerOptions, BadValuesAreNamed) {
   flags.ip_admin = "";
   EXPECT_FALSE(ResolveServerOptions(flags, {"4500", "2"}).ok());
   EXPECT_FALSE(ResolveServerOptions({}, {}).ok());
-  flags.work_dir = "/" + std::string(100, 'd');
+  flags.work_dir = "/" + std::string(61, 'd');
   EXPECT_FALSE(ResolveServerOptions(flags, {}).ok());
 }
 

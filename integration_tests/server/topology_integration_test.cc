@@ -90,7 +90,7 @@ void RunWatcher(std::shared_ptr<grpc::Channel> channel, grpc::ClientContext* con
 }
 
 TEST(TopologyIntegration, FiftyWatchersSeeEveryEventOnceAndInOrderWhileEightWritersMutate) {
-  auto server = ClownixdProcess::Start(ClownixdProcess::MakeWorkDir());
+  auto server = ClownixdProcess::Start(ClownixdProcess::MakeWorkDir(), {"--nobackends"});
   ASSERT_TRUE(server.ok()) << server.status();
   constexpr int kWatchers = 50, kWriters = 8, kLansEach = 60;
 
@@ -155,7 +155,7 @@ TEST(TopologyIntegration, FiftyWatchersSeeEveryEventOnceAndInOrderWhileEightWrit
 }
 
 TEST(TopologyIntegration, AResumedWatchGetsExactlyTheMissedEvents) {
-  auto server = ClownixdProcess::Start(ClownixdProcess::MakeWorkDir());
+  auto server = ClownixdProcess::Start(ClownixdProcess::MakeWorkDir(), {"--nobackends"});
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = Topology::NewStub((*server)->NewChannel());
   uint64_t revision;
@@ -206,7 +206,7 @@ TEST(TopologyIntegration, AResumedWatchGetsExactlyTheMissedEvents) {
 
 TEST(TopologyIntegration, KillNineDuringABurstLosesNoAcknowledgedMutation) {
   std::string dir = ClownixdProcess::MakeWorkDir();
-  auto server = ClownixdProcess::Start(dir);
+  auto server = ClownixdProcess::Start(dir, {"--nobackends"});
   ASSERT_TRUE(server.ok()) << server.status();
   constexpr int kClients = 8;
   absl::Mutex mu;
@@ -240,7 +240,7 @@ TEST(TopologyIntegration, KillNineDuringABurstLosesNoAcknowledgedMutation) {
   std::string kept = dir + "-kept";
   ASSERT_EQ(rename(dir.c_str(), kept.c_str()), 0);
   ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);  // for the first server's cleanup to remove
-  auto restarted = ClownixdProcess::Start(kept);
+  auto restarted = ClownixdProcess::Start(kept, {"--nobackends"});
   ASSERT_TRUE(restarted.ok()) << restarted.status();
   auto stub = Topology::NewStub((*restarted)->NewChannel());
   clownix::v1::Network network;
@@ -287,7 +287,7 @@ TEST(TopologyIntegration, KillNineDuringABurstLosesNoAcknowledgedMutation) {
 
 TEST(TopologyIntegration, SigtermStopsCleanlyAndRemovesTheSocket) {
   std::string dir = ClownixdProcess::MakeWorkDir();
-  auto server = ClownixdProcess::Start(dir, {"--listen", "127.0.0.1:0"});
+  auto server = ClownixdProcess::Start(dir, {"--nobackends", "--listen", "127.0.0.1:0"});
   ASSERT_TRUE(server.ok()) << server.status();
   // An open watch must not hold the shutdown up.
   auto stub = Topology::NewStub((*server)->NewChannel());
@@ -306,10 +306,10 @@ TEST(TopologyIntegration, SigtermStopsCleanlyAndRemovesTheSocket) {
 
 TEST(TopologyIntegration, ASecondServerOnTheSameWorkDirIsRefused) {
   std::string dir = ClownixdProcess::MakeWorkDir();
-  auto server = ClownixdProcess::Start(dir);
+  auto server = ClownixdProcess::Start(dir, {"--nobackends"});
   ASSERT_TRUE(server.ok()) << server.status();
   std::string output;
-  int status = ClownixdProcess::RunToExit({"--work_dir", dir}, &output);
+  int status = ClownixdProcess::RunToExit({"--work_dir", dir, "--nobackends"}, &output);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 1);
   EXPECT_NE(output.find("in use by another clownixd"), std::string::npos) << output;

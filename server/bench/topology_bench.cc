@@ -56,7 +56,8 @@ Server StartServer() {
   std::string binary = absl::GetFlag(FLAGS_clownixd);
   server.pid = fork();
   if (server.pid == 0) {
-    execl(binary.c_str(), binary.c_str(), "--work_dir", server.dir.c_str(), nullptr);
+    execl(binary.c_str(), binary.c_str(), "--work_dir", server.dir.c_str(), "--nobackends",
+          nullptr);
     _exit(127);
   }
   auto channel = grpc::CreateChannel(server.address, grpc::InsecureChannelCredentials());

@@ -1,0 +1,30 @@
+// Where clownixd finds what it runs: the UML kernel, the default root_fs, the switch binary and
+// the ptrace XSTATE shim. The defaults are built with clownixd (Bazel data deps) and found next
+// to it, in its runfiles tree or in the bazel-bin tree; the seed's bulk_dir overrides the kernel
+// (bulk_dir/linux) and the root_fs (bulk_dir/root_fs or bulk_dir/rootfs.img).
+#ifndef CLOWNIX_SERVER_BULK_PATHS_H_
+#define CLOWNIX_SERVER_BULK_PATHS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace clownix::server {
+
+struct BulkPaths {
+  std::string kernel;
+  std::string root_fs;
+  std::string switchcore;
+  std::string xstate_fix;
+};
+
+// NOT_FOUND naming the missing piece and where it was looked for.
+absl::StatusOr<BulkPaths> FindBulkPaths(const std::string& bulk_dir);
+
+// The path of a file that Bazel built with clownixd (`relative` to the workspace root, e.g.
+// "vmm/rootfs/rootfs.img"), or NOT_FOUND.
+absl::StatusOr<std::string> FindBuiltFile(const std::string& relative);
+
+}  // namespace clownix::server
+
+#endif  // CLOWNIX_SERVER_BULK_PATHS_H_
