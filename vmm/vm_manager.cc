@@ -44,7 +44,6 @@ namespace clownix::vmm {
 namespace {
 
 constexpr uint64_t kWakeToken = 0;
-constexpr uint64_t kNotifyToken = UINT64_MAX;
 constexpr size_t kHistoryBytes = 64 * 1024;
 // Where the spawned linux.uml finds its lines: pty masters (used by UML) and slaves (only held).
 constexpr int kConsoleMasterFd = 3;
@@ -222,6 +221,9 @@ struct VmManager::Vm {
   bool stop_requested = false;
   std::unique_ptr<Fd> pidfd;
   uint64_t pid_token = 0;
+  std::unique_ptr<Fd> notify;  // This VM's mconsole notify socket, vms/NAME/notify.sock.
+  uint64_t notify_token = 0;
+  std::string panic;  // Message of a kernel panic notification.
   std::shared_ptr<Fd> console;
   uint64_t console_token = 0;
   std::string console_pts;
@@ -314,19 +316,6 @@ absl::Status VmManager::Init() {
         absl::StrCat("work dir ", options_.work_dir, " is in use by another VmManager"));
   }
 
-  notify_path_ = options_.work_dir + "/notify.sock";
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (notify_path_.size() >= sizeof(addr.sun_path)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("work dir path too long for unix sockets: ", options_.work_dir));
-  }
-  memcpy(addr.sun_path, notify_path_.data(), notify_path_.size());
-  notify_fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  unlink(notify_path_.c_str());
-  if (notify_fd_ < 0 || bind(notify_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return ErrnoStatus(errno, notify_path_);
-  }
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || wake_fd_ < 0) return ErrnoStatus(errno, "epoll/eventfd");
@@ -334,8 +323,6 @@ absl::Status VmManager::Init() {
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeToken;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  ev.data.u64 = kNotifyToken;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, notify_fd_, &ev);
 
   int64_t lpj = 0;
   if (absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOr(options_.work_dir + "/lpj", "")),
@@ -367,7 +354,7 @@ VmManager::~VmManager() {
     vms_.clear();
     changed_.SignalAll();
   }
-  for (int fd : {epoll_fd_, wake_fd_, notify_fd_, lock_fd_}) {
+  for (int fd : {epoll_fd_, wake_fd_, lock_fd_}) {
     if (fd >= 0) close(fd);
   }
 }
@@ -408,10 +395,6 @@ void VmManager::Loop() {
         (void)!read(wake_fd_, &v, sizeof(v));
         continue;
       }
-      if (token == kNotifyToken) {
-        HandleNotify(&state_events);
-        continue;
-      }
       absl::MutexLock lock(&mu_);
       auto it = tokens_.find(token);
       if (it == tokens_.end()) continue;  // Closed earlier in this batch.
@@ -425,6 +408,9 @@ void VmManager::Loop() {
           break;
         case Kind::kAgent:
           HandleAgent(name, events[i].events, &state_events);
+          break;
+        case Kind::kNotify:
+          HandleNotify(name, &state_events);
           break;
       }
     }
@@ -440,49 +426,71 @@ void VmManager::Deliver(const std::vector<VmEvent>& events) {
   for (const VmEvent& e : events) options_.on_state_change(e);
 }
 
-void VmManager::HandleNotify(std::vector<VmEvent>* events) {
+void VmManager::HandleNotify(const std::string& name, std::vector<VmEvent>* events) {
+  Vm& vm = *vms_.at(name);
   for (;;) {
     char buffer[sizeof(mconsole_wire::Notify) + 16];
-    ssize_t n = recv(notify_fd_, buffer, sizeof(buffer), 0);
+    ssize_t n = recv(vm.notify->fd, buffer, sizeof(buffer), 0);
     if (n < 0) return;  // EAGAIN: drained.
     absl::StatusOr<MconsoleClient::Notification> note =
         MconsoleClient::DecodeNotify(absl::string_view(buffer, n));
-    if (!note.ok()) continue;  // Anybody can write to the socket: ignore junk.
-    if (note->type == mconsole_wire::kNotifySocket) {
-      // ".../uml/NAME/mconsole": the VM (re)booted.
-      std::filesystem::path path(note->data);
-      std::string name = path.parent_path().filename().string();
-      if (path.parent_path().parent_path() != std::filesystem::path(options_.work_dir + "/uml")) {
-        continue;
-      }
-      {
-        absl::MutexLock lock(&mu_);
-        auto it = vms_.find(name);
-        if (it == vms_.end()) continue;
-        Vm& vm = *it->second;
-        if (vm.state == VmState::kRunning) {  // Rebooted from inside the guest.
+    if (!note.ok()) continue;  // Ignore junk.
+    switch (note->type) {
+      case mconsole_wire::kNotifySocket:
+        // The kernel (re)started: after a reboot from inside the guest the agent must answer
+        // again before the VM is RUNNING.
+        if (vm.state == VmState::kRunning) {
           vm.state = VmState::kBooting;
           DetachAgentLocked(vm, absl::UnavailableError(absl::StrCat("vm ", name, " rebooted")));
           events->push_back({name, VmState::kBooting, "rebooting"});
           changed_.SignalAll();
         }
-      }
-    } else if (note->type == mconsole_wire::kNotifyUser) {
-      std::vector<std::string> words = absl::StrSplit(note->data, ' ', absl::SkipEmpty());
-      if (words.size() == 2 && words[0] == "agent-ready") {
-        // The agent (re)started: (re)attach and ping it.
-        AttachConsole(words[1]);
-        AttachAgent(words[1]);
-      }
+        break;
+      case mconsole_wire::kNotifyPanic:
+        vm.panic = note->data;  // UML aborts right after; the pidfd reports the death.
+        break;
+      case mconsole_wire::kNotifyUser:
+        if (absl::StartsWith(note->data, "agent-ready")) {
+          // The agent (re)started: (re)attach and ping it.
+          AttachConsoleLocked(name, vm);
+          AttachAgentLocked(name, vm);
+        }
+        break;
+      case mconsole_wire::kNotifyHang:
+        break;
     }
   }
+}
+
+absl::StatusOr<std::unique_ptr<VmManager::Fd>> VmManager::BindNotify(const std::string& name) {
+  const std::string path = VmDir(name) + "/notify.sock";
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) {
+    return absl::InvalidArgumentError(absl::StrCat("path too long for a unix socket: ", path));
+  }
+  memcpy(addr.sun_path, path.data(), path.size());
+  auto fd = std::make_unique<Fd>(socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  unlink(path.c_str());
+  if (fd->fd < 0 || bind(fd->fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return ErrnoStatus(errno, path);
+  }
+  return fd;
 }
 
 void VmManager::AttachConsole(const std::string& name) {
   absl::MutexLock lock(&mu_);
   auto it = vms_.find(name);
-  if (it == vms_.end()) return;
-  Vm& vm = *it->second;
+  if (it != vms_.end()) AttachConsoleLocked(name, *it->second);
+}
+
+void VmManager::AttachAgent(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  auto it = vms_.find(name);
+  if (it != vms_.end()) AttachAgentLocked(name, *it->second);
+}
+
+void VmManager::AttachConsoleLocked(const std::string& name, Vm& vm) {
   if (vm.console || vm.console_pts.empty()) return;
   int fd = OpenPtySlave(vm.console_pts);
   if (fd < 0) return;
@@ -495,11 +503,7 @@ void VmManager::AttachConsole(const std::string& name) {
   if (!Register(fd, name, Kind::kConsole, &vm.console_token).ok()) vm.console.reset();
 }
 
-void VmManager::AttachAgent(const std::string& name) {
-  absl::MutexLock lock(&mu_);
-  auto it = vms_.find(name);
-  if (it == vms_.end()) return;
-  Vm& vm = *it->second;
+void VmManager::AttachAgentLocked(const std::string& name, Vm& vm) {
   if (!vm.agent) {
     if (vm.agent_pts.empty()) return;
     int fd = OpenPtySlave(vm.agent_pts);
@@ -645,12 +649,19 @@ void VmManager::HandlePidfd(const std::string& name, std::vector<VmEvent>* event
   } else {
     event.reason = "exited (adopted VM: status not available)";
   }
-  if (vm.stop_requested) {
+  if (!vm.panic.empty()) {
+    event.state = VmState::kCrashed;
+    event.reason = absl::StrCat("kernel panic: ", vm.panic, "; ", event.reason);
+  } else if (vm.stop_requested) {
     event.state = VmState::kStopped;
     event.reason = absl::StrCat("stopped by clownix; ", event.reason);
   }
   epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, vm.pidfd->fd, nullptr);
   Unregister(vm.pid_token);
+  if (vm.notify) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, vm.notify->fd, nullptr);
+    Unregister(vm.notify_token);
+  }
   DetachAgentLocked(vm, absl::UnavailableError(absl::StrCat("vm ", name, " ended: ",
                                                             event.reason)));
   DetachConsoleLocked(vm);
@@ -671,7 +682,9 @@ absl::Status VmManager::RemoveFiles(const std::string& name, bool keep_logs) {
     return absl::OkStatus();
   }
   // Seed: what a VM imported is destroyed when it stops (its COW); logs stay for post-mortems.
-  for (const char* file : {"/cow", "/config.img", "/spec"}) fs::remove(dir + file, ec);
+  for (const char* file : {"/cow", "/config.img", "/spec", "/notify.sock"}) {
+    fs::remove(dir + file, ec);
+  }
   return absl::OkStatus();
 }
 
@@ -693,7 +706,7 @@ absl::Status VmManager::Start(const VmSpec& spec) {
   params.cow_path = options_.root_fs_mode ? "" : VmDir(spec.name) + "/cow";
   params.root_fs = options_.root_fs;
   params.config_disk = VmDir(spec.name) + "/config.img";
-  params.notify_socket = notify_path_;
+  params.notify_socket = VmDir(spec.name) + "/notify.sock";
   params.console_fd = kConsoleMasterFd;
   params.agent_fd = kAgentMasterFd;
   params.lpj = lpj_.load();
@@ -780,6 +793,8 @@ absl::Status VmManager::Start(const VmSpec& spec) {
   std::vector<char*> args;
   for (const std::string& a : *argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  absl::StatusOr<std::unique_ptr<Fd>> notify = BindNotify(spec.name);
+  if (!notify.ok()) return fail(notify.status(), 0);
   Pty console_pty;
   Pty agent_pty;
   if (absl::Status s = OpenPty(&console_pty); !s.ok()) return fail(s, 0);
@@ -816,14 +831,20 @@ absl::Status VmManager::Start(const VmSpec& spec) {
     vm.console_pts = console_pty.path;
     vm.agent_pts = agent_pty.path;
     vm.pidfd = std::make_unique<Fd>(pidfd);
-    registered = Register(pidfd, spec.name, Kind::kPidfd, &vm.pid_token);
-    if (!registered.ok()) vm.pidfd.reset();
+    vm.notify = std::move(*notify);
+    registered = Register(vm.notify->fd, spec.name, Kind::kNotify, &vm.notify_token);
+    if (registered.ok()) registered = Register(pidfd, spec.name, Kind::kPidfd, &vm.pid_token);
+    if (!registered.ok()) {
+      vm.pidfd.reset();
+      vm.notify.reset();
+    }
     changed_.SignalAll();
   }
   if (!registered.ok()) return fail(registered, pid);
+  // BOOTING is delivered before the agent is pinged, so it always precedes RUNNING.
+  Deliver({{spec.name, VmState::kBooting, "started"}});
   AttachConsole(spec.name);
   AttachAgent(spec.name);  // The ping waits in the line until the agent reads it.
-  Deliver({{spec.name, VmState::kBooting, "started"}});
   return absl::OkStatus();
 }
 
@@ -1158,6 +1179,9 @@ absl::Status VmManager::AdoptOne(const std::string& name, std::vector<VmEvent>* 
   };
   std::string console_pts = slave_path(kConsoleSlaveFd);
   std::string agent_pts = slave_path(kAgentSlaveFd);
+  // UML sends notifications by path: binding it again is all it takes.
+  absl::StatusOr<std::unique_ptr<Fd>> notify = BindNotify(name);
+  if (!notify.ok()) return notify.status();
   absl::MutexLock lock(&mu_);
   if (vms_.count(name)) return absl::AlreadyExistsError(name);
   auto vm = std::make_unique<Vm>();
@@ -1167,7 +1191,12 @@ absl::Status VmManager::AdoptOne(const std::string& name, std::vector<VmEvent>* 
   vm->console_pts = console_pts;
   vm->agent_pts = agent_pts;
   vm->pidfd = std::move(holder);
+  vm->notify = std::move(*notify);
+  if (absl::Status s = Register(vm->notify->fd, name, Kind::kNotify, &vm->notify_token); !s.ok()) {
+    return s;
+  }
   if (absl::Status s = Register(vm->pidfd->fd, name, Kind::kPidfd, &vm->pid_token); !s.ok()) {
+    Unregister(vm->notify_token);
     return s;
   }
   vms_[name] = std::move(vm);

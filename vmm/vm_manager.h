@@ -8,16 +8,17 @@
 // restart and are re-opened by path). One thread runs an epoll loop over:
 //   - a pidfd per VM: death is noticed at once; the whole process group is SIGKILLed (UML
 //     helpers outlive a plain kill of the main pid), a child is reaped, files are removed;
-//   - the mconsole notify socket (WORK/notify.sock): the VM announces its mconsole at boot and
-//     after a reboot, panics, and the agent's "agent-ready" message
+//   - each VM's mconsole notify socket (vms/NAME/notify.sock): the VM announces its mconsole at
+//     boot and after a reboot, its kernel panics (reported as the cause of the crash that
+//     follows), and the agent's "agent-ready" message
 //     (agent line then attached and pinged; the pong makes the VM RUNNING);
 //   - each VM's console pty (copied to WORK/vms/NAME/console.log and to subscribers) and agent
 //     pty (replies matched to waiting Exec calls by request id).
 // Everything needed after a restart is on disk: WORK/uml/NAME/pid (written by UML),
 // WORK/vms/NAME/spec. A new VmManager over the same work dir Adopt()s running VMs.
 //
-// Layout of the work dir: vmm.lock (one VmManager per work dir), notify.sock, uml/NAME/
-// (uml_dir of each VM), vms/NAME/{cow,config.img,console.log,uml.log,spec}, lpj (the guest
+// Layout of the work dir: vmm.lock (one VmManager per work dir), uml/NAME/ (uml_dir of each
+// VM), vms/NAME/{cow,config.img,console.log,uml.log,spec,notify.sock}, lpj (the guest
 // kernel's loops_per_jiffy, learnt from the first boot, passed to later ones).
 #ifndef CLOWNIX_VMM_VM_MANAGER_H_
 #define CLOWNIX_VMM_VM_MANAGER_H_
@@ -189,7 +190,7 @@ class VmManager {
  private:
   struct Vm;
   struct Fd;
-  enum class Kind : uint8_t { kPidfd, kConsole, kAgent };
+  enum class Kind : uint8_t { kPidfd, kConsole, kAgent, kNotify };
 
   explicit VmManager(VmManagerOptions options);
   absl::Status Init();
@@ -198,7 +199,8 @@ class VmManager {
   std::string UmlDir(absl::string_view name) const;
 
   // Epoll handlers; each returns events to deliver after the lock is released.
-  void HandleNotify(std::vector<VmEvent>* events);
+  void HandleNotify(const std::string& name, std::vector<VmEvent>* events)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandlePidfd(const std::string& name, std::vector<VmEvent>* events)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void HandleConsole(const std::string& name, uint32_t epoll_events,
@@ -211,6 +213,10 @@ class VmManager {
   // adoption) unless already open; AttachAgent then pings the agent. Take mu_ themselves.
   void AttachConsole(const std::string& name);
   void AttachAgent(const std::string& name);
+  void AttachConsoleLocked(const std::string& name, Vm& vm) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AttachAgentLocked(const std::string& name, Vm& vm) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Binds vms/NAME/notify.sock (the VM's mconsole=notify: target), replacing a stale one.
+  absl::StatusOr<std::unique_ptr<Fd>> BindNotify(const std::string& name);
 
   absl::Status Register(int fd, const std::string& name, Kind kind, uint64_t* token)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -224,10 +230,8 @@ class VmManager {
 
   const VmManagerOptions options_;
   std::string preload_;
-  std::string notify_path_;
   int lock_fd_ = -1;
   int epoll_fd_ = -1;
-  int notify_fd_ = -1;
   int wake_fd_ = -1;
   std::thread loop_;
   std::atomic<bool> stopping_{false};

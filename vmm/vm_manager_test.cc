@@ -171,6 +171,20 @@ TEST_F(VmManagerTest, KillNineIsReportedAtOnceAndCleaned) {
   EXPECT_TRUE(manager_->Kill("k1").ok());
 }
 
+TEST_F(VmManagerTest, GuestKernelPanicIsACrash) {
+  StartAndWait({"c1", 4, 64, {}});
+  const pid_t pid = manager_->Get("c1")->pid;
+  // The agent dies with the guest: the Exec fails, it does not hang.
+  EXPECT_FALSE(manager_->Exec("c1", "echo c >/proc/sysrq-trigger", absl::Seconds(5)).ok());
+  ASSERT_TRUE(manager_->WaitForState("c1", VmState::kCrashed, absl::Seconds(10)).ok());
+  absl::StatusOr<VmEvent> last = manager_->LastExit("c1");
+  ASSERT_TRUE(last.ok());
+  // UML's panic notification names the cause; the exit (SIGABRT) follows.
+  EXPECT_TRUE(absl::StrContains(last->reason, "kernel panic: sysrq triggered crash"))
+      << last->reason;
+  EXPECT_TRUE(GroupGone(pid));
+}
+
 TEST_F(VmManagerTest, RebootsInPlace) {
   StartAndWait({"r1", 3, 64, {}});
   const pid_t pid = manager_->Get("r1")->pid;

@@ -1,7 +1,9 @@
 // clownixd restart: a first process (vmm_tool hold, standing in for clownixd) starts VMs and is
 // SIGKILLed; a new VmManager over the same work dir adopts the VMs that still run, cleans up
 // the one that died meanwhile, and drives the adopted VMs (agent, console, kill).
+#include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,8 +74,13 @@ TEST(AdoptionTest, NewManagerAdoptsRunningVmsAfterACrash) {
   ASSERT_EQ(kill(tool, SIGKILL), 0);
   ASSERT_EQ(waitpid(tool, nullptr, 0), tool);
   for (auto& [name, pid] : reaper.pids) EXPECT_EQ(kill(pid, 0), 0) << name;
-  // And one VM dies while nobody watches.
+  // And one VM dies while nobody watches (waited for on a pidfd, so it is really gone).
+  int a3 = static_cast<int>(syscall(SYS_pidfd_open, reaper.pids["a3"], 0));
+  ASSERT_GE(a3, 0);
   kill(-reaper.pids["a3"], SIGKILL);
+  pollfd p = {a3, POLLIN, 0};
+  ASSERT_EQ(poll(&p, 1, 5000), 1);
+  close(a3);
 
   auto m = VmManager::Create(options);
   ASSERT_TRUE(m.ok()) << m.status();
