@@ -208,26 +208,29 @@ TEST_F(VmManagerTest, HotPlugsANicThenPingsAndSshsOverIt) {
   const std::string ctl = dir_.path() + "/lan.ctl";
   HostProcess uml_switch({"uml_switch", "-unix", ctl});
   ASSERT_TRUE(::clownix::vmm::testing::WaitForPath(ctl, absl::Seconds(10)));
+  // h2 boots with its admin interface on the LAN: config_cmd gives it the seed's admin IP.
+  StartAndWait({"h2", 12, 64, {{0, ctl}}});
+  EXPECT_TRUE(absl::StrContains(Run("h2", "ip -4 addr show eth0"), "inet 10.0.0.12/8"));
+  EXPECT_EQ(Run("h2", "cat /sys/class/net/eth0/address"), "02:00:00:12:00:00\n");
+  // h1 boots without NICs and gets eth1 plugged in while running.
   StartAndWait({"h1", 11, 64, {}});
-  StartAndWait({"h2", 12, 64, {}});
-  ASSERT_TRUE(manager_->AttachNic("h1", {1, ctl}).ok());
-  absl::Status s = manager_->AttachNic("h2", {1, ctl});
+  absl::Status s = manager_->AttachNic("h1", {1, ctl});
   ASSERT_TRUE(s.ok()) << s;
-  EXPECT_EQ(manager_->AttachNic("h2", {1, ctl}).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(manager_->AttachNic("h1", {1, ctl}).code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(Run("h1", "cat /sys/class/net/eth1/address"), "02:00:00:11:00:01\n");
-  Run("h1", "ip addr add 192.168.7.1/24 dev eth1 && ip link set eth1 up");
-  Run("h2", "ip addr add 192.168.7.2/24 dev eth1 && ip link set eth1 up");
+  Run("h1", "ip addr add 10.0.0.11/8 dev eth1 && ip link set eth1 up");
   absl::StatusOr<ExecResult> ping =
-      manager_->Exec("h1", "ping -c 2 -W 3 192.168.7.2", absl::Seconds(20));
+      manager_->Exec("h1", "ping -c 2 -W 3 10.0.0.12", absl::Seconds(20));
   ASSERT_TRUE(ping.ok()) << ping.status();
   EXPECT_EQ(ping->exit_code, 0) << ping->output;
 
   // ssh over the new link with the configured key (dropbear in the guest).
   std::ifstream key_file(key_path_, std::ios::binary);
   std::string key((std::istreambuf_iterator<char>(key_file)), std::istreambuf_iterator<char>());
-  Run("h1", absl::StrCat("echo ", absl::Base64Escape(key), " | base64 -d >/root/id && chmod 600 /root/id"));
+  Run("h1", absl::StrCat("echo ", absl::Base64Escape(key),
+                         " | base64 -d >/root/id && chmod 600 /root/id"));
   absl::StatusOr<ExecResult> ssh = manager_->Exec(
-      "h1", "dbclient -y -i /root/id root@192.168.7.2 'hostname; exit 7' 2>&1", absl::Seconds(30));
+      "h1", "dbclient -y -i /root/id root@10.0.0.12 'hostname; exit 7' 2>&1", absl::Seconds(30));
   ASSERT_TRUE(ssh.ok()) << ssh.status();
   EXPECT_EQ(ssh->exit_code, 7) << ssh->output;
   EXPECT_TRUE(absl::StrContains(ssh->output, "h2\n")) << ssh->output;
@@ -239,6 +242,7 @@ TEST_F(VmManagerTest, HotPlugsANicThenPingsAndSshsOverIt) {
   ASSERT_TRUE(manager_->DetachNic("h1", 1).ok());
   EXPECT_EQ(Run("h1", "test -e /sys/class/net/eth1; echo $?"), "1\n");
   EXPECT_EQ(manager_->DetachNic("h1", 1).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(manager_->Exec("h1", "ping -c 1 -W 1 10.0.0.12", absl::Seconds(10))->exit_code, 1);
 }
 
 TEST_F(VmManagerTest, BadInputIsRefusedAndLeavesNothing) {
