@@ -1,35 +1,97 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds clownix, starts clownixd on a work dir and
-# brings up the demo network vm1 - lan1 - router - lan2 - vm2 (examples/demo.json). Runs until
-# Ctrl-C, then shuts everything down. Usage: tools/run.sh [WORK_DIR] (default /tmp/clownix).
+# The main job: installs what is missing, builds clownix, starts clownixd with the embedded
+# default root filesystem, and brings up the demo network
+#
+#     vm1 (192.168.1.1) -- lan1 -- router -- lan2 -- vm2 (192.168.2.1)
+#
+# then shows vm1 pinging vm2 through the router, and the host reaching the VMs over the admin
+# network (which lives in a network namespace of its own, so nothing touches the host's
+# interfaces). Runs until Ctrl-C, then shuts everything down.
+# Usage: tools/run.sh [WORK_DIR]   (default /tmp/clownix)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh
 
 work_dir="${1:-${CLOWNIX_WORK_DIR:-/tmp/clownix}}"
-bazel build -c opt //server:clownixd //clients/cli:clownix
-bin="$(bazel info -c opt bazel-bin 2>/dev/null)"
-mkdir -p "$work_dir/bin"
-cp -f "$bin/server/clownixd" "$bin/clients/cli/clownix" "$work_dir/bin/"
-export CLOWNIX_SERVER="unix:$work_dir/clownixd.sock"
-clownix="$work_dir/bin/clownix"
+netns="clownix-demo"
+ip_admin="10.0.255.254"
 
-"$work_dir/bin/clownixd" --work_dir "$work_dir" &
+echo "== building (offline, Debian's Bazel)"
+bazel build //server:clownixd //clients/cli:clownix //clients/graph:clownix-graph 2>&1 | tail -1
+bin="$(bazel info bazel-bin 2>/dev/null)"
+clownix="$bin/clients/cli/clownix"
+export CLOWNIX_SERVER="unix:$work_dir/clownixd.sock"
+
+server_pid=""
+cleanup() {
+  trap - EXIT INT TERM
+  echo
+  echo "== shutting down"
+  [[ -n "$graph_pid" ]] && kill -TERM "$graph_pid" 2>/dev/null && wait "$graph_pid" 2>/dev/null
+  [[ -n "$server_pid" ]] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  ip netns del "$netns" 2>/dev/null || true
+  echo "stopped."
+}
+graph_pid=""
+trap cleanup EXIT INT TERM
+
+mkdir -p "$work_dir"
+ip netns del "$netns" 2>/dev/null || true
+ip netns add "$netns"
+ip -n "$netns" link set lo up
+
+echo "== starting clownixd (work dir $work_dir, admin $ip_admin in netns $netns)"
+"$bin/server/clownixd" --work_dir "$work_dir" --ip_admin "$ip_admin" --admin_netns "$netns" \
+  2>"$work_dir/clownixd.log" &
 server_pid=$!
-trap 'kill -TERM "$server_pid" 2>/dev/null; wait "$server_pid"' EXIT INT TERM
-for _ in $(seq 100); do "$clownix" topo >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 200); do "$clownix" topo >/dev/null 2>&1 && break; sleep 0.1; done
 
 echo "== applying the demo network (examples/demo.json)"
 "$clownix" apply examples/demo.json
-echo "== the topology"
-"$clownix" topo
+
+echo "== waiting for the VMs to boot"
+for vm in vm1 router vm2; do
+  for _ in $(seq 300); do "$clownix" exec "$vm" -- true >/dev/null 2>&1 && break; sleep 0.2; done
+done
+"$clownix" vm ls
+
+echo "== addressing: vm1 192.168.1.1, router 192.168.1.254 + 192.168.2.254, vm2 192.168.2.1"
+"$clownix" exec vm1 -- 'ip addr add 192.168.1.1/24 dev eth1; ip link set eth1 up;
+  ip route add 192.168.2.0/24 via 192.168.1.254'
+"$clownix" exec router -- 'ip addr add 192.168.1.254/24 dev eth1; ip link set eth1 up;
+  ip addr add 192.168.2.254/24 dev eth2; ip link set eth2 up;
+  echo 1 > /proc/sys/net/ipv4/ip_forward'
+"$clownix" exec vm2 -- 'ip addr add 192.168.2.1/24 dev eth1; ip link set eth1 up;
+  ip route add 192.168.1.0/24 via 192.168.2.254'
+
+echo "== vm1 pings vm2 through the router"
+"$clownix" exec vm1 -- ping -c 3 192.168.2.1
+"$clownix" exec vm1 -- traceroute -n -w 1 192.168.2.1
+echo "== the host (netns $netns) reaches every VM on the admin network"
+for ip in 10.0.0.1 10.0.0.2 10.0.0.3; do
+  ip netns exec "$netns" busybox ping -c 1 -W 2 "$ip" | grep -E "bytes from|packet loss"
+done
+echo "== switch counters of lan1"
+"$clownix" stats lan1
+
+if [[ -x "$bin/clients/graph/clownix-graph" ]]; then
+  "$bin/clients/graph/clownix-graph" --follow --out "$work_dir/graph" 2>>"$work_dir/graph.log" &
+  graph_pid=$!
+  echo "== the graph (re-rendered on every change): $work_dir/graph/topology.svg"
+fi
+
 cat <<MSG
 
-clownixd is running (pid $server_pid), work dir $work_dir.
-Use the CLI against it:
+clownix is running: clownixd pid $server_pid, work dir $work_dir.
+Try, from another terminal:
   export CLOWNIX_SERVER=$CLOWNIX_SERVER
-  $clownix vm ls
-  $clownix watch
-Press Ctrl-C to stop.
+  alias clownix=$clownix
+  clownix topo
+  clownix watch
+  clownix console vm1            (Ctrl-] to leave)
+  clownix impair vm1 eth1 --delay 50ms --loss 5
+  clownix exec vm1 -- ping -c 3 192.168.2.1
+  sudo ip netns exec $netns ssh -i $work_dir/id_rsa root@10.0.0.1
+Press Ctrl-C to stop everything.
 MSG
 wait "$server_pid"
