@@ -56,8 +56,8 @@ absl::Status Addressing::ValidateName(absl::string_view name) {
         absl::StrFormat("vm name \"%s\" must have 1 to 32 characters", absl::CEscape(name)));
   }
   if (!absl::ascii_isalnum(name[0])) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "vm name \"%s\" must start with a letter or digit", absl::CEscape(name)));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("vm name \"%s\" must start with a letter or digit", absl::CEscape(name)));
   }
   for (char c : name) {
     if (!absl::ascii_isalnum(c) && c != '-' && c != '_') {

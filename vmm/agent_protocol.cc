@@ -34,8 +34,8 @@ absl::StatusOr<std::string> AgentProtocol::EncodeExec(absl::string_view id,
                                                       size_t cap) {
   if (absl::Status s = ValidateId(id); !s.ok()) return s;
   if (command.empty() || command.size() > kMaxCommandBytes) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "command of %d bytes (must be 1..%d)", command.size(), kMaxCommandBytes));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("command of %d bytes (must be 1..%d)", command.size(), kMaxCommandBytes));
   }
   if (timeout_s < 1 || timeout_s > 86400) {
     return absl::InvalidArgumentError(

@@ -3,11 +3,13 @@
 // Transport: the VM's second serial line, /dev/ttyS1 in the guest. On the host it is a pty:
 // its master is handed to UML as `ssl1=fd:5,fd:5`, UML also inherits (and only holds) a slave
 // as fd 6, so the line never hangs up when clownix exits; clownix opens the slave by path
-// (readlink /proc/PID/fd/6 after a restart). Both ends are raw (no echo, no CR/LF translation). The guest side is the shell script
-// vmm/rootfs/guest/clownix-agent started by busybox init (respawned if it dies).
+// (readlink /proc/PID/fd/6 after a restart). Both ends are raw (no echo, no CR/LF
+// translation). The guest side is the shell script vmm/rootfs/guest/clownix-agent, started by
+// busybox init (and respawned if it dies).
+//
 // Readiness: the host pings as soon as the VM is spawned (the ping waits in the line). When the
 // agent has opened its line it also writes "agent-ready NAME" to /proc/mconsole, which UML
-// forwards to the host's notify socket (mconsole_wire.h, USER_NOTIFY); the host pings again
+// forwards to the VM's notify socket (mconsole_wire.h, USER_NOTIFY); the host pings again
 // (agent restarts, reboots). The VM is RUNNING once the pong to the latest ping arrives.
 //
 // Framing: one message per line, fields separated by one space, terminated by '\n'. IDs are
@@ -49,7 +51,7 @@ class AgentProtocol {
 
   struct Reply {
     enum Kind { kReady, kPong, kExec } kind;
-    std::string id;  // Request ID (boot id for kReady).
+    std::string id;   // Request ID (boot id for kReady).
     int64_t lpj = 0;  // kReady only.
     bool timed_out = false;
     int exit_code = 0;

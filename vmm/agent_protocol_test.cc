@@ -7,7 +7,8 @@ namespace {
 
 TEST(AgentProtocolTest, EncodesRequests) {
   EXPECT_EQ(*AgentProtocol::EncodePing("h1-2"), "Q ping h1-2\n");
-  EXPECT_EQ(*AgentProtocol::EncodeExec("x.1", "echo hi", 5, 100), "Q exec x.1 5 100 ZWNobyBoaQ==\n");
+  EXPECT_EQ(*AgentProtocol::EncodeExec("x.1", "echo hi", 5, 100),
+            "Q exec x.1 5 100 ZWNobyBoaQ==\n");
 }
 
 TEST(AgentProtocolTest, RejectsBadRequests) {
@@ -46,9 +47,9 @@ TEST(AgentProtocolTest, ParsesReplies) {
 }
 
 TEST(AgentProtocolTest, IgnoresNoise) {
-  for (const char* bad : {"", "Q ping x", "A", "A pong", "A pong a b", "A exec x 300 1 AA==",
-                          "A exec x -1 1 AA==", "A exec x 1 z AA==", "A exec x 1 1 !!!",
-                          "/ # ls"}) {
+  for (const char* bad :
+       {"", "Q ping x", "A", "A pong", "A pong a b", "A exec x 300 1 AA==", "A exec x -1 1 AA==",
+        "A exec x 1 z AA==", "A exec x 1 1 !!!", "/ # ls"}) {
     EXPECT_FALSE(AgentProtocol::ParseReply(bad).ok()) << bad;
   }
 }

@@ -51,11 +51,10 @@ absl::Status ValidateKeys(absl::string_view keys) {
   }
   for (absl::string_view line : absl::StrSplit(keys, '\n', absl::SkipEmpty())) {
     std::vector<absl::string_view> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
-    if (f.size() < 2 ||
-        !(absl::StartsWith(f[0], "ssh-") || absl::StartsWith(f[0], "ecdsa-"))) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "authorized_keys line \"%s\" is not an OpenSSH public key",
-          absl::CEscape(line.substr(0, 40))));
+    if (f.size() < 2 || !(absl::StartsWith(f[0], "ssh-") || absl::StartsWith(f[0], "ecdsa-"))) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("authorized_keys line \"%s\" is not an OpenSSH public key",
+                          absl::CEscape(line.substr(0, 40))));
     }
     std::string decoded;
     if (!absl::Base64Unescape(f[1], &decoded)) {
@@ -100,8 +99,8 @@ absl::Status Run(const std::vector<std::string>& argv, const std::string& log_pa
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::ifstream log(log_path);
     std::string output((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-    return absl::InternalError(absl::StrFormat("%s failed (status %d): %s", argv[0], status,
-                                               output.substr(0, 400)));
+    return absl::InternalError(
+        absl::StrFormat("%s failed (status %d): %s", argv[0], status, output.substr(0, 400)));
   }
   return absl::OkStatus();
 }
@@ -114,8 +113,8 @@ absl::Status ConfigDisk::Validate(const Contents& contents) {
   if (absl::Status s = Addressing::ValidateName(contents.name); !s.ok()) return s;
   in_addr addr;
   if (inet_pton(AF_INET, contents.admin_ip.c_str(), &addr) != 1) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("admin ip \"%s\" is not an IPv4 address", absl::CEscape(contents.admin_ip)));
+    return absl::InvalidArgumentError(absl::StrFormat("admin ip \"%s\" is not an IPv4 address",
+                                                      absl::CEscape(contents.admin_ip)));
   }
   return ValidateKeys(contents.authorized_keys);
 }
@@ -124,10 +123,10 @@ absl::Status ConfigDisk::Build(const Contents& contents, const std::string& imag
   if (absl::Status s = Validate(contents); !s.ok()) return s;
   std::string tmpl = image_path + ".d.XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) {
-    return errno == EACCES ? absl::PermissionDeniedError(absl::StrCat(
-                                 "cannot create files beside ", image_path, ": ", strerror(errno)))
-                           : absl::InternalError(absl::StrCat("mkdtemp ", tmpl, ": ",
-                                                              strerror(errno)));
+    return errno == EACCES
+               ? absl::PermissionDeniedError(
+                     absl::StrCat("cannot create files beside ", image_path, ": ", strerror(errno)))
+               : absl::InternalError(absl::StrCat("mkdtemp ", tmpl, ": ", strerror(errno)));
   }
   const std::string dir = tmpl;
   const std::string log = dir + ".log";

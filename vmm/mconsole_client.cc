@@ -101,18 +101,17 @@ absl::StatusOr<std::string> MconsoleClient::Send(absl::string_view socket_path,
   sockaddr_un me = {};
   me.sun_family = AF_UNIX;
   static thread_local absl::BitGen gen;
-  std::string name = absl::StrFormat("clownix-mconsole-%d-%016x", getpid(),
-                                     absl::Uniform<uint64_t>(gen));
+  std::string name =
+      absl::StrFormat("clownix-mconsole-%d-%016x", getpid(), absl::Uniform<uint64_t>(gen));
   memcpy(me.sun_path + 1, name.data(), name.size());
   socklen_t me_len = offsetof(sockaddr_un, sun_path) + 1 + name.size();
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&me), me_len) != 0) {
     return absl::InternalError(absl::StrCat("bind: ", strerror(errno)));
   }
   const size_t request_size = offsetof(mconsole_wire::Request, data) + request->len;
-  if (sendto(fd.get(), &*request, request_size, 0, reinterpret_cast<sockaddr*>(&to),
-             sizeof(to)) != static_cast<ssize_t>(request_size)) {
-    return absl::UnavailableError(
-        absl::StrFormat("mconsole %s: %s", socket_path, strerror(errno)));
+  if (sendto(fd.get(), &*request, request_size, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) !=
+      static_cast<ssize_t>(request_size)) {
+    return absl::UnavailableError(absl::StrFormat("mconsole %s: %s", socket_path, strerror(errno)));
   }
   const absl::Time deadline = absl::Now() + timeout;
   std::string text;

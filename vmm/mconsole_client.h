@@ -21,8 +21,7 @@ class MconsoleClient {
   // missing or refused (VM not running, or rebooting); DEADLINE_EXCEEDED: no complete reply
   // within `timeout`; FAILED_PRECONDITION: the VM answered with an error (message = its text);
   // INTERNAL: malformed reply.
-  static absl::StatusOr<std::string> Send(absl::string_view socket_path,
-                                          absl::string_view command,
+  static absl::StatusOr<std::string> Send(absl::string_view socket_path, absl::string_view command,
                                           absl::Duration timeout = absl::Seconds(5));
 
   // Wire helpers, public for tests.

@@ -38,8 +38,7 @@ TEST(MconsoleClientTest, EncodesRequest) {
 TEST(MconsoleClientTest, RejectsOversizedOrEmptyCommand) {
   EXPECT_EQ(MconsoleClient::EncodeRequest(std::string(513, 'x')).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(MconsoleClient::EncodeRequest("").status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(MconsoleClient::EncodeRequest("").status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 TEST(MconsoleClientTest, DecodesReplyAndRejectsLies) {
@@ -82,8 +81,8 @@ TEST(MconsoleClientTest, SendCollectsMultiPartReplyOverARealSocket) {
     char buf[1024];
     sockaddr_un from = {};
     socklen_t from_len = sizeof(from);
-    ssize_t n = recvfrom(server, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from),
-                         &from_len);
+    ssize_t n =
+        recvfrom(server, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
     ASSERT_EQ(n, 12 + 7);
     EXPECT_EQ(std::string(buf + 12, 7), "version");
     for (auto [more, text] : {std::pair{1, std::string("Linux 6.1 ")}, {0, "um"}}) {
@@ -105,8 +104,7 @@ TEST(MconsoleClientTest, SendCollectsMultiPartReplyOverARealSocket) {
 
   // Nobody listening any more.
   unlink(path.c_str());
-  EXPECT_EQ(MconsoleClient::Send(path, "version").status().code(),
-            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(MconsoleClient::Send(path, "version").status().code(), absl::StatusCode::kUnavailable);
 }
 
 }  // namespace

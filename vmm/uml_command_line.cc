@@ -22,9 +22,9 @@ absl::Status CheckPath(const char* what, const std::string& path, bool is_socket
     }
   }
   if (is_socket && path.size() >= sizeof(sockaddr_un{}.sun_path)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "%s path \"%s\" is %d bytes, longer than a unix socket path (%d)", what, path,
-        path.size(), sizeof(sockaddr_un{}.sun_path) - 1));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s path \"%s\" is %d bytes, longer than a unix socket path (%d)", what,
+                        path, path.size(), sizeof(sockaddr_un{}.sun_path) - 1));
   }
   return absl::OkStatus();
 }
@@ -33,8 +33,8 @@ absl::Status CheckPath(const char* what, const std::string& path, bool is_socket
 
 absl::StatusOr<std::string> UmlCommandLine::NicValue(const Nic& nic) {
   if (nic.index < 0 || nic.index >= Addressing::kMaxNics) {
-    return absl::InvalidArgumentError(absl::StrFormat("eth%d: UML VMs have eth0..eth%d",
-                                                      nic.index, Addressing::kMaxNics - 1));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("eth%d: UML VMs have eth0..eth%d", nic.index, Addressing::kMaxNics - 1));
   }
   if (nic.mac.size() != 17) {
     return absl::InvalidArgumentError(absl::StrCat("bad MAC \"", nic.mac, "\""));
@@ -45,12 +45,14 @@ absl::StatusOr<std::string> UmlCommandLine::NicValue(const Nic& nic) {
 
 absl::StatusOr<std::vector<std::string>> UmlCommandLine::Build(const Params& p) {
   if (p.mem_mib < kMinMemMib || p.mem_mib > kMaxMemMib) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "mem of %d MiB out of range [%d, %d]", p.mem_mib, kMinMemMib, kMaxMemMib));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("mem of %d MiB out of range [%d, %d]", p.mem_mib, kMinMemMib, kMaxMemMib));
   }
   if (absl::Status s = Addressing::ValidateName(p.umid); !s.ok()) return s;
-  for (auto [what, path] : {std::pair{"kernel", &p.kernel}, {"uml_dir", &p.uml_dir},
-                            {"root_fs", &p.root_fs}, {"config disk", &p.config_disk}}) {
+  for (auto [what, path] : {std::pair{"kernel", &p.kernel},
+                            {"uml_dir", &p.uml_dir},
+                            {"root_fs", &p.root_fs},
+                            {"config disk", &p.config_disk}}) {
     if (absl::Status s = CheckPath(what, *path, false); !s.ok()) return s;
   }
   if (!p.cow_path.empty()) {

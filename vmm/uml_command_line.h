@@ -22,11 +22,11 @@ class UmlCommandLine {
   };
 
   struct Params {
-    std::string kernel;       // linux.uml path (argv[0]).
+    std::string kernel;  // linux.uml path (argv[0]).
     int mem_mib = 64;
-    std::string uml_dir;      // Parent of UMID/{pid,mconsole}.
-    std::string umid;         // The VM name.
-    std::string cow_path;     // Empty in root_fs mode: the VM writes into root_fs directly.
+    std::string uml_dir;   // Parent of UMID/{pid,mconsole}.
+    std::string umid;      // The VM name.
+    std::string cow_path;  // Empty in root_fs mode: the VM writes into root_fs directly.
     std::string root_fs;
     std::string config_disk;  // ubdb.
     std::string notify_socket;

@@ -258,7 +258,8 @@ absl::StatusOr<std::unique_ptr<VmManager>> VmManager::Create(VmManagerOptions op
     *path = fs::absolute(*path).lexically_normal().string();
   }
   if (access(options.kernel.c_str(), X_OK) != 0) {
-    return absl::PermissionDeniedError(absl::StrCat("kernel ", options.kernel, " is not executable"));
+    return absl::PermissionDeniedError(
+        absl::StrCat("kernel ", options.kernel, " is not executable"));
   }
   if (options.root_fs_mode && access(options.root_fs.c_str(), W_OK) != 0) {
     return absl::PermissionDeniedError(
@@ -620,8 +621,8 @@ void VmManager::HandleAgent(const std::string& name, uint32_t epoll_events,
   vm.agent_buffer.erase(0, start);
   if (vm.agent_buffer.size() > 4 * AgentProtocol::kMaxOutputCap) vm.agent_buffer.clear();
   if (closed || (!got && (epoll_events & (EPOLLHUP | EPOLLERR)))) {
-    DetachAgentLocked(vm, absl::UnavailableError(absl::StrCat("agent line of vm ", name,
-                                                              " closed")));
+    DetachAgentLocked(vm,
+                      absl::UnavailableError(absl::StrCat("agent line of vm ", name, " closed")));
   }
 }
 
@@ -633,8 +634,7 @@ void VmManager::HandlePidfd(const std::string& name, std::vector<VmEvent>* event
   KillGroupAndWait(vm.pid, absl::Seconds(2));
   VmEvent event{name, VmState::kCrashed, ""};
   siginfo_t info = {};
-  if (vm.child &&
-      waitid(P_PIDFD, static_cast<id_t>(vm.pidfd->fd), &info, WEXITED | WNOHANG) == 0 &&
+  if (vm.child && waitid(P_PIDFD, static_cast<id_t>(vm.pidfd->fd), &info, WEXITED | WNOHANG) == 0 &&
       info.si_pid != 0) {
     if (info.si_code == CLD_EXITED) {
       event.reason = absl::StrCat("exited with status ", info.si_status);
@@ -662,8 +662,8 @@ void VmManager::HandlePidfd(const std::string& name, std::vector<VmEvent>* event
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, vm.notify->fd, nullptr);
     Unregister(vm.notify_token);
   }
-  DetachAgentLocked(vm, absl::UnavailableError(absl::StrCat("vm ", name, " ended: ",
-                                                            event.reason)));
+  DetachAgentLocked(vm,
+                    absl::UnavailableError(absl::StrCat("vm ", name, " ended: ", event.reason)));
   DetachConsoleLocked(vm);
   vms_.erase(it);
   RemoveFiles(name, /*keep_logs=*/true).IgnoreError();
@@ -694,9 +694,9 @@ absl::Status VmManager::Start(const VmSpec& spec) {
   absl::StatusOr<std::string> admin_ip = Addressing::AdminIp(options_.admin_prefix, spec.number);
   if (!admin_ip.ok()) return admin_ip.status();
   if (spec.nics.size() > static_cast<size_t>(Addressing::kMaxNics)) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "vm %s: %d NICs, UML VMs have at most %d", spec.name, spec.nics.size(),
-        Addressing::kMaxNics));
+    return absl::InvalidArgumentError(absl::StrFormat("vm %s: %d NICs, UML VMs have at most %d",
+                                                      spec.name, spec.nics.size(),
+                                                      Addressing::kMaxNics));
   }
   UmlCommandLine::Params params;
   params.kernel = options_.kernel;
@@ -725,13 +725,12 @@ absl::Status VmManager::Start(const VmSpec& spec) {
     }
     for (const auto& [other, vm] : vms_) {
       if (vm->spec.number == spec.number) {
-        return absl::AlreadyExistsError(absl::StrFormat(
-            "vm number %d is already used by vm %s", spec.number, other));
+        return absl::AlreadyExistsError(
+            absl::StrFormat("vm number %d is already used by vm %s", spec.number, other));
       }
     }
     if (options_.root_fs_mode && !vms_.empty()) {
-      return absl::FailedPreconditionError(
-          "root_fs mode runs one VM at most, and one is running");
+      return absl::FailedPreconditionError("root_fs mode runs one VM at most, and one is running");
     }
     auto vm = std::make_unique<Vm>();
     vm->spec = spec;
@@ -768,10 +767,10 @@ absl::Status VmManager::Start(const VmSpec& spec) {
   fs::remove_all(UmlDir(spec.name), ec);
   fs::remove_all(VmDir(spec.name), ec);
   fs::create_directories(VmDir(spec.name), ec);
-  if (ec) return fail(absl::PermissionDeniedError(absl::StrCat(VmDir(spec.name), ": ",
-                                                               ec.message())), 0);
-  if (absl::Status s = ConfigDisk::Build({spec.name, *admin_ip, options_.rsa_public_key},
-                                         params.config_disk);
+  if (ec)
+    return fail(absl::PermissionDeniedError(absl::StrCat(VmDir(spec.name), ": ", ec.message())), 0);
+  if (absl::Status s =
+          ConfigDisk::Build({spec.name, *admin_ip, options_.rsa_public_key}, params.config_disk);
       !s.ok()) {
     return fail(s, 0);
   }
@@ -978,9 +977,9 @@ absl::StatusOr<ExecResult> VmManager::Exec(absl::string_view name, absl::string_
     if (changed_.WaitWithDeadline(&mu_, deadline) && !pending->done) {
       auto it = vms_.find(name);
       if (it != vms_.end()) it->second->pending.erase(id);
-      return absl::DeadlineExceededError(absl::StrFormat(
-          "vm %s: the agent did not answer within %d s (its own timeout was %d s)", name,
-          guest_timeout_s + 10, guest_timeout_s));
+      return absl::DeadlineExceededError(
+          absl::StrFormat("vm %s: the agent did not answer within %d s (its own timeout was %d s)",
+                          name, guest_timeout_s + 10, guest_timeout_s));
     }
   }
   if (!pending->error.ok()) return pending->error;
@@ -1020,8 +1019,8 @@ absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
   if (!present.ok()) return present.status();
   if (present->exit_code != 0) {
     return absl::UnavailableError(absl::StrFormat(
-        "vm %s: UML accepted eth%d but no interface appeared (is anything listening on %s?)",
-        name, nic.index, nic.ctl_path));
+        "vm %s: UML accepted eth%d but no interface appeared (is anything listening on %s?)", name,
+        nic.index, nic.ctl_path));
   }
   absl::MutexLock lock(&mu_);
   auto it = vms_.find(name);
@@ -1158,7 +1157,8 @@ absl::Status VmManager::AdoptOne(const std::string& name, std::vector<VmEvent>* 
   spec.name = name;
   for (absl::string_view line :
        absl::StrSplit(ReadFileOr(VmDir(name) + "/spec", ""), '\n', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(line, absl::MaxSplits('=', 1));
     if (kv.first == "number") {
       (void)absl::SimpleAtoi(kv.second, &spec.number);
     } else if (kv.first == "mem") {
@@ -1237,7 +1237,8 @@ std::vector<VmInfo> VmManager::List() const {
 absl::StatusOr<VmEvent> VmManager::LastExit(absl::string_view name) const {
   absl::MutexLock lock(&mu_);
   auto it = last_exit_.find(name);
-  if (it == last_exit_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " has not ended"));
+  if (it == last_exit_.end())
+    return absl::NotFoundError(absl::StrCat("vm ", name, " has not ended"));
   return it->second;
 }
 
@@ -1260,9 +1261,8 @@ absl::Status VmManager::WaitForState(absl::string_view name, VmState state,
       if (!final_state) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
     }
     if (changed_.WaitWithDeadline(&mu_, deadline)) {
-      return absl::DeadlineExceededError(
-          absl::StrFormat("vm %s not %s after %s", name, VmStateName(state),
-                          absl::FormatDuration(timeout)));
+      return absl::DeadlineExceededError(absl::StrFormat(
+          "vm %s not %s after %s", name, VmStateName(state), absl::FormatDuration(timeout)));
     }
   }
 }

@@ -61,19 +61,19 @@ struct NicSpec {
 };
 
 struct VmSpec {
-  std::string name;      // [A-Za-z0-9][A-Za-z0-9_-]{0,31}; the umid and the guest hostname.
-  int number = 0;        // 1..9999: MACs and the admin IP derive from it (addressing.h).
-  int mem_mib = 64;      // 48..16384.
+  std::string name;  // [A-Za-z0-9][A-Za-z0-9_-]{0,31}; the umid and the guest hostname.
+  int number = 0;    // 1..9999: MACs and the admin IP derive from it (addressing.h).
+  int mem_mib = 64;  // 48..16384.
   std::vector<NicSpec> nics;
 };
 
 struct VmInfo {
   VmSpec spec;
   VmState state;
-  int pid = 0;               // Main linux.uml pid == its process group.
-  bool adopted = false;      // Started by an earlier VmManager.
+  int pid = 0;           // Main linux.uml pid == its process group.
+  bool adopted = false;  // Started by an earlier VmManager.
   std::string admin_ip;
-  std::string console_log;   // Path.
+  std::string console_log;  // Path.
 };
 
 struct ExecResult {
@@ -86,14 +86,14 @@ struct ExecResult {
 enum class XstateFix { kAuto, kAlways, kNever };
 
 struct VmManagerOptions {
-  std::string work_dir;                      // Created if missing; must be writable.
+  std::string work_dir;  // Created if missing; must be writable.
   std::string kernel = "/usr/bin/linux.uml";
-  std::string root_fs;                       // The reference root_fs image (e.g. rootfs.img).
-  std::string admin_prefix = "10.0";         // X.Y of the admin network.
-  std::string rsa_public_key;                // Installed as root's authorized_keys; may be "".
-  bool root_fs_mode = false;                 // Seed's --root_fs: no COW, one VM at most.
-  std::string xstate_fix_library;            // Path of libuml_xstate_fix.so.
-  XstateFix xstate_fix = XstateFix::kAuto;   // kAuto: preload it only if the host needs it.
+  std::string root_fs;                      // The reference root_fs image (e.g. rootfs.img).
+  std::string admin_prefix = "10.0";        // X.Y of the admin network.
+  std::string rsa_public_key;               // Installed as root's authorized_keys; may be "".
+  bool root_fs_mode = false;                // Seed's --root_fs: no COW, one VM at most.
+  std::string xstate_fix_library;           // Path of libuml_xstate_fix.so.
+  XstateFix xstate_fix = XstateFix::kAuto;  // kAuto: preload it only if the host needs it.
   // Called on every state change. Runs on the manager's thread (or on the thread calling
   // Start/Adopt for their kBooting/kRunning events), without any manager lock held; it may
   // call the non-blocking methods (Get, List) but must not block for long.
@@ -126,8 +126,8 @@ class VmManager {
 
   // Stops the VM gracefully: the guest powers off through its init (agent "poweroff": file
   // systems unmounted), after half of `deadline` the guest kernel is halted (mconsole "halt"),
-  // and at `deadline` the whole process group is SIGKILLed. Returns once the VM is gone and cleaned up (final
-  // state kStopped). NOT_FOUND: no such VM.
+  // and at `deadline` the whole process group is SIGKILLed. Returns once the VM is gone and cleaned
+  // up (final state kStopped). NOT_FOUND: no such VM.
   absl::Status Halt(absl::string_view name, absl::Duration deadline = absl::Seconds(10));
 
   // SIGKILLs the VM's whole process group and waits until it is cleaned up. NOT_FOUND.
@@ -206,8 +206,8 @@ class VmManager {
   void HandleConsole(const std::string& name, uint32_t epoll_events,
                      std::vector<std::pair<std::vector<ConsoleCallback>, std::string>>* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void HandleAgent(const std::string& name, uint32_t epoll_events,
-                   std::vector<VmEvent>* events) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void HandleAgent(const std::string& name, uint32_t epoll_events, std::vector<VmEvent>* events)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Open the VM's console / agent pty slave (path known from Start or from /proc/PID/fd on
   // adoption) unless already open; AttachAgent then pings the agent. Take mu_ themselves.

@@ -7,9 +7,9 @@
 
 #include <atomic>
 #include <cstdio>
-#include <memory>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <thread>
 
 #include "absl/strings/escaping.h"
@@ -36,8 +36,8 @@ class VmManagerTest : public ::testing::Test {
     // A key pair for ssh into the guests (dropbear format; the public half goes to the config
     // disk as authorized_keys).
     key_path_ = dir_.path() + "/id";
-    const std::string keygen = absl::StrCat("dropbearkey -t ed25519 -f ", key_path_,
-                                            " 2>/dev/null | grep '^ssh-ed25519'");
+    const std::string keygen =
+        absl::StrCat("dropbearkey -t ed25519 -f ", key_path_, " 2>/dev/null | grep '^ssh-ed25519'");
     std::unique_ptr<FILE, int (*)(FILE*)> p(popen(keygen.c_str(), "r"), pclose);
     char line[512] = {};
     ASSERT_NE(fgets(line, sizeof(line), p.get()), nullptr);
@@ -107,7 +107,8 @@ TEST_F(VmManagerTest, BootsExecsAndHalts) {
   for (int i = 0; i < 8; ++i) {
     threads.emplace_back([&, i] {
       auto res = manager_->Exec(
-          "vm1", absl::StrCat("sleep 0.", 8 - i, "; seq ", i * 100, " ", i * 100 + 50), absl::Seconds(20));
+          "vm1", absl::StrCat("sleep 0.", 8 - i, "; seq ", i * 100, " ", i * 100 + 50),
+          absl::Seconds(20));
       std::string want;
       for (int k = i * 100; k <= i * 100 + 50; ++k) absl::StrAppend(&want, k, "\n");
       if (res.ok() && res->exit_code == 0 && res->output == want) ++good;
@@ -336,8 +337,8 @@ TEST(VmManagerRootFsTest, PersistentRootFsKeepsAFileAcrossBoots) {
     EXPECT_EQ(manager.Start({"p2", 2, 64, {}}).code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_FALSE(fs::exists(dir.path() + "/w/vms/p1/cow"));
     // No sync: Halt's clean power-off must flush it.
-    auto r = manager.Exec("p1", boot == 0 ? "echo kept >/root/persist; cat /root/persist"
-                                          : "cat /root/persist");
+    auto r = manager.Exec(
+        "p1", boot == 0 ? "echo kept >/root/persist; cat /root/persist" : "cat /root/persist");
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_EQ(r->output, "kept\n");
     ASSERT_TRUE(manager.Halt("p1", absl::Seconds(10)).ok());

@@ -6,8 +6,8 @@
 
 #include <poll.h>
 #include <signal.h>
-#include <sys/inotify.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 

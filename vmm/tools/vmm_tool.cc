@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -120,6 +120,13 @@ int Bench(char** argv) {
     }
   }
   const absl::Duration all = absl::Now() - t0;
+  {
+    // WaitForState wakes up when the state changes; the callback runs just after, on the
+    // manager's thread. Wait for the last callbacks too.
+    absl::MutexLock l(&mu);
+    auto all_in = [&] { return ready.size() == static_cast<size_t>(n - failed); };
+    mu.AwaitWithTimeout(absl::Condition(&all_in), absl::Seconds(10));
+  }
   std::vector<double> secs;
   {
     absl::MutexLock l(&mu);
@@ -127,7 +134,8 @@ int Bench(char** argv) {
   }
   std::sort(secs.begin(), secs.end());
   auto pct = [&](double p) {
-    return secs.empty() ? -1.0 : secs[std::min(secs.size() - 1, size_t(p * (secs.size() - 1) + 0.5))];
+    return secs.empty() ? -1.0
+                        : secs[std::min(secs.size() - 1, size_t(p * (secs.size() - 1) + 0.5))];
   };
   // Let the guests settle into idle before measuring memory.
   absl::SleepFor(absl::Seconds(5));
@@ -141,13 +149,16 @@ int Bench(char** argv) {
   }
   const long shmem_delta = MeminfoKib("Shmem:") - shmem_before;
   const long avail_delta = avail_before - MeminfoKib("MemAvailable:");
-  printf("vms=%d ready=%zu failed=%d all_ready_s=%.2f p50_s=%.2f p90_s=%.2f max_s=%.2f xstate_fix=%d\n",
-         n, secs.size(), failed, absl::ToDoubleSeconds(all), pct(0.5), pct(0.9), pct(1.0),
-         manager.uses_xstate_fix());
-  printf("per_vm: processes=%.1f rss_naive_mib=%.1f rss_sum_mib=%.1f pss_mib=%.1f "
-         "shmem_delta_mib=%.1f memavailable_drop_mib=%.1f\n",
-         double(procs) / n, naive / 1024.0 / n, rss / 1024.0 / n, pss / 1024.0 / n,
-         shmem_delta / 1024.0 / n, avail_delta / 1024.0 / n);
+  printf(
+      "vms=%d ready=%zu failed=%d all_ready_s=%.2f p50_s=%.2f p90_s=%.2f max_s=%.2f "
+      "xstate_fix=%d\n",
+      n, secs.size(), failed, absl::ToDoubleSeconds(all), pct(0.5), pct(0.9), pct(1.0),
+      manager.uses_xstate_fix());
+  printf(
+      "per_vm: processes=%.1f rss_naive_mib=%.1f rss_sum_mib=%.1f pss_mib=%.1f "
+      "shmem_delta_mib=%.1f memavailable_drop_mib=%.1f\n",
+      double(procs) / n, naive / 1024.0 / n, rss / 1024.0 / n, pss / 1024.0 / n,
+      shmem_delta / 1024.0 / n, avail_delta / 1024.0 / n);
   for (const auto& vm : manager.List()) manager.Kill(vm.spec.name).IgnoreError();
   return failed == 0 ? 0 : 1;
 }

@@ -81,15 +81,14 @@ TEST_F(XstateFixTest, ShortSetSucceedsAndChangesOnlyThePrefix) {
   std::vector<unsigned char> part(before.begin(), before.begin() + kUml61XstateBytes);
   iovec short_iov = {part.data(), part.size()};
   errno = 0;
-  EXPECT_EQ(ptrace(PTRACE_SETREGSET, tracee.pid(), reinterpret_cast<void*>(NT_X86_XSTATE),
-                   &short_iov),
-            -1);
+  EXPECT_EQ(
+      ptrace(PTRACE_SETREGSET, tracee.pid(), reinterpret_cast<void*>(NT_X86_XSTATE), &short_iov),
+      -1);
 
   // Through the shim it works: change XMM0 (legacy area offset 160) and write 832 bytes.
   for (int i = 0; i < 16; ++i) part[160 + i] = static_cast<unsigned char>(0xA0 + i);
-  ASSERT_EQ(shim_(PTRACE_SETREGSET, tracee.pid(), reinterpret_cast<void*>(NT_X86_XSTATE),
-                  &short_iov),
-            0)
+  ASSERT_EQ(
+      shim_(PTRACE_SETREGSET, tracee.pid(), reinterpret_cast<void*>(NT_X86_XSTATE), &short_iov), 0)
       << strerror(errno);
 
   std::vector<unsigned char> after(full);
@@ -115,11 +114,9 @@ TEST_F(XstateFixTest, FullSizeCallsPassThrough) {
   const size_t full = FullSize(tracee.pid());
   std::vector<unsigned char> buf(full);
   iovec iov = {buf.data(), full};
-  ASSERT_EQ(shim_(PTRACE_GETREGSET, tracee.pid(), reinterpret_cast<void*>(NT_X86_XSTATE), &iov),
-            0);
+  ASSERT_EQ(shim_(PTRACE_GETREGSET, tracee.pid(), reinterpret_cast<void*>(NT_X86_XSTATE), &iov), 0);
   EXPECT_EQ(iov.iov_len, full);
-  EXPECT_EQ(shim_(PTRACE_SETREGSET, tracee.pid(), reinterpret_cast<void*>(NT_X86_XSTATE), &iov),
-            0);
+  EXPECT_EQ(shim_(PTRACE_SETREGSET, tracee.pid(), reinterpret_cast<void*>(NT_X86_XSTATE), &iov), 0);
 }
 
 TEST_F(XstateFixTest, OtherRequestsKeepGlibcSemantics) {
