@@ -242,7 +242,7 @@ TEST_F(UmlSwitchcoreTest, ImpairmentsChangeRttAndLoss) {
   PingResult slow = Ping(*vms_[0], "10.0.0.2", "-c 5 -i 0.2 -W 2");
   EXPECT_EQ(slow.received, 5);
   EXPECT_GE(slow.avg_ms, base.avg_ms + 78) << base.avg_ms << " -> " << slow.avg_ms;
-  EXPECT_LT(slow.avg_ms, base.avg_ms + 200);
+  EXPECT_LT(slow.avg_ms, base.avg_ms + 400);  // generous: the machine may be busy
   // 50 % loss towards vm2 (and no delay): about half the pings die.
   ctl::Impairment loss = {};
   loss.loss_ppm = 500000;
@@ -259,7 +259,7 @@ TEST_F(UmlSwitchcoreTest, ImpairmentsChangeRttAndLoss) {
   ASSERT_TRUE(client_->SetImpairment(vm2, ctl::Direction::kEgress, {}).ok());
   PingResult again = Ping(*vms_[0], "10.0.0.2", "-c 3 -i 0.2 -W 2");
   EXPECT_EQ(again.received, 3);
-  EXPECT_LT(again.avg_ms, base.avg_ms + 20);
+  EXPECT_LT(again.avg_ms, base.avg_ms + 50);
 }
 
 TEST_F(UmlSwitchcoreTest, SwitchcoreKilledComesBackAndPingResumes) {
