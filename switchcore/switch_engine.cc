@@ -591,6 +591,8 @@ absl::StatusOr<Port*> SwitchEngine::Register(std::unique_ptr<Port> port, int wan
   }
   Port* raw = port.get();
   ports_[raw->id()] = std::move(port);
+  // The forwarding path appends to dirty_ without allocating: room for every port, made here.
+  if (dirty_.capacity() < ports_.size()) dirty_.reserve(2 * ports_.size());
   return raw;
 }
 
