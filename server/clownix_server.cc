@@ -71,6 +71,7 @@ absl::StatusOr<std::unique_ptr<RuntimeController>> StartRuntime(const ServerOpti
   runtime.vmm.xstate_fix_library = bulk->xstate_fix;
   runtime.ip_admin = options.ip_admin;
   runtime.admin_netns = options.admin_netns;
+  runtime.admin_tap = options.admin_tap;
   runtime.num_tap = options.num_tap;
   return RuntimeController::Start(store, std::move(runtime));
 }

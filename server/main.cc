@@ -27,7 +27,9 @@ ABSL_FLAG(std::string, rsa_private, "", "The matching private key.");
 ABSL_FLAG(bool, backends, true,
           "Run the network (switch and UML VMs). --nobackends keeps the topology only.");
 ABSL_FLAG(std::string, admin_netns, "",
-          "Existing network namespace that gets the admin tap and ip_admin (default: the host's).");
+          "Network namespace that gets the admin tap and ip_admin: a name (ip netns add) or the pid "
+          "of a process inside it (default: the host's).");
+ABSL_FLAG(std::string, admin_tap, "clownix0", "Name of the host tap that carries ip_admin.");
 ABSL_FLAG(bool, root_fs, false,
           "Write straight into the reference root_fs (no COW); one VM only.");
 
@@ -55,6 +57,7 @@ int main(int argc, char** argv) {
   flags.root_fs = absl::GetFlag(FLAGS_root_fs);
   flags.backends = absl::GetFlag(FLAGS_backends);
   flags.admin_netns = absl::GetFlag(FLAGS_admin_netns);
+  flags.admin_tap = absl::GetFlag(FLAGS_admin_tap);
   absl::StatusOr<clownix::server::ServerOptions> options =
       clownix::server::ResolveServerOptions(flags, positional);
   if (!options.ok()) {

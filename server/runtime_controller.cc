@@ -106,8 +106,32 @@ absl::StatusOr<std::unique_ptr<RuntimeController>> RuntimeController::Start(Topo
   return controller;
 }
 
+namespace {
+
+// The switch of this clownixd start gets incarnations no earlier start used, so the port ids of
+// restored ports (saved_ports.h) never collide with new ones. 4096 switch restarts per start.
+uint32_t NextSwitchIncarnation(const std::string& work_dir) {
+  std::string path = work_dir + "/switch.incarnation";
+  uint32_t starts = 0;
+  if (FILE* f = fopen(path.c_str(), "r")) {
+    if (fscanf(f, "%u", &starts) != 1) starts = 0;
+    fclose(f);
+  }
+  ++starts;
+  if (FILE* f = fopen(path.c_str(), "w")) {
+    fprintf(f, "%u\n", starts);
+    fclose(f);
+  }
+  return (starts % 4096) * 4096;
+}
+
+}  // namespace
+
 absl::Status RuntimeController::Init() {
+  saved_ports_ = std::make_unique<SavedPorts>(options_.work_dir + "/ports.saved");
+  saved_ports_->Load();
   SwitchClient::Options switch_options;
+  switch_options.first_incarnation = NextSwitchIncarnation(options_.work_dir);
   switch_options.switchcore_path = options_.switchcore_path;
   switch_options.work_dir = options_.work_dir;
   switch_options.on_port_event = [this](const SwitchClient::PortEvent& event) {
@@ -187,11 +211,13 @@ absl::Status RuntimeController::SetUpAdminTap() {
   const std::string& tap = options_.admin_tap;
   std::string address = absl::StrCat(options_.ip_admin, "/8");
   std::vector<std::string> ip = {"ip"};
-  if (!options_.admin_netns.empty()) {
-    if (absl::Status s = Run({"ip", "link", "set", tap, "netns", options_.admin_netns}); !s.ok()) {
-      return s;
-    }
-    ip = {"ip", "-n", options_.admin_netns};
+  const std::string& netns = options_.admin_netns;
+  if (!netns.empty()) {
+    // A name from `ip netns add`, or the pid of a process inside the namespace.
+    if (absl::Status s = Run({"ip", "link", "set", tap, "netns", netns}); !s.ok()) return s;
+    bool by_pid = netns.find_first_not_of("0123456789") == std::string::npos;
+    ip = by_pid ? std::vector<std::string>{"nsenter", "-t", netns, "-n", "ip"}
+                : std::vector<std::string>{"ip", "-n", netns};
   }
   auto with = [&](std::vector<std::string> args) {
     std::vector<std::string> argv = ip;
@@ -295,6 +321,7 @@ void RuntimeController::Process(Work& work) {
   for (const vmm::VmEvent& event : work.vm_events) HandleVmEvent(event, work);
   for (const auto& event : work.port_events) HandlePortEvent(event, work);
   for (const std::string& lan : work.lans) ReconcileLan(lan, /*deleting_pass=*/false);
+  if (restore_pending_) RestoreSavedPorts(work);
   for (const std::string& vm : work.vms) ReconcileVm(vm);
   for (const std::string& key : work.links) ReconcileLink(key);
   for (const std::string& lan : work.lans) ReconcileLan(lan, /*deleting_pass=*/true);
@@ -374,18 +401,22 @@ std::string RuntimeController::KeyFromMac(const std::array<uint8_t, 6>& mac) con
   return key;
 }
 
-std::string RuntimeController::KeyFromVmAddress(const SwitchClient::PortInfo& port) const {
-  // UML binds its NIC's data socket to an abstract name {char 0; int pid; int usecs} made in the
-  // kernel's context: the pid is the VM's main pid, known to vmm. With the LAN, that names the
-  // NIC, unless the VM has two NICs on the same LAN (then its MAC, once learnt, does).
+std::string RuntimeController::KeyFromPid(const SwitchClient::PortInfo& port) const {
   const auto& path = port.vm_address.addr.sun_path;
   if (path[0] != '\0') return "";
   int pid;
   memcpy(&pid, path + 4, sizeof(pid));
-  std::string vm;
   for (const vmm::VmInfo& info : vmm_->List()) {
-    if (info.pid == pid) vm = info.spec.name;
+    if (info.pid == pid) return info.spec.name;
   }
+  return "";
+}
+
+std::string RuntimeController::KeyFromVmAddress(const SwitchClient::PortInfo& port) const {
+  // UML binds its NIC's data socket to an abstract name {char 0; int pid; int usecs} made in the
+  // kernel's context: the pid is the VM's main pid, known to vmm. With the LAN, that names the
+  // NIC, unless the VM has two NICs on the same LAN (then its MAC, once learnt, does).
+  std::string vm = KeyFromPid(port);
   if (vm.empty()) return "";
   std::string key;
   int matches = 0;
@@ -404,6 +435,10 @@ std::string RuntimeController::KeyFromVmAddress(const SwitchClient::PortInfo& po
 
 void RuntimeController::HandlePortEvent(const SwitchClient::PortEvent& event, Work& work) {
   const SwitchClient::PortInfo& port = event.port;
+  if (port.kind == ctl::PortKind::kVm) {
+    absl::Status saved = event.up ? saved_ports_->Put(port) : saved_ports_->Erase(port.port_id);
+    if (!saved.ok()) Log(LogLevel::kWarning, std::string(saved.message()));
+  }
   if (port.lan == kAdminLan) return;
   std::string key;
   if (port.kind == ctl::PortKind::kTap) {
@@ -433,6 +468,43 @@ void RuntimeController::HandlePortEvent(const SwitchClient::PortEvent& event, Wo
   });
   if (report) ReportLink(endpoint, event.up);
   work.links.insert(key);  // impairments follow the port
+}
+
+void RuntimeController::RestoreSavedPorts(Work& work) {
+  restore_pending_ = false;
+  std::vector<uint64_t> stale;
+  int restored_count = 0;
+  for (const auto& [id, port] : saved_ports_->ports()) {
+    // Only ports of VMs that still run (adopted) on LANs that still exist come back; an admin
+    // port (eth0) has no link in the topology, so it is named by its MAC or its VM's pid alone.
+    bool admin = port.lan == kAdminLan;
+    std::string key;
+    if (port.mac_known) {
+      key = KeyFromMac(port.mac);
+    } else if (admin) {
+      key = KeyFromPid(port) + "/eth0";
+    } else {
+      key = KeyFromVmAddress(port);
+    }
+    std::string vm = key.substr(0, key.find('/'));
+    if (vm.empty() || (!admin && !lans_in_switch_.count(port.lan)) || !vmm_->Get(vm).ok()) {
+      stale.push_back(id);
+      continue;
+    }
+    absl::StatusOr<uint64_t> restored = switch_->RestorePort(port);
+    if (!restored.ok()) {
+      Log(LogLevel::kWarning,
+          absl::StrCat(key, ": port not restored: ", restored.status().ToString()));
+      stale.push_back(id);
+      continue;
+    }
+    ++restored_count;
+    if (admin) continue;
+    ports_[key] = PortState{*restored, port.lan, true};
+    work.links.insert(key);  // impairments go back on it
+  }
+  for (uint64_t id : stale) (void)saved_ports_->Erase(id);
+  if (restored_count) Log(LogLevel::kInfo, absl::StrCat("restored ", restored_count, " port(s)"));
 }
 
 void RuntimeController::ReconcileLan(const std::string& lan, bool deleting_pass) {

@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "server/runtime.h"
+#include "server/saved_ports.h"
 #include "server/topology_store.h"
 #include "server/watch_hub.h"
 #include "switchcore/ctl/switch_client.h"
@@ -50,7 +51,8 @@ class RuntimeController final : public MachineRuntime,
     std::string switchcore_path;
     vmm::VmManagerOptions vmm;  // work_dir, kernel, root_fs, admin prefix, key, xstate library
     // The host's admin address, put on a tap on the admin LAN ("" for none), in `admin_netns`
-    // when set (the namespace must exist), else in the host's namespace.
+    // when set (a name from `ip netns add`, or the pid of a process in the namespace), else in
+    // the host's namespace.
     std::string ip_admin;
     std::string admin_netns;
     std::string admin_tap = "clownix0";
@@ -113,6 +115,8 @@ class RuntimeController final : public MachineRuntime,
   void HandleVmEvent(const vmm::VmEvent& event, Work& work);
   void HandlePortEvent(const switchcore::SwitchClient::PortEvent& event, Work& work);
   void ReconcileLan(const std::string& lan, bool deleting_pass);
+  // Once, after the first LAN pass: gives the new switch the VM ports of the one before it.
+  void RestoreSavedPorts(Work& work);
   void ReconcileVm(const std::string& vm);
   void ReconcileLink(const std::string& key);
   absl::Status SetUpAdminTap();
@@ -122,6 +126,8 @@ class RuntimeController final : public MachineRuntime,
   void ReportLink(const clownix::v1::Endpoint& endpoint, bool up);
   // Endpoint key of a VM port from its MAC (seed rule), or "" if it is not a VM NIC we know.
   std::string KeyFromMac(const std::array<uint8_t, 6>& mac) const;
+  // The VM whose main pid is in the port's VM data address (UML's naming), or "".
+  std::string KeyFromPid(const switchcore::SwitchClient::PortInfo& port) const;
   // Endpoint key of a VM port from the VM's data address and the port's LAN, or "".
   std::string KeyFromVmAddress(const switchcore::SwitchClient::PortInfo& port) const;
   void MarkDirty(Work work);
@@ -138,7 +144,9 @@ class RuntimeController final : public MachineRuntime,
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> subscribed_{false};
 
-  // Controller thread only.
+  // Controller thread only (and Init).
+  std::unique_ptr<SavedPorts> saved_ports_;
+  bool restore_pending_ = true;
   std::set<std::string> lans_in_switch_;
   std::map<std::string, PortState> ports_;           // by endpoint key
   std::map<std::string, uint64_t> tap_ports_;        // tap name -> port id

@@ -77,6 +77,12 @@ absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions options,
       }
     }
   }
+  if (options.admin_tap.empty() || options.admin_tap.size() > 15 ||
+      options.admin_tap.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") !=
+          std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "admin_tap \"", options.admin_tap, "\" is not a valid interface name (1-15 of a-z0-9_-)"));
+  }
   if (options.num_tap > kMaxTaps) {
     return absl::InvalidArgumentError(
         absl::StrCat("num_tap ", options.num_tap, " is out of range 0..", kMaxTaps));

@@ -30,6 +30,8 @@ struct ServerOptions {
   bool backends = true;
   // Network namespace (existing) that gets the admin tap and ip_admin; empty: the host's.
   std::string admin_netns;
+  // Name of the host tap that carries ip_admin.
+  std::string admin_tap = "clownix0";
 
   std::string socket_path() const { return work_dir + "/clownixd.sock"; }
   // X.Y of ip_admin, when set.

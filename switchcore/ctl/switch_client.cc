@@ -47,6 +47,10 @@ absl::StatusOr<std::unique_ptr<SwitchClient>> SwitchClient::Start(Options option
   }
   if (options.work_dir.empty()) return absl::InvalidArgumentError("work_dir is empty");
   auto client = std::unique_ptr<SwitchClient>(new SwitchClient(std::move(options)));
+  {
+    absl::MutexLock lock(&client->mu_);
+    client->incarnation_ = client->options_.first_incarnation;
+  }
   absl::StatusOr<std::unique_ptr<ctl::CtlSegment>> segment = ctl::CtlSegment::Create();
   if (!segment.ok()) return segment.status();
   client->segment_ = *std::move(segment);
@@ -196,6 +200,30 @@ absl::StatusOr<uint64_t> SwitchClient::AttachTap(absl::string_view lan, absl::st
   info.lan = std::string(lan);
   info.kind = ctl::PortKind::kTap;
   info.tap_name = std::string(tap);
+  info.counters_slot = w->counters_slot;
+  return w->port_id;
+}
+
+absl::StatusOr<uint64_t> SwitchClient::RestorePort(const PortInfo& port) {
+  if (port.kind != ctl::PortKind::kVm || port.lan.empty() ||
+      port.lan.size() >= ctl::kLanNameSize) {
+    return absl::InvalidArgumentError("only VM ports with a LAN name can be restored");
+  }
+  ctl::Request req = {};
+  req.type = static_cast<uint32_t>(ctl::RequestType::kRestorePort);
+  req.port_id = port.port_id;
+  req.counters_slot = -1;
+  CopyField(req.lan, sizeof(req.lan), port.lan);
+  std::memcpy(req.vm_address, &port.vm_address.addr, sizeof(req.vm_address));
+  req.mac_known = port.mac_known;
+  std::memcpy(req.mac, port.mac.data(), 6);
+  absl::StatusOr<Waiter> w = Call(req);
+  if (!w.ok()) return w.status();
+  if (!w->status.ok()) return w->status;
+  absl::MutexLock lock(&mu_);
+  PortInfo& info = ports_[w->port_id];
+  info = port;
+  info.port_id = w->port_id;
   info.counters_slot = w->counters_slot;
   return w->port_id;
 }

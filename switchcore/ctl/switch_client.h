@@ -85,6 +85,9 @@ class SwitchClient {
     absl::Duration restart_delay = absl::Milliseconds(100);  // after a crash within 5 s of start
     absl::Duration max_restart_delay = absl::Seconds(5);
     std::vector<std::string> extra_flags;  // passed to the switch as they are
+    // Incarnation of the first switch (each restart adds one; port ids carry it). A client that
+    // restores ports of an earlier client's switch starts above that switch's incarnations.
+    uint32_t first_incarnation = 0;
     std::function<void(const PortEvent&)> on_port_event;
     std::function<void(const std::string&)> on_log;  // restarts, replay failures (default stderr)
   };
@@ -104,6 +107,11 @@ class SwitchClient {
   // Sets (replaces) the impairment of one port and direction; all-zero clears it.
   absl::Status SetImpairment(uint64_t port_id, ctl::Direction direction,
                              const ctl::Impairment& impairment);
+  // Re-creates a VM port that an earlier switch had (after the client itself was restarted):
+  // the switch rebinds the port's data address, so the VM, which never reconnects, is reached
+  // again. `port.port_id` must not be in use; `port.counters_slot` is ignored (a new slot).
+  // Returns the port id. NOT_FOUND for an unknown LAN, INVALID_ARGUMENT for a bad address.
+  absl::StatusOr<uint64_t> RestorePort(const PortInfo& port);
 
   // Counters of a port, read straight from shared memory (no round trip). NOT_FOUND for an
   // unknown port; UNAVAILABLE while the switch is restarting or has no counters slot for it.

@@ -1,0 +1,327 @@
+"""The whole system as a user runs it: clownixd with real UML VMs, the real clownix-switchcore,
+the `clownix` CLI and real gRPC.
+
+Every test brings up its own clownixd on a fresh work dir under /tmp, with the host's admin
+address on a tap inside a network namespace that the test makes (held by a child process, so it
+vanishes with it; Bazel's sandbox gives no /run/netns for `ip netns add`). Nothing is sent to any
+address outside this machine. At the end of each test the server is stopped and the test checks
+that nothing is left behind: no process of the work dir, no socket, no tap.
+"""
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+RUNFILES = os.path.join(os.environ.get("TEST_SRCDIR", "."), "clownix")
+CLOWNIXD = os.path.join(RUNFILES, "server", "clownixd")
+CLOWNIX = os.path.join(RUNFILES, "clients", "cli", "clownix")
+IP_ADMIN = "10.0.255.254"
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+
+
+def cmdlines_of(work_dir):
+    """{pid: command line} of processes whose command line mentions the work dir."""
+    found = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if work_dir.encode() in cmdline:
+            found[int(pid)] = cmdline
+    return found
+
+
+def processes_of(work_dir):
+    """Pids of processes of the work dir (VMs, switch, server)."""
+    return list(cmdlines_of(work_dir))
+
+
+class Netns:
+    """A network namespace held by a sleeping child: gone when the child is."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(["unshare", "-n", "sleep", "3600"])
+        wait_for(lambda: os.readlink("/proc/%d/ns/net" % self.process.pid) !=
+                 os.readlink("/proc/self/ns/net"), 10, "the namespace")
+        self.pid = self.process.pid
+
+    def run(self, *argv, timeout=60):
+        return subprocess.run(["nsenter", "-t", str(self.pid), "-n"] + list(argv),
+                              capture_output=True, text=True, timeout=timeout)
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+
+
+class System:
+    """clownixd on a work dir, with the admin network in a namespace; restartable."""
+
+    def __init__(self, work_dir, netns):
+        self.work_dir = work_dir
+        self.netns = netns
+        self.address = "unix:%s/clownixd.sock" % work_dir
+        self.log = open(os.path.join(work_dir, "clownixd.log"), "ab")
+        self.process = None
+        self.admin_tap = "cnx%d" % (os.getpid() % 100000)
+
+    def start(self):
+        self.process = subprocess.Popen(
+            [CLOWNIXD, "--work_dir", self.work_dir, "--ip_admin", IP_ADMIN,
+             "--admin_netns", str(self.netns.pid), "--admin_tap", self.admin_tap],
+            stdout=self.log, stderr=self.log)
+        wait_for(lambda: self.process.poll() is not None or self.cli_ok("topo"), 60,
+                 "clownixd to serve")
+        if self.process.poll() is not None:
+            raise AssertionError("clownixd exited: " + self.log_text())
+
+    def log_text(self):
+        with open(os.path.join(self.work_dir, "clownixd.log"), "rb") as f:
+            return f.read().decode(errors="replace")[-4000:]
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+        self.log.close()
+
+    def kill9(self):
+        self.process.kill()
+        self.process.wait()
+
+    def cli(self, *args, timeout=120):
+        return subprocess.run([CLOWNIX, "--server", self.address] + list(args),
+                              capture_output=True, text=True, timeout=timeout)
+
+    def cli_ok(self, *args):
+        return self.cli(*args).returncode == 0
+
+    def must(self, *args, timeout=120):
+        result = self.cli(*args, timeout=timeout)
+        if result.returncode != 0:
+            raise AssertionError("clownix %s failed (%d): %s%s" % (
+                " ".join(args), result.returncode, result.stdout, result.stderr))
+        return result.stdout
+
+    def topology(self):
+        return json.loads(self.must("topo", "--json"))
+
+    def vms(self):
+        return {vm["name"]: vm for vm in self.topology().get("vms", [])}
+
+    def wait_running(self, names, timeout=120):
+        def all_running():
+            vms = self.vms()
+            return all(vms.get(n, {}).get("state") == "VM_STATE_RUNNING" for n in names)
+        wait_for(all_running, timeout, "VMs %s to run" % ",".join(names))
+
+    def links(self):
+        out = {}
+        for link in self.topology().get("links", []):
+            endpoint = link["endpoint"]
+            if "nic" in endpoint:
+                key = "%s/eth%d" % (endpoint["nic"]["vm"], endpoint["nic"].get("index", 0))
+            else:
+                key = "tap:" + endpoint["tap"]
+            out[key] = link
+        return out
+
+    def exec(self, vm, command, timeout=60):
+        return self.cli("exec", vm, "--", command, timeout=timeout)
+
+    def vm_pid(self, vm):
+        with open(os.path.join(self.work_dir, "uml", vm, "pid")) as f:
+            return int(f.read().strip())
+
+    def switch_pid(self):
+        for pid, cmdline in cmdlines_of(self.work_dir).items():
+            if b"clownix-switchcore" in cmdline:
+                return pid
+        return None
+
+
+def ping_ok(system, vm, address, count=3, wait=2):
+    result = system.exec(vm, "ping -c %d -W %d %s" % (count, wait, address))
+    return result.returncode == 0 and " 0% packet loss" in result.stdout, result
+
+
+class SystemTestCase(unittest.TestCase):
+    def setUp(self):
+        self.work_dir = tempfile.mkdtemp(prefix="cnx.", dir="/tmp")
+        self.netns = Netns()
+        self.system = System(self.work_dir, self.netns)
+        self.system.start()
+
+    def tearDown(self):
+        try:
+            self.system.stop()
+            # Nothing left behind: no VM, switch or server process, no socket, no admin tap.
+            wait_for(lambda: not processes_of(self.work_dir), 30,
+                     "every process of the work dir to end")
+            self.assertFalse(os.path.exists(os.path.join(self.work_dir, "clownixd.sock")))
+            self.assertNotEqual(self.netns.run("ip", "link", "show", self.system.admin_tap)
+                                .returncode, 0, "the admin tap outlived clownixd")
+        finally:
+            for pid in processes_of(self.work_dir):
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            self.netns.close()
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def apply(self, network):
+        path = os.path.join(self.work_dir, "topology.json")
+        with open(path, "w") as f:
+            json.dump(network, f)
+        return self.system.must("apply", path, timeout=300)
+
+    def configure(self, vm, *commands):
+        result = self.system.exec(vm, "; ".join(commands))
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+    def bring_up_demo(self):
+        with open(os.path.join(RUNFILES, "examples", "demo.json")) as f:
+            self.apply(json.load(f))
+        self.system.wait_running(["vm1", "router", "vm2"])
+        self.configure("vm1", "ip addr add 192.168.1.1/24 dev eth1", "ip link set eth1 up",
+                       "ip route add 192.168.2.0/24 via 192.168.1.254")
+        self.configure("router", "ip addr add 192.168.1.254/24 dev eth1", "ip link set eth1 up",
+                       "ip addr add 192.168.2.254/24 dev eth2", "ip link set eth2 up",
+                       "echo 1 > /proc/sys/net/ipv4/ip_forward")
+        self.configure("vm2", "ip addr add 192.168.2.1/24 dev eth1", "ip link set eth1 up",
+                       "ip route add 192.168.1.0/24 via 192.168.2.254")
+
+
+class DemoNetworkTest(SystemTestCase):
+    def test_vm1_pings_vm2_through_the_router_and_traceroute_shows_the_hop(self):
+        self.bring_up_demo()
+        ok, result = ping_ok(self.system, "vm1", "192.168.2.1")
+        self.assertTrue(ok, result.stdout + result.stderr)
+        self.assertIn("ttl=63", result.stdout)  # one router on the way
+        trace = self.system.exec("vm1", "traceroute -n -w 2 192.168.2.1")
+        hops = re.findall(r"^\s*(\d+)\s+(\S+)", trace.stdout, re.M)
+        self.assertEqual([h[1] for h in hops], ["192.168.1.254", "192.168.2.1"], trace.stdout)
+        # Links report what the switch saw, and the counters moved.
+        links = wait_for(lambda: (lambda l: l if all(x.get("up") for x in l.values()) else None)(
+            self.system.links()), 10, "all links up")
+        self.assertEqual(len(links), 4)
+        stats = json.loads(self.system.must("stats", "lan1", "--json"))
+        rx = sum(int(p.get("rxFrames", 0)) for p in stats.get("ports", []))
+        self.assertGreater(rx, 0, stats)
+
+    def test_the_host_reaches_every_vm_on_the_admin_network(self):
+        self.bring_up_demo()
+        for vm, address in (("vm1", "10.0.0.1"), ("router", "10.0.0.2"), ("vm2", "10.0.0.3")):
+            self.assertEqual(self.system.vms()[vm]["adminIp"], address)
+            result = self.netns.run("busybox", "ping", "-c", "2", "-W", "2", address)
+            self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+    def test_a_vm_killed_with_sigkill_is_crashed_and_its_links_go_down(self):
+        self.bring_up_demo()
+        pid = self.system.vm_pid("vm2")
+        started = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        vm = wait_for(lambda: (lambda v: v if v["state"] == "VM_STATE_CRASHED" else None)(
+            self.system.vms()["vm2"]), 10, "vm2 to be CRASHED")
+        self.assertLess(time.monotonic() - started, 2.0)
+        self.assertIn("signal 9", vm.get("stateReason", ""))
+        wait_for(lambda: not self.system.links()["vm2/eth1"].get("up"), 10, "vm2/eth1 down")
+        # The whole process group is gone, helpers included.
+        wait_for(lambda: not any(b"umid=vm2" in cmdline
+                                 for cmdline in cmdlines_of(self.work_dir).values()), 10,
+                 "vm2's processes to end")
+        # And it boots again on request.
+        self.system.must("start", "vm2")
+        self.system.wait_running(["vm2"])
+
+    def test_switchcore_killed_with_sigkill_comes_back_and_traffic_resumes(self):
+        self.bring_up_demo()
+        self.assertTrue(ping_ok(self.system, "vm1", "192.168.2.1")[0])
+        old = self.system.switch_pid()
+        self.assertIsNotNone(old)
+        vm_pids = {vm: self.system.vm_pid(vm) for vm in ("vm1", "router", "vm2")}
+        os.kill(old, signal.SIGKILL)
+        started = time.monotonic()
+        wait_for(lambda: (self.system.switch_pid() or old) != old, 10, "a new switch")
+        wait_for(lambda: ping_ok(self.system, "vm1", "192.168.2.1", count=1, wait=1)[0], 10,
+                 "the ping to resume")
+        self.assertLess(time.monotonic() - started, 10)
+        # No VM was touched.
+        self.assertEqual(vm_pids, {vm: self.system.vm_pid(vm) for vm in vm_pids})
+
+    def test_clownixd_killed_with_sigkill_restarts_and_adopts_the_running_vms(self):
+        self.bring_up_demo()
+        vm_pids = {vm: self.system.vm_pid(vm) for vm in ("vm1", "router", "vm2")}
+        revision = self.system.topology()["revision"]
+        self.system.kill9()
+        self.system.start()
+        # Same VMs, same processes, nothing lost or duplicated.
+        self.assertEqual(vm_pids, {vm: self.system.vm_pid(vm) for vm in vm_pids})
+        self.assertGreaterEqual(int(self.system.topology()["revision"]), int(revision))
+        self.system.wait_running(list(vm_pids))
+        self.assertEqual(sorted(self.system.vms()), sorted(vm_pids))
+        wait_for(lambda: ping_ok(self.system, "vm1", "192.168.2.1", count=1, wait=1)[0], 20,
+                 "vm1 to reach vm2 again")
+        result = self.netns.run("busybox", "ping", "-c", "1", "-W", "2", "10.0.0.3")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+
+class ScaleTest(SystemTestCase):
+    def test_twenty_vms_on_five_lans_from_one_apply_all_ping_their_neighbours(self):
+        network = {"vms": [], "lans": [], "links": []}
+        for lan in range(5):
+            network["lans"].append({"name": "lan%d" % lan})
+            for k in range(4):
+                name = "v%d-%d" % (lan, k)
+                network["vms"].append({"name": name, "nic_count": 2, "mem_mib": 48})
+                network["links"].append(
+                    {"endpoint": {"nic": {"vm": name, "index": 1}}, "lan": "lan%d" % lan})
+        plan = self.apply(network)
+        self.assertIn("45 of 45", plan)
+        names = [vm["name"] for vm in network["vms"]]
+        self.system.wait_running(names, timeout=240)
+        for lan in range(5):
+            for k in range(4):
+                self.configure("v%d-%d" % (lan, k),
+                               "ip addr add 172.16.%d.%d/24 dev eth1" % (lan, k + 1),
+                               "ip link set eth1 up")
+        # Each VM pings the next one on its LAN, all at once.
+        pings = []
+        for lan in range(5):
+            for k in range(4):
+                target = "172.16.%d.%d" % (lan, (k + 1) % 4 + 1)
+                pings.append(subprocess.Popen(
+                    [CLOWNIX, "--server", self.system.address, "exec", "v%d-%d" % (lan, k), "--",
+                     "ping -c 2 -W 3 " + target], stdout=subprocess.PIPE, text=True))
+        failures = []
+        for p in pings:
+            out, _ = p.communicate(timeout=120)
+            if p.returncode != 0:
+                failures.append(out)
+        self.assertEqual(failures, [])
+        # LANs are isolated: v0-0 cannot reach v1-0's address (no router between them).
+        self.assertFalse(ping_ok(self.system, "v0-0", "172.16.1.1", count=1, wait=1)[0])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
