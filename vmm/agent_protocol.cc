@@ -49,6 +49,27 @@ absl::StatusOr<std::string> AgentProtocol::EncodeExec(absl::string_view id,
                       "\n");
 }
 
+absl::StatusOr<std::string> AgentProtocol::QuoteArgv(const std::vector<std::string>& argv) {
+  if (argv.empty()) return absl::InvalidArgumentError("empty argv");
+  std::string out;
+  for (const std::string& word : argv) {
+    if (word.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError("argv word holds a NUL byte");
+    }
+    if (!out.empty()) out += ' ';
+    out += '\'';
+    for (char c : word) {
+      if (c == '\'') {
+        out += "'\\''";  // Close, escaped quote, reopen.
+      } else {
+        out += c;
+      }
+    }
+    out += '\'';
+  }
+  return out;
+}
+
 absl::StatusOr<AgentProtocol::Reply> AgentProtocol::ParseReply(absl::string_view line) {
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
   std::vector<absl::string_view> f = absl::StrSplit(line, ' ');

@@ -36,6 +36,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -67,6 +68,9 @@ class AgentProtocol {
   // outside 1..86400 s or a cap above kMaxOutputCap.
   static absl::StatusOr<std::string> EncodeExec(absl::string_view id, absl::string_view command,
                                                 int timeout_s, size_t cap);
+  // A /bin/sh command line that runs `argv` exactly, each word single-quoted, so no value is
+  // ever interpreted by the shell. INVALID_ARGUMENT for an empty argv or a NUL byte.
+  static absl::StatusOr<std::string> QuoteArgv(const std::vector<std::string>& argv);
   // Parses one line (without its '\n'). INVALID_ARGUMENT when it is not a reply.
   static absl::StatusOr<Reply> ParseReply(absl::string_view line);
 };

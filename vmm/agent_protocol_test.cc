@@ -46,6 +46,13 @@ TEST(AgentProtocolTest, ParsesReplies) {
   EXPECT_EQ(r->id, "p7");
 }
 
+TEST(AgentProtocolTest, QuotesArgv) {
+  EXPECT_EQ(*AgentProtocol::QuoteArgv({"echo", "a b", "it's", "$(id)"}),
+            "'echo' 'a b' 'it'\\''s' '$(id)'");
+  EXPECT_FALSE(AgentProtocol::QuoteArgv({}).ok());
+  EXPECT_FALSE(AgentProtocol::QuoteArgv({std::string("a\0b", 3)}).ok());
+}
+
 TEST(AgentProtocolTest, IgnoresNoise) {
   for (const char* bad :
        {"", "Q ping x", "A", "A pong", "A pong a b", "A exec x 300 1 AA==", "A exec x -1 1 AA==",

@@ -132,6 +132,16 @@ void KillGroupAndWait(pid_t pgid, absl::Duration timeout) {
   for (const pollfd& p : fds) close(p.fd);
 }
 
+// UML silently leaves out a NIC whose control socket is missing (uml-facts 13): refuse instead.
+absl::Status CheckCtlSocket(const NicSpec& nic) {
+  struct stat st;
+  if (stat(nic.ctl_path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "eth%d: no LAN control socket at %s (is the switch running?)", nic.index, nic.ctl_path));
+  }
+  return absl::OkStatus();
+}
+
 // Opens a pty slave for clownix's side of a line: raw, non-blocking.
 int OpenPtySlave(const std::string& path) {
   int fd = open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -717,6 +727,9 @@ absl::Status VmManager::Start(const VmSpec& spec) {
   }
   absl::StatusOr<std::vector<std::string>> argv = UmlCommandLine::Build(params);
   if (!argv.ok()) return argv.status();
+  for (const NicSpec& nic : spec.nics) {
+    if (absl::Status s = CheckCtlSocket(nic); !s.ok()) return s;
+  }
 
   {
     absl::MutexLock lock(&mu_);
@@ -994,6 +1007,14 @@ absl::StatusOr<ExecResult> VmManager::Exec(absl::string_view name, absl::string_
   return result;
 }
 
+absl::StatusOr<ExecResult> VmManager::ExecArgv(absl::string_view name,
+                                               const std::vector<std::string>& argv,
+                                               absl::Duration timeout, size_t output_cap) {
+  absl::StatusOr<std::string> command = AgentProtocol::QuoteArgv(argv);
+  if (!command.ok()) return command.status();
+  return Exec(name, *command, timeout, output_cap);
+}
+
 absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
   int number = 0;
   {
@@ -1006,6 +1027,7 @@ absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
   if (!mac.ok()) return mac.status();
   absl::StatusOr<std::string> value = UmlCommandLine::NicValue({nic.index, *mac, nic.ctl_path});
   if (!value.ok()) return value.status();
+  if (absl::Status s = CheckCtlSocket(nic); !s.ok()) return s;
   const std::string check = absl::StrFormat("test -e /sys/class/net/eth%d", nic.index);
   absl::StatusOr<ExecResult> present = Exec(name, check, absl::Seconds(10));
   if (!present.ok()) return present.status();

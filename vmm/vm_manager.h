@@ -94,9 +94,10 @@ struct VmManagerOptions {
   bool root_fs_mode = false;                // Seed's --root_fs: no COW, one VM at most.
   std::string xstate_fix_library;           // Path of libuml_xstate_fix.so.
   XstateFix xstate_fix = XstateFix::kAuto;  // kAuto: preload it only if the host needs it.
-  // Called on every state change. Runs on the manager's thread (or on the thread calling
-  // Start/Adopt for their kBooting/kRunning events), without any manager lock held; it may
-  // call the non-blocking methods (Get, List) but must not block for long.
+  // Called on every state change, in order for a given VM. Runs on the manager's thread (or on
+  // the thread calling Start/Adopt for their kBooting events), without any manager lock held;
+  // it may call the non-blocking methods (Get, List) but must not block for long. A final
+  // event may arrive just after the Halt/Kill call that caused it has returned.
   std::function<void(const VmEvent&)> on_state_change;
 };
 
@@ -119,7 +120,8 @@ class VmManager {
   // Starts a VM and returns once its process runs (state kBooting); kRunning follows when the
   // guest agent answers (typically 1-2 s). INVALID_ARGUMENT: bad spec (name, number, mem,
   // NIC index/path); ALREADY_EXISTS: name or number in use (or a VM of that name runs outside
-  // this manager: Adopt it); FAILED_PRECONDITION: root_fs mode and a VM already runs;
+  // this manager: Adopt it); FAILED_PRECONDITION: root_fs mode and a VM already runs, or a
+  // NIC's control socket does not exist;
   // INTERNAL/UNAVAILABLE: could not create files or the process. On error nothing is left
   // behind (no COW, no config disk, no process).
   absl::Status Start(const VmSpec& spec);
@@ -146,10 +148,16 @@ class VmManager {
                                   absl::Duration timeout = absl::Seconds(30),
                                   size_t output_cap = 64 * 1024);
 
+  // Exec of an argument vector: each word reaches the program as is (quoted for /bin/sh by
+  // AgentProtocol::QuoteArgv). Same status codes as Exec.
+  absl::StatusOr<ExecResult> ExecArgv(absl::string_view name, const std::vector<std::string>& argv,
+                                      absl::Duration timeout = absl::Seconds(30),
+                                      size_t output_cap = 64 * 1024);
+
   // Hot-plugs ethN into a running VM (mconsole "config ethN=daemon,MAC,unix,CTL") and checks
   // through the agent that the interface exists. INVALID_ARGUMENT; NOT_FOUND;
-  // ALREADY_EXISTS: ethN present; FAILED_PRECONDITION: not kRunning; UNAVAILABLE: UML
-  // accepted but no interface appeared (e.g. nobody listens on ctl_path).
+  // ALREADY_EXISTS: ethN present; FAILED_PRECONDITION: not kRunning, or no socket at ctl_path;
+  // UNAVAILABLE: UML accepted but no interface appeared (a stale socket nobody listens on).
   absl::Status AttachNic(absl::string_view name, const NicSpec& nic);
 
   // Takes ethN down in the guest (agent), then unplugs it (mconsole "remove ethN").

@@ -3,7 +3,9 @@
 // bad input. Each test cleans up its VMs by pid.
 #include "vmm/vm_manager.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 
 #include <atomic>
 #include <cstdio>
@@ -43,6 +45,10 @@ class VmManagerTest : public ::testing::Test {
     ASSERT_NE(fgets(line, sizeof(line), p.get()), nullptr);
     VmManagerOptions options = DefaultOptions(dir_.path() + "/w");
     options.rsa_public_key = line;
+    options.on_state_change = [this](const VmEvent& e) {
+      absl::MutexLock lock(&events_mu_);
+      events_.push_back(e);
+    };
     auto m = VmManager::Create(options);
     ASSERT_TRUE(m.ok()) << m.status();
     manager_ = std::move(*m);
@@ -67,6 +73,8 @@ class VmManagerTest : public ::testing::Test {
 
   ShortTempDir dir_;
   std::string key_path_;
+  absl::Mutex events_mu_;
+  std::vector<VmEvent> events_ ABSL_GUARDED_BY(events_mu_);
   std::unique_ptr<VmManager> manager_;
 };
 
@@ -84,6 +92,11 @@ TEST_F(VmManagerTest, BootsExecsAndHalts) {
 
   // The config disk reached the guest: name and admin IP.
   EXPECT_EQ(Run("vm1", "hostname"), "vm1\n");
+  // argv form: every word arrives intact.
+  absl::StatusOr<ExecResult> argv_run =
+      manager_->ExecArgv("vm1", {"printf", "[%s]", "a b", "it's", "$(reboot)", "*"});
+  ASSERT_TRUE(argv_run.ok()) << argv_run.status();
+  EXPECT_EQ(argv_run->output, "[a b][it's][$(reboot)][*]");
   // Quoting survives the trip.
   EXPECT_EQ(Run("vm1", "printf '%s|' \"a b\" '$HOME' \"it's\""), "a b|$HOME|it's|");
 
@@ -150,6 +163,21 @@ TEST_F(VmManagerTest, BootsExecsAndHalts) {
   EXPECT_NE(stat((dir_.path() + "/w/uml/vm1").c_str(), &st), 0);
   EXPECT_EQ(stat((dir_.path() + "/w/vms/vm1/console.log").c_str(), &st), 0);
   EXPECT_EQ(manager_->Exec("vm1", "true").status().code(), absl::StatusCode::kNotFound);
+
+  // The callback saw BOOTING, RUNNING, STOPPED, in that order. (It runs on the manager's
+  // thread, so the last one may arrive just after Halt returned.)
+  auto states = [&] {
+    std::vector<VmState> out;
+    for (const VmEvent& e : events_) {
+      if (e.name == "vm1") out.push_back(e.state);
+    }
+    return out;
+  };
+  absl::MutexLock lock(&events_mu_);
+  auto three = [&] { return states().size() >= 3; };
+  events_mu_.AwaitWithTimeout(absl::Condition(&three), absl::Seconds(5));
+  EXPECT_EQ(states(),
+            (std::vector<VmState>{VmState::kBooting, VmState::kRunning, VmState::kStopped}));
 }
 
 TEST_F(VmManagerTest, KillNineIsReportedAtOnceAndCleaned) {
@@ -236,9 +264,20 @@ TEST_F(VmManagerTest, HotPlugsANicThenPingsAndSshsOverIt) {
   EXPECT_EQ(ssh->exit_code, 7) << ssh->output;
   EXPECT_TRUE(absl::StrContains(ssh->output, "h2\n")) << ssh->output;
 
-  // Nobody listening at the control path: UML says OK but no interface appears.
+  // No socket at the control path: refused before UML is asked.
   EXPECT_EQ(manager_->AttachNic("h1", {2, dir_.path() + "/nobody.ctl"}).code(),
-            absl::StatusCode::kUnavailable);
+            absl::StatusCode::kFailedPrecondition);
+  // A stale socket nobody listens on: UML says OK but no interface appears.
+  const std::string stale = dir_.path() + "/stale.ctl";
+  {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr = {};
+    addr.sun_family = AF_UNIX;
+    strcpy(addr.sun_path, stale.c_str());
+    ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    close(fd);
+  }
+  EXPECT_EQ(manager_->AttachNic("h1", {2, stale}).code(), absl::StatusCode::kUnavailable);
 
   ASSERT_TRUE(manager_->DetachNic("h1", 1).ok());
   EXPECT_EQ(Run("h1", "test -e /sys/class/net/eth1; echo $?"), "1\n");
@@ -268,6 +307,11 @@ TEST_F(VmManagerTest, BadInputIsRefusedAndLeavesNothing) {
     EXPECT_TRUE(fs::is_empty(vms)) << c.spec.name;
     EXPECT_TRUE(manager_->List().empty());
   }
+
+  // A NIC on a LAN whose switch is not there.
+  EXPECT_EQ(manager_->Start({"m", 1, 64, {{0, dir_.path() + "/no-switch.ctl"}}}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(fs::is_empty(vms));
 
   StartAndWait({"d1", 5, 64, {}});
   EXPECT_EQ(manager_->Start({"d1", 6, 64, {}}).code(), absl::StatusCode::kAlreadyExists);
