@@ -53,12 +53,14 @@ inline VmManagerOptions DefaultOptions(const std::string& work_dir) {
 class HostProcess {
  public:
   explicit HostProcess(std::vector<std::string> argv) {
+    // Everything allocated before fork: the child of a multi-threaded process may only make
+    // async-signal-safe calls.
+    std::vector<char*> args;
+    for (std::string& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
     pid_ = fork();
     if (pid_ == 0) {
       setpgid(0, 0);
-      std::vector<char*> args;
-      for (std::string& a : argv) args.push_back(a.data());
-      args.push_back(nullptr);
       execvp(args[0], args.data());
       _exit(127);
     }
