@@ -100,8 +100,9 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Start(const Server
     server->runtime_ = *std::move(runtime);
   }
 
-  server->topology_ =
-      std::make_unique<TopologyService>(server->store_.get(), WatchReactor::Limits());
+  WatchReactor::Limits watch_limits;
+  watch_limits.queue_limit = options.watch_queue_limit;
+  server->topology_ = std::make_unique<TopologyService>(server->store_.get(), watch_limits);
   server->machines_ =
       std::make_unique<MachinesService>(server->store_.get(), server->runtime_.get());
   server->switch_ = std::make_unique<SwitchService>(server->store_.get(), server->runtime_.get());

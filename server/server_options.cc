@@ -83,6 +83,10 @@ absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions options,
     return absl::InvalidArgumentError(absl::StrCat(
         "admin_tap \"", options.admin_tap, "\" is not a valid interface name (1-15 of a-z0-9_-)"));
   }
+  if (options.watch_queue_limit < 10) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("watch_queue_limit ", options.watch_queue_limit, " is below 10"));
+  }
   if (options.num_tap > kMaxTaps) {
     return absl::InvalidArgumentError(
         absl::StrCat("num_tap ", options.num_tap, " is out of range 0..", kMaxTaps));

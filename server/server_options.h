@@ -30,6 +30,8 @@ struct ServerOptions {
   bool backends = true;
   // Network namespace (existing) that gets the admin tap and ip_admin; empty: the host's.
   std::string admin_netns;
+  // Events a watcher may fall behind before it is resynced with a snapshot.
+  uint32_t watch_queue_limit = 20000;
   // Name of the host tap that carries ip_admin.
   std::string admin_tap = "clownix0";
 

@@ -285,6 +285,80 @@ TEST(TopologyIntegration, KillNineDuringABurstLosesNoAcknowledgedMutation) {
   }
 }
 
+TEST(TopologyIntegration, AStuckWatcherBlocksNobodyAndIsResyncedWithASnapshot) {
+  auto server = ClownixdProcess::Start(ClownixdProcess::MakeWorkDir(),
+                                       {"--nobackends", "--watch_queue_limit", "200"});
+  ASSERT_TRUE(server.ok()) << server.status();
+  // The stuck watcher's client advertises a tiny HTTP/2 window and never grows it: once it
+  // stops reading, the server cannot send it more than about a kilobyte.
+  grpc::ChannelArguments tiny_window;
+  tiny_window.SetInt("grpc.http2.lookahead_bytes", 1024);
+  tiny_window.SetInt("grpc.http2.bdp_probe", 0);
+  tiny_window.SetInt("grpc.use_local_subchannel_pool", 1);
+  auto stuck_channel = grpc::CreateCustomChannel((*server)->address(),
+                                                 grpc::InsecureChannelCredentials(), tiny_window);
+  auto stuck_stub = Topology::NewStub(stuck_channel);
+  grpc::ClientContext stuck_context;
+  auto stuck = stuck_stub->Watch(&stuck_context, {});
+  WatchResponse response;
+  ASSERT_TRUE(stuck->Read(&response));
+  ASSERT_TRUE(response.has_snapshot());
+
+  // A healthy watcher, reading all along.
+  std::atomic<uint64_t> target{0};
+  WatchLog healthy;
+  grpc::ClientContext healthy_context;
+  std::thread healthy_thread(RunWatcher, (*server)->NewChannel(), &healthy_context, &target,
+                             &healthy);
+
+  // 1,000 mutations from 4 writers: none waits for the stuck watcher.
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      auto stub = Topology::NewStub((*server)->NewChannel());
+      for (int i = 0; i < 250; ++i) {
+        uint64_t ignored;
+        if (!CreateLan(stub.get(), absl::StrCat("s", w, "-", i), &ignored).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : writers) t.join();
+  ASSERT_EQ(failures.load(), 0);
+  const uint64_t revision = 1000;
+  target = revision;
+  healthy_thread.join();
+  EXPECT_EQ(healthy.error, "");
+  EXPECT_EQ(healthy.snapshots, 1) << "the healthy watcher fell behind";
+  ASSERT_EQ(healthy.revisions.size(), revision - healthy.snapshot_revision);
+  for (size_t k = 0; k < healthy.revisions.size(); ++k) {
+    ASSERT_EQ(healthy.revisions[k], healthy.snapshot_revision + 1 + k);
+  }
+
+  // The stuck watcher reads again: what it missed comes as a FELL_BEHIND snapshot, then the
+  // stream goes on without a gap.
+  bool resynced = false;
+  uint64_t seen = 0;
+  size_t events = 0;
+  while (seen < revision && stuck->Read(&response)) {
+    if (response.has_snapshot()) {
+      EXPECT_EQ(response.snapshot().reason(), clownix::v1::Snapshot::FELL_BEHIND);
+      resynced = true;
+      seen = response.snapshot().topology().revision();
+    }
+    for (const auto& event : response.events()) {
+      ASSERT_EQ(event.revision(), seen + 1) << "gap or duplicate";
+      seen = event.revision();
+      ++events;
+    }
+  }
+  EXPECT_TRUE(resynced);
+  EXPECT_EQ(seen, revision);
+  EXPECT_LT(events, revision);
+  stuck_context.TryCancel();
+  stuck->Finish();
+}
+
 TEST(TopologyIntegration, SigtermStopsCleanlyAndRemovesTheSocket) {
   std::string dir = ClownixdProcess::MakeWorkDir();
   auto server = ClownixdProcess::Start(dir, {"--nobackends", "--listen", "127.0.0.1:0"});
