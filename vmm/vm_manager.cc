@@ -1227,6 +1227,14 @@ absl::Status VmManager::AdoptOne(const std::string& name, std::vector<VmEvent>* 
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> VmManager::KernelVersion(absl::string_view name) const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!vms_.count(name)) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+  }
+  return MconsoleClient::Send(UmlDir(name) + "/mconsole", "version", absl::Seconds(5));
+}
+
 absl::StatusOr<VmInfo> VmManager::Get(absl::string_view name) const {
   absl::MutexLock lock(&mu_);
   auto it = vms_.find(name);

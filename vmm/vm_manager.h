@@ -111,7 +111,7 @@ class VmManager {
   static absl::StatusOr<std::unique_ptr<VmManager>> Create(VmManagerOptions options);
 
   // Stops watching. VMs keep running (a later VmManager adopts them); use Kill/Halt to stop
-  // them first if that is wanted.
+  // them first if that is wanted. No other call may be in progress or follow.
   ~VmManager();
 
   VmManager(const VmManager&) = delete;
@@ -179,6 +179,10 @@ class VmManager {
   // agent are re-attached. Stale entries (dead process) are cleaned up. Returns the adopted
   // names. Idempotent: VMs already managed are skipped.
   absl::StatusOr<std::vector<std::string>> Adopt();
+
+  // The guest kernel's version string over mconsole ("version"), e.g. "Linux (none) 6.1.176
+  // ... x86_64". NOT_FOUND; UNAVAILABLE/DEADLINE_EXCEEDED when mconsole does not answer.
+  absl::StatusOr<std::string> KernelVersion(absl::string_view name) const;
 
   // Snapshot of one VM / all VMs. NOT_FOUND.
   absl::StatusOr<VmInfo> Get(absl::string_view name) const;

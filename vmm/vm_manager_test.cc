@@ -90,6 +90,12 @@ TEST_F(VmManagerTest, BootsExecsAndHalts) {
   EXPECT_EQ(r->exit_code, 3);
   EXPECT_EQ(r->output, "hello\nerr\n");
 
+  // mconsole answers, and agrees with the guest.
+  absl::StatusOr<std::string> version = manager_->KernelVersion("vm1");
+  ASSERT_TRUE(version.ok()) << version.status();
+  EXPECT_TRUE(absl::StrContains(*version, Run("vm1", "uname -r | tr -d '\\n'"))) << *version;
+  EXPECT_EQ(manager_->KernelVersion("nope").status().code(), absl::StatusCode::kNotFound);
+
   // The config disk reached the guest: name and admin IP.
   EXPECT_EQ(Run("vm1", "hostname"), "vm1\n");
   // argv form: every word arrives intact.
