@@ -286,6 +286,109 @@ class DemoNetworkTest(SystemTestCase):
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
 
 
+def rtt_ms(output):
+    match = re.search(r"min/avg/max = [\d.]+/([\d.]+)/", output)
+    return float(match.group(1)) if match else None
+
+
+class MachinesTest(SystemTestCase):
+    """Two VMs a and b with three NICs each; eth1 of both on lan1."""
+
+    def setUp(self):
+        super().setUp()
+        self.apply({
+            "vms": [{"name": "a", "nic_count": 3}, {"name": "b", "nic_count": 3}],
+            "lans": [{"name": "lan1"}, {"name": "lan2"}],
+            "links": [{"endpoint": {"nic": {"vm": v, "index": 1}}, "lan": "lan1"}
+                      for v in ("a", "b")]})
+        self.system.wait_running(["a", "b"])
+        self.configure("a", "ip addr add 10.9.1.1/24 dev eth1", "ip link set eth1 up")
+        self.configure("b", "ip addr add 10.9.1.2/24 dev eth1", "ip link set eth1 up")
+
+    def test_connect_hot_plugs_a_nic_into_a_running_vm_and_disconnect_unplugs_it(self):
+        pids = {vm: self.system.vm_pid(vm) for vm in ("a", "b")}
+        for vm in ("a", "b"):
+            self.system.must("connect", vm, "eth2", "lan2")
+        wait_for(lambda: all(self.system.links().get(k, {}).get("up")
+                             for k in ("a/eth2", "b/eth2")), 30, "the new links up")
+        self.configure("a", "ip addr add 10.9.2.1/24 dev eth2", "ip link set eth2 up")
+        self.configure("b", "ip addr add 10.9.2.2/24 dev eth2", "ip link set eth2 up")
+        ok, result = ping_ok(self.system, "a", "10.9.2.2")
+        self.assertTrue(ok, result.stdout + result.stderr)
+        self.assertEqual(pids, {vm: self.system.vm_pid(vm) for vm in pids}, "a VM was rebooted")
+        self.system.must("disconnect", "a", "eth2")
+        self.assertNotIn("a/eth2", self.system.links())
+        wait_for(lambda: self.system.exec("a", "ip link show eth2").returncode != 0, 30,
+                 "eth2 to leave vm a")
+        self.assertFalse(ping_ok(self.system, "b", "10.9.2.1", count=1, wait=1)[0])
+
+    def test_impairments_change_rtt_and_loss_as_configured(self):
+        ok, result = ping_ok(self.system, "a", "10.9.1.2", count=5)
+        self.assertTrue(ok, result.stdout)
+        base = rtt_ms(result.stdout)
+        self.system.must("impair", "a/eth1", "--delay", "40ms")
+        self.assertEqual(self.system.links()["a/eth1"]["toLan"]["delayUs"], 40000)
+        delayed = self.system.exec("a", "ping -c 5 -W 3 10.9.1.2")
+        self.assertEqual(delayed.returncode, 0, delayed.stdout)
+        # 40 ms each way on a's link: about 80 ms more per round trip.
+        self.assertGreater(rtt_ms(delayed.stdout), base + 60, delayed.stdout)
+        self.system.must("impair", "a/eth1", "--clear")
+        self.system.must("impair", "a/eth1", "--loss", "100")
+        lossy = self.system.exec("a", "ping -c 3 -W 1 10.9.1.2")
+        self.assertIn("100% packet loss", lossy.stdout)
+        self.system.must("impair", "a/eth1", "--clear")
+        self.assertTrue(ping_ok(self.system, "a", "10.9.1.2")[0])
+
+    def test_exec_returns_exit_codes_and_output_and_times_out(self):
+        result = self.system.exec("a", "echo out; echo err >&2; exit 3")
+        self.assertEqual(result.returncode, 3)
+        self.assertIn("out", result.stdout)
+        self.assertIn("err", result.stdout + result.stderr)
+        slow = self.system.cli("exec", "a", "--timeout", "2s", "--", "sleep 30")
+        self.assertNotEqual(slow.returncode, 0)
+        self.assertIn("DEADLINE_EXCEEDED", slow.stderr)
+        # The guest killed it: a new command runs at once.
+        self.assertEqual(self.system.exec("a", "true", timeout=20).returncode, 0)
+
+    def test_console_carries_input_and_output(self):
+        marker = "console-check-%d" % os.getpid()
+        result = subprocess.run(
+            [CLOWNIX, "--server", self.system.address, "console", "a", "--linger", "3s"],
+            input="\necho %s-$((6*7))\n" % marker, capture_output=True, text=True, timeout=60)
+        self.assertIn("%s-42" % marker, result.stdout, result.stderr)
+
+    def test_halt_start_and_reboot(self):
+        pid = self.system.vm_pid("a")
+        self.system.must("halt", "a")
+        vm = self.system.vms()["a"]
+        self.assertEqual(vm["state"], "VM_STATE_STOPPED")
+        self.assertFalse(any(b"umid=a " in c for c in cmdlines_of(self.work_dir).values()))
+        self.system.must("start", "a")
+        self.system.wait_running(["a"])
+        self.assertNotEqual(self.system.vm_pid("a"), pid)
+        pid = self.system.vm_pid("a")
+        self.system.must("reboot", "a")
+        self.system.wait_running(["a"], timeout=60)
+        self.assertEqual(self.system.vm_pid("a"), pid, "a reboot happens in place")
+        self.assertEqual(self.system.exec("a", "true").returncode, 0)
+
+    def test_bad_requests_are_refused_and_change_nothing(self):
+        revision = int(self.system.topology()["revision"])
+        for args, code in ((("vm", "add", "Bad Name"), "INVALID_ARGUMENT"),
+                           (("vm", "add", "c", "--mem", "16"), "INVALID_ARGUMENT"),
+                           (("vm", "add", "c", "--nics", "9"), "INVALID_ARGUMENT"),
+                           (("vm", "add", "a"), "ALREADY_EXISTS"),
+                           (("connect", "a", "eth1", "lan2"), "FAILED_PRECONDITION"),
+                           (("connect", "a", "eth7", "lan2"), "NOT_FOUND"),
+                           (("lan", "rm", "lan1"), "FAILED_PRECONDITION"),
+                           (("exec", "nope", "--", "true"), "NOT_FOUND")):
+            result = self.system.cli(*args)
+            self.assertNotEqual(result.returncode, 0, args)
+            self.assertIn(code, result.stderr, args)
+        self.assertEqual(int(self.system.topology()["revision"]), revision)
+        self.assertEqual(sorted(self.system.vms()), ["a", "b"])
+
+
 class ScaleTest(SystemTestCase):
     def test_twenty_vms_on_five_lans_from_one_apply_all_ping_their_neighbours(self):
         network = {"vms": [], "lans": [], "links": []}
