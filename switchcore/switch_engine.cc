@@ -347,7 +347,7 @@ absl::StatusOr<std::pair<uint64_t, int>> SwitchEngine::AttachTap(const ctl::Requ
   if (!name.ok()) return name.status();
   uint64_t id = req.port_id;
   if (id == 0) {
-    id = (static_cast<uint64_t>(options_.incarnation) << 32) | next_port_++;
+    id = NewPortId();
   } else if (absl::Status s = CheckNewPortId(id); !s.ok()) {
     return s;
   }
@@ -483,7 +483,7 @@ void SwitchEngine::OnHandshakeReadable(uint64_t hs_id) {
 
 void SwitchEngine::CompleteHandshake(Lan& lan, uint64_t hs_id) {
   Handshake& hs = *lan.handshakes()[hs_id];
-  uint64_t id = (static_cast<uint64_t>(options_.incarnation) << 32) | next_port_++;
+  uint64_t id = NewPortId();
   absl::StatusOr<Port*> port = AddVmPort(lan, hs.address(), id, -1);
   if (!port.ok()) {
     LogLimited(now_ns_,
@@ -594,6 +594,15 @@ absl::StatusOr<Port*> SwitchEngine::Register(std::unique_ptr<Port> port, int wan
   // The forwarding path appends to dirty_ without allocating: room for every port, made here.
   if (dirty_.capacity() < ports_.size()) dirty_.reserve(2 * ports_.size());
   return raw;
+}
+
+uint64_t SwitchEngine::NewPortId() {
+  // Restored ports keep ids from earlier incarnations (or an earlier client): skip any in use.
+  uint64_t id;
+  do {
+    id = (static_cast<uint64_t>(options_.incarnation) << 32) | (next_port_++ & 0xffffffffu);
+  } while (id == 0 || ports_.contains(id));
+  return id;
 }
 
 Port* SwitchEngine::FindPort(uint64_t id) {

@@ -115,6 +115,7 @@ class SwitchEngine {
   void RemovePort(uint64_t id, absl::string_view reason);
   void Doom(Port& port, absl::string_view reason);
   Port* FindPort(uint64_t id);
+  uint64_t NewPortId();
 
   // Forwarding.
   void OnPortReadable(Port& port);

@@ -521,6 +521,42 @@ TEST_F(SwitchClientTest, VmGoneDuringRestartIsReportedDown) {
   EXPECT_TRUE(ports[0].vm_address == a->address());
 }
 
+TEST_F(SwitchClientTest, NewClientRestoresPortsOfRunningVms) {
+  // clownixd restarts: its switch goes with it, the VMs stay; the new clownixd restores the ports
+  // it had persisted and frames flow again.
+  ASSERT_TRUE(client_->CreateLan("blue").ok());
+  auto a = Join("blue", "a");
+  auto b = Join("blue", "b");
+  uint8_t buf[2048];
+  auto fa = Frame(1, kBroadcast, 64);
+  ASSERT_TRUE(a->Send(fa.data(), fa.size()).ok());
+  ASSERT_TRUE(b->Receive(buf, sizeof(buf), absl::Seconds(2)).ok());
+  PortOf(*a);
+  PortOf(*b);
+  std::vector<SwitchClient::PortInfo> persisted = client_->Ports();
+  ASSERT_EQ(persisted.size(), 2u);
+  client_.reset();
+  EXPECT_FALSE(a->Send(fa.data(), fa.size()).ok());  // nobody at the data address now
+
+  SwitchClient::Options options;
+  options.switchcore_path = Binary();
+  options.work_dir = work_dir_;
+  auto client = SwitchClient::Start(options);
+  ASSERT_TRUE(client.ok());
+  client_ = *std::move(client);
+  ASSERT_TRUE(client_->CreateLan("blue").ok());
+  for (const auto& p : persisted) EXPECT_TRUE(client_->RestorePort(p).ok()) << p.port_id;
+  EXPECT_EQ(client_->RestorePort(persisted[0]).status().code(), absl::StatusCode::kAlreadyExists);
+  ASSERT_TRUE(a->Send(fa.data(), fa.size()).ok());
+  EXPECT_TRUE(b->Receive(buf, sizeof(buf), absl::Seconds(2)).ok());
+  // A new VM gets an id distinct from the restored ones.
+  auto c = Join("blue", "c");
+  uint64_t id_c = PortOf(*c);
+  EXPECT_NE(id_c, 0u);
+  for (const auto& p : persisted) EXPECT_NE(p.port_id, id_c);
+  EXPECT_EQ(client_->Ports().size(), 3u);
+}
+
 TEST_F(SwitchClientTest, UnansweredRequestTimesOutUnavailable) {
   pid_t pid = client_->pid();
   ASSERT_EQ(kill(pid, SIGSTOP), 0);
