@@ -5,8 +5,8 @@
 #     vm1 (192.168.1.1) -- lan1 -- router -- lan2 -- vm2 (192.168.2.1)
 #
 # then shows vm1 pinging vm2 through the router, and the host reaching the VMs over the admin
-# network (which lives in a network namespace of its own, so nothing touches the host's
-# interfaces). Runs until Ctrl-C, then shuts everything down.
+# network. clownixd runs in a network namespace of its own (so do its switch, taps and VMs):
+# nothing touches the host's interfaces. Runs until Ctrl-C, then shuts everything down.
 # Usage: tools/run.sh [WORK_DIR]   (default /tmp/clownix)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,8 +40,8 @@ ip netns del "$netns" 2>/dev/null || true
 ip netns add "$netns"
 ip -n "$netns" link set lo up
 
-echo "== starting clownixd (work dir $work_dir, admin $ip_admin in netns $netns)"
-"$bin/server/clownixd" --work_dir "$work_dir" --ip_admin "$ip_admin" --admin_netns "$netns" \
+echo "== starting clownixd in netns $netns (work dir $work_dir, host admin address $ip_admin)"
+ip netns exec "$netns" "$bin/server/clownixd" --work_dir "$work_dir" --ip_admin "$ip_admin" \
   2>"$work_dir/clownixd.log" &
 server_pid=$!
 for _ in $(seq 200); do "$clownix" topo >/dev/null 2>&1 && break; sleep 0.1; done

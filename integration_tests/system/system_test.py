@@ -1,9 +1,10 @@
 """The whole system as a user runs it: clownixd with real UML VMs, the real clownix-switchcore,
 the `clownix` CLI and real gRPC.
 
-Every test brings up its own clownixd on a fresh work dir under /tmp, with the host's admin
-address on a tap inside a network namespace that the test makes (held by a child process, so it
-vanishes with it; Bazel's sandbox gives no /run/netns for `ip netns add`). Nothing is sent to any
+Every test brings up its own clownixd on a fresh work dir under /tmp, inside a network namespace
+that the test makes (held by a child process, so it vanishes with it; Bazel's sandbox gives no
+/run/netns for `ip netns add`): its switch, its taps (the admin tap with the host's admin
+address, and the seed's num_tap taps) and its VMs all live there, and nothing is sent to any
 address outside this machine. At the end of each test the server is stopped and the test checks
 that nothing is left behind: no process of the work dir, no socket, no tap.
 """
@@ -85,9 +86,10 @@ class System:
         self.admin_tap = "cnx%d" % (os.getpid() % 100000)
 
     def start(self):
+        # nsenter joins the namespace and execs clownixd: the pid stays the one we hold.
         self.process = subprocess.Popen(
-            [CLOWNIXD, "--work_dir", self.work_dir, "--ip_admin", IP_ADMIN,
-             "--admin_netns", str(self.netns.pid), "--admin_tap", self.admin_tap],
+            ["nsenter", "-t", str(self.netns.pid), "-n", CLOWNIXD, "--work_dir", self.work_dir,
+             "--ip_admin", IP_ADMIN, "--admin_tap", self.admin_tap, "--num_tap", "1"],
             stdout=self.log, stderr=self.log)
         wait_for(lambda: self.process.poll() is not None or self.cli_ok("topo"), 60,
                  "clownixd to serve")
@@ -235,6 +237,24 @@ class DemoNetworkTest(SystemTestCase):
             self.assertEqual(self.system.vms()[vm]["adminIp"], address)
             result = self.netns.run("busybox", "ping", "-c", "2", "-W", "2", address)
             self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+    def test_a_seed_tap_joins_a_lan_and_the_host_side_pings_a_vm(self):
+        self.bring_up_demo()
+        self.assertIn("tap0", [t["name"] for t in self.system.topology().get("taps", [])])
+        self.system.must("connect", "tap:tap0", "lan1")
+        wait_for(lambda: self.system.links().get("tap:tap0", {}).get("up"), 10, "tap0 up")
+        for argv in (("ip", "addr", "add", "192.168.1.100/24", "dev", "tap0"),
+                     ("ip", "link", "set", "tap0", "up")):
+            result = self.netns.run(*argv)
+            self.assertEqual(result.returncode, 0, result.stderr)
+        result = self.netns.run("busybox", "ping", "-c", "2", "-W", "2", "192.168.1.1")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        stats = json.loads(self.system.must("stats", "lan1", "--json"))
+        taps = [p for p in stats["ports"] if p.get("endpoint", {}).get("tap") == "tap0"]
+        self.assertEqual(len(taps), 1, stats)
+        self.assertGreaterEqual(int(taps[0].get("txFrames", 0)), 2)
+        self.system.must("disconnect", "tap:tap0")
+        self.assertNotIn("tap:tap0", self.system.links())
 
     def test_a_vm_killed_with_sigkill_is_crashed_and_its_links_go_down(self):
         self.bring_up_demo()
