@@ -10,8 +10,8 @@
 //     helpers outlive a plain kill of the main pid), a child is reaped, files are removed;
 //   - each VM's mconsole notify socket (vms/NAME/notify.sock): the VM announces its mconsole at
 //     boot and after a reboot, its kernel panics (reported as the cause of the crash that
-//     follows), and the agent's "agent-ready" message
-//     (agent line then attached and pinged; the pong makes the VM RUNNING);
+//     follows), and its agent says "agent-ready" (agent then pinged; the pong makes the VM
+//     RUNNING);
 //   - each VM's console pty (copied to WORK/vms/NAME/console.log and to subscribers) and agent
 //     pty (replies matched to waiting Exec calls by request id).
 // Everything needed after a restart is on disk: WORK/uml/NAME/pid (written by UML),
