@@ -10,6 +10,8 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "server/clownix_server.h"
 #include "server/log.h"
@@ -42,6 +44,13 @@ int main(int argc, char** argv) {
       "  clownixd [--work_dir DIR] [--listen HOST:PORT] [--ip_admin A.B.C.D] ...\n"
       "  clownixd <port> <num_tap> <ip_admin> <work_dir> <bulk_dir> <rsa_public> <rsa_private> "
       "[--root_fs]");
+  // --help lists the flags of this file (absl's default looks for a file named after the binary).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   // Debian's Abseil checks every Mutex acquisition for lock-order cycles; clownixd's lock order
   // is fixed by design (documented per class), and the check showed in profiles of the hot path.

@@ -1,5 +1,6 @@
 #include "server/runtime_controller.h"
 
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -58,11 +59,15 @@ ctl::Impairment ToSwitch(const clownix::v1::Impairment& in) {
   return out;
 }
 
-// Runs a program (no shell) and returns OK when it exits 0.
-absl::Status Run(const std::vector<std::string>& argv) {
+// Runs a program (no shell) and returns OK when it exits 0. `quiet`: its stderr is dropped.
+absl::Status Run(const std::vector<std::string>& argv, bool quiet = false) {
   pid_t pid = fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    if (quiet) {
+      int null = open("/dev/null", O_WRONLY);
+      if (null >= 0) dup2(null, STDERR_FILENO);
+    }
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -225,7 +230,7 @@ absl::Status RuntimeController::SetUpAdminTap() {
     return argv;
   };
   // An address left from an earlier run is fine; a missing one is added.
-  (void)Run(with({"addr", "del", address, "dev", tap}));
+  (void)Run(with({"addr", "del", address, "dev", tap}), /*quiet=*/true);
   if (absl::Status s = Run(with({"addr", "add", address, "dev", tap})); !s.ok()) return s;
   return Run(with({"link", "set", tap, "up"}));
 }
@@ -680,7 +685,11 @@ absl::Status RuntimeController::Halt(const std::string& vm, absl::Duration grace
   return status;
 }
 
-absl::Status RuntimeController::Reboot(const std::string& vm) { return vmm_->Reboot(vm); }
+absl::Status RuntimeController::Reboot(const std::string& vm) {
+  absl::Status status = vmm_->Reboot(vm);
+  WaitIdle();  // its BOOTING is in the topology: the reply shows it
+  return status;
+}
 
 absl::StatusOr<clownix::v1::ExecResponse> RuntimeController::Exec(const std::string& vm,
                                                                   const std::string& command,

@@ -71,7 +71,10 @@ TEST(MconsoleClientTest, DecodesNotification) {
 
 // A datagram peer standing in for the VM's socket: checks the request and answers in two parts.
 TEST(MconsoleClientTest, SendCollectsMultiPartReplyOverARealSocket) {
-  std::string path = absl::StrCat(getenv("TEST_TMPDIR"), "/mc");
+  // Unix socket paths hold 107 bytes: Bazel's TEST_TMPDIR can be deeper than that.
+  char dir[] = "/tmp/mconsole-test.XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = absl::StrCat(dir, "/mc");
   int server = socket(AF_UNIX, SOCK_DGRAM, 0);
   sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
@@ -105,6 +108,7 @@ TEST(MconsoleClientTest, SendCollectsMultiPartReplyOverARealSocket) {
   // Nobody listening any more.
   unlink(path.c_str());
   EXPECT_EQ(MconsoleClient::Send(path, "version").status().code(), absl::StatusCode::kUnavailable);
+  rmdir(dir);
 }
 
 }  // namespace

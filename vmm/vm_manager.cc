@@ -192,6 +192,19 @@ std::string DescribeSignal(int sig) {
   return absl::StrFormat("killed by signal %d (%s)", sig, d ? d : "?");
 }
 
+// The spec file of a VM (vms/NAME/spec), read back by Adopt: name, number, mem, the NICs it has
+// now (nic=) and those of its kernel command line (bootnic=). False when it cannot be written.
+bool WriteSpecFile(const std::string& path, const VmSpec& spec,
+                   const std::vector<NicSpec>& boot_nics) {
+  std::ofstream out(path, std::ios::trunc);
+  out << "name=" << spec.name << "\nnumber=" << spec.number << "\nmem=" << spec.mem_mib << "\n";
+  for (const NicSpec& nic : spec.nics) out << "nic=" << nic.index << " " << nic.ctl_path << "\n";
+  for (const NicSpec& nic : boot_nics) {
+    out << "bootnic=" << nic.index << " " << nic.ctl_path << "\n";
+  }
+  return static_cast<bool>(out.flush());
+}
+
 }  // namespace
 
 const char* VmStateName(VmState state) {
@@ -224,6 +237,9 @@ struct VmManager::Vm {
   };
 
   VmSpec spec;
+  // The NICs of the kernel command line: what the VM has again after a reboot, which re-execs
+  // the kernel with that command line and forgets NICs plugged or unplugged since.
+  std::vector<NicSpec> boot_nics;
   VmState state = VmState::kBooting;
   int pid = 0;
   bool child = false;
@@ -452,6 +468,7 @@ void VmManager::HandleNotify(const std::string& name, std::vector<VmEvent>* even
         // again before the VM is RUNNING.
         if (vm.state == VmState::kRunning) {
           vm.state = VmState::kBooting;
+          ForgetHotplugLocked(name, vm);
           DetachAgentLocked(vm, absl::UnavailableError(absl::StrCat("vm ", name, " rebooted")));
           events->push_back({name, VmState::kBooting, "rebooting"});
           changed_.SignalAll();
@@ -747,6 +764,7 @@ absl::Status VmManager::Start(const VmSpec& spec) {
     }
     auto vm = std::make_unique<Vm>();
     vm->spec = spec;
+    vm->boot_nics = spec.nics;
     vms_[spec.name] = std::move(vm);  // Reserves the name; removed again on failure.
     last_exit_.erase(spec.name);
   }
@@ -787,11 +805,8 @@ absl::Status VmManager::Start(const VmSpec& spec) {
       !s.ok()) {
     return fail(s, 0);
   }
-  {
-    std::ofstream out(VmDir(spec.name) + "/spec");
-    out << "name=" << spec.name << "\nnumber=" << spec.number << "\nmem=" << spec.mem_mib << "\n";
-    for (const NicSpec& nic : spec.nics) out << "nic=" << nic.index << " " << nic.ctl_path << "\n";
-    if (!out) return fail(absl::InternalError("cannot write the vm's spec file"), 0);
+  if (!WriteSpecFile(VmDir(spec.name) + "/spec", spec, spec.nics)) {
+    return fail(absl::InternalError("cannot write the vm's spec file"), 0);
   }
 
   std::vector<std::string> env;
@@ -938,6 +953,7 @@ absl::Status VmManager::Reboot(absl::string_view name) {
       vm.state = VmState::kBooting;
       events.push_back({std::string(name), VmState::kBooting, "rebooting"});
     }
+    ForgetHotplugLocked(std::string(name), vm);
     DetachAgentLocked(vm, absl::UnavailableError(absl::StrCat("vm ", name, " rebooted")));
     changed_.SignalAll();
   }
@@ -1048,10 +1064,14 @@ absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
   auto it = vms_.find(name);
   if (it != vms_.end()) {
     it->second->spec.nics.push_back(nic);
-    std::ofstream out(VmDir(name) + "/spec", std::ios::app);
-    out << "nic=" << nic.index << " " << nic.ctl_path << "\n";
+    (void)WriteSpecFile(VmDir(name) + "/spec", it->second->spec, it->second->boot_nics);
   }
   return absl::OkStatus();
+}
+
+void VmManager::ForgetHotplugLocked(const std::string& name, Vm& vm) {
+  vm.spec.nics = vm.boot_nics;
+  (void)WriteSpecFile(VmDir(name) + "/spec", vm.spec, vm.boot_nics);
 }
 
 absl::Status VmManager::DetachNic(absl::string_view name, int index) {
@@ -1075,10 +1095,7 @@ absl::Status VmManager::DetachNic(absl::string_view name, int index) {
     nics.erase(std::remove_if(nics.begin(), nics.end(),
                               [&](const NicSpec& n) { return n.index == index; }),
                nics.end());
-    std::ofstream out(VmDir(name) + "/spec");
-    const VmSpec& s = it->second->spec;
-    out << "name=" << s.name << "\nnumber=" << s.number << "\nmem=" << s.mem_mib << "\n";
-    for (const NicSpec& n : nics) out << "nic=" << n.index << " " << n.ctl_path << "\n";
+    (void)WriteSpecFile(VmDir(name) + "/spec", it->second->spec, it->second->boot_nics);
   }
   return absl::OkStatus();
 }
@@ -1176,6 +1193,7 @@ absl::Status VmManager::AdoptOne(const std::string& name, std::vector<VmEvent>* 
   if (!has_umid || !has_dir) return stale(absl::StrCat("pid ", pid, " is not this vm"));
 
   VmSpec spec;
+  std::vector<NicSpec> boot_nics;
   spec.name = name;
   for (absl::string_view line :
        absl::StrSplit(ReadFileOr(VmDir(name) + "/spec", ""), '\n', absl::SkipEmpty())) {
@@ -1185,15 +1203,17 @@ absl::Status VmManager::AdoptOne(const std::string& name, std::vector<VmEvent>* 
       (void)absl::SimpleAtoi(kv.second, &spec.number);
     } else if (kv.first == "mem") {
       (void)absl::SimpleAtoi(kv.second, &spec.mem_mib);
-    } else if (kv.first == "nic") {
+    } else if (kv.first == "nic" || kv.first == "bootnic") {
       std::pair<std::string, std::string> nic = absl::StrSplit(kv.second, absl::MaxSplits(' ', 1));
       NicSpec n;
       if (absl::SimpleAtoi(nic.first, &n.index)) {
         n.ctl_path = nic.second;
-        spec.nics.push_back(n);
+        (kv.first == "nic" ? spec.nics : boot_nics).push_back(n);
       }
     }
   }
+  bool old_spec_file = boot_nics.empty();  // written before boot NICs were recorded
+  if (old_spec_file) boot_nics = spec.nics;
   auto slave_path = [&](int fd) {
     std::error_code ec;
     std::string p = std::filesystem::read_symlink(absl::StrCat("/proc/", pid, "/fd/", fd), ec);
@@ -1208,6 +1228,7 @@ absl::Status VmManager::AdoptOne(const std::string& name, std::vector<VmEvent>* 
   if (vms_.count(name)) return absl::AlreadyExistsError(name);
   auto vm = std::make_unique<Vm>();
   vm->spec = spec;
+  vm->boot_nics = boot_nics;
   vm->pid = pid;
   vm->adopted = true;
   vm->console_pts = console_pts;

@@ -234,6 +234,8 @@ class VmManager {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Unregister(uint64_t token) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DetachAgentLocked(Vm& vm, const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After a reboot the VM has its command line's NICs again, whatever was hot-plugged since.
+  void ForgetHotplugLocked(const std::string& name, Vm& vm) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void DetachConsoleLocked(Vm& vm) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Deliver(const std::vector<VmEvent>& events);
   absl::Status WaitGone(absl::string_view name, absl::Duration timeout);

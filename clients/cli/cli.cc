@@ -36,7 +36,7 @@ constexpr Command kCommands[] = {
      RunImpairCommand},
     {"topo", "[--json]", "show the whole topology", RunTopoCommand},
     {"watch", "[--since R] [--json]", "follow changes live", RunWatchCommand},
-    {"apply", "FILE [--dry-run] [--prune]", "bring the topology to a JSON file's", RunApplyCommand},
+    {"apply", "FILE [--dry-run] [--prune]", "make the topology what a JSON file says", RunApplyCommand},
     {"exec", "VM -- CMD...", "run a command in a VM", RunExecCommand},
     {"console", "VM", "attach to a VM's console (Ctrl-] quits)", RunConsoleCommand},
     {"start", "VM", "boot a VM", RunStartCommand},

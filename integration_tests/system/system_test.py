@@ -342,6 +342,22 @@ class MachinesTest(SystemTestCase):
                  "eth2 to leave vm a")
         self.assertFalse(ping_ok(self.system, "b", "10.9.2.1", count=1, wait=1)[0])
 
+    def test_a_hot_plugged_nic_comes_back_after_a_reboot(self):
+        self.system.must("connect", "a", "eth2", "lan2")
+        self.system.must("connect", "b", "eth2", "lan2")
+        wait_for(lambda: self.system.exec("a", "ip link show eth2").returncode == 0, 30,
+                 "eth2 in vm a")
+        reply = self.system.must("reboot", "a")
+        self.assertIn("booting", reply)
+        self.system.wait_running(["a"], timeout=60)
+        # The kernel came back with its boot NICs; clownix plugs eth2 in again.
+        wait_for(lambda: self.system.exec("a", "ip link show eth2").returncode == 0, 30,
+                 "eth2 back in vm a after the reboot")
+        self.configure("a", "ip addr add 10.9.2.1/24 dev eth2", "ip link set eth2 up")
+        self.configure("b", "ip addr add 10.9.2.2/24 dev eth2", "ip link set eth2 up")
+        ok, result = ping_ok(self.system, "a", "10.9.2.2")
+        self.assertTrue(ok, result.stdout + result.stderr)
+
     def test_impairments_change_rtt_and_loss_as_configured(self):
         ok, result = ping_ok(self.system, "a", "10.9.1.2", count=5)
         self.assertTrue(ok, result.stdout)
