@@ -181,15 +181,16 @@ absl::Status RuntimeController::Init() {
 
   // VMs meant to run that are not running (clownixd or the host went down meanwhile) boot again.
   Work all;
-  std::vector<std::string> restart;
+  std::vector<std::string> restart, halted;
   store_->Read([&](const TopologyState& state) {
     for (const auto& [name, vm] : state.vms()) {
       all.vms.insert(name);
       bool running = vmm_->Get(name).ok();
       if (!running && (vm.state() == clownix::v1::VM_STATE_BOOTING ||
-                       vm.state() == clownix::v1::VM_STATE_RUNNING ||
-                       vm.state() == clownix::v1::VM_STATE_STOPPING)) {
+                       vm.state() == clownix::v1::VM_STATE_RUNNING)) {
         restart.push_back(name);
+      } else if (!running && vm.state() == clownix::v1::VM_STATE_STOPPING) {
+        halted.push_back(name);  // a halt was under way: it is done
       }
     }
     for (const auto& [name, lan] : state.lans()) all.lans.insert(name);
@@ -198,6 +199,9 @@ absl::Status RuntimeController::Init() {
   });
   for (const std::string& name : restart) {
     ReportVm(name, clownix::v1::VM_STATE_DEFINED, "restarting: it was not running at start-up");
+  }
+  for (const std::string& name : halted) {
+    ReportVm(name, clownix::v1::VM_STATE_STOPPED, "halted while clownixd was down");
   }
   // Also every running VM the topology no longer has (deleted while clownixd was down).
   for (const vmm::VmInfo& info : vmm_->List()) all.vms.insert(info.spec.name);

@@ -77,9 +77,10 @@ class Netns:
 class System:
     """clownixd on a work dir, with the admin network in a namespace; restartable."""
 
-    def __init__(self, work_dir, netns):
+    def __init__(self, work_dir, netns, extra_args=()):
         self.work_dir = work_dir
         self.netns = netns
+        self.extra_args = list(extra_args)
         self.address = "unix:%s/clownixd.sock" % work_dir
         self.log = open(os.path.join(work_dir, "clownixd.log"), "ab")
         self.process = None
@@ -89,7 +90,8 @@ class System:
         # nsenter joins the namespace and execs clownixd: the pid stays the one we hold.
         self.process = subprocess.Popen(
             ["nsenter", "-t", str(self.netns.pid), "-n", CLOWNIXD, "--work_dir", self.work_dir,
-             "--ip_admin", IP_ADMIN, "--admin_tap", self.admin_tap, "--num_tap", "1"],
+             "--ip_admin", IP_ADMIN, "--admin_tap", self.admin_tap, "--num_tap", "1"] +
+            self.extra_args,
             stdout=self.log, stderr=self.log)
         wait_for(lambda: self.process.poll() is not None or self.cli_ok("topo"), 60,
                  "clownixd to serve")
@@ -167,10 +169,14 @@ def ping_ok(system, vm, address, count=3, wait=2):
 
 
 class SystemTestCase(unittest.TestCase):
+    def server_args(self):
+        """Extra clownixd flags of a test class."""
+        return []
+
     def setUp(self):
         self.work_dir = tempfile.mkdtemp(prefix="cnx.", dir="/tmp")
         self.netns = Netns()
-        self.system = System(self.work_dir, self.netns)
+        self.system = System(self.work_dir, self.netns, self.server_args())
         self.system.start()
 
     def tearDown(self):
@@ -423,6 +429,38 @@ class MachinesTest(SystemTestCase):
             self.assertIn(code, result.stderr, args)
         self.assertEqual(int(self.system.topology()["revision"]), revision)
         self.assertEqual(sorted(self.system.vms()), ["a", "b"])
+
+
+class PartialFailureTest(SystemTestCase):
+    """A bulk dir (the seed's --bulk_dir) whose kernel fails for one VM: the real linux.uml for
+    every other, a kernel that exits at once for the VM named "broken"."""
+
+    def server_args(self):
+        self.bulk = tempfile.mkdtemp(prefix="cnx-bulk.", dir="/tmp")
+        self.addCleanup(shutil.rmtree, self.bulk, True)
+        with open(os.path.join(self.bulk, "linux"), "w") as f:
+            f.write('#!/bin/sh\ncase " $* " in *" umid=broken "*) echo "no kernel for broken" >&2;'
+                    ' exit 3;; esac\nexec /usr/bin/linux.uml "$@"\n')
+        os.chmod(os.path.join(self.bulk, "linux"), 0o755)
+        os.symlink(os.path.join(RUNFILES, "vmm", "rootfs", "rootfs.img"),
+                   os.path.join(self.bulk, "rootfs.img"))
+        return ["--bulk_dir", self.bulk]
+
+    def test_one_vm_failing_to_boot_neither_blocks_nor_undoes_the_others(self):
+        plan = self.apply({
+            "vms": [{"name": n, "nic_count": 2} for n in ("good1", "broken", "good2")],
+            "lans": [{"name": "lan1"}],
+            "links": [{"endpoint": {"nic": {"vm": n, "index": 1}}, "lan": "lan1"}
+                      for n in ("good1", "broken", "good2")]})
+        self.assertIn("7 of 7", plan)
+        self.system.wait_running(["good1", "good2"])
+        broken = wait_for(lambda: (lambda v: v if v["state"] == "VM_STATE_CRASHED" else None)(
+            self.system.vms()["broken"]), 30, "broken to be CRASHED")
+        self.assertTrue(broken.get("stateReason"), broken)
+        self.assertEqual(sorted(self.system.vms()), ["broken", "good1", "good2"])
+        self.configure("good1", "ip addr add 10.9.1.1/24 dev eth1", "ip link set eth1 up")
+        self.configure("good2", "ip addr add 10.9.1.2/24 dev eth1", "ip link set eth1 up")
+        self.assertTrue(ping_ok(self.system, "good1", "10.9.1.2")[0])
 
 
 class ScaleTest(SystemTestCase):
