@@ -151,11 +151,12 @@ void ClownixServer::Wait() {
 
 void ClownixServer::Shutdown() {
   if (!server_) return;
-  // Watches end first (the server waits for every open call), then in-flight calls drain, then
-  // the VMs and the switch stop.
+  // Watches end first and the VMs and the switch stop (a command running in a VM ends with it),
+  // so that the server, which waits for every open call, drains at once; then the store.
   store_->hub().Shutdown();
-  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   if (runtime_) runtime_->Stop();
+  server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  machines_->WaitForCalls();
   store_->Shutdown();
   unlink(options_.socket_path().c_str());
 }

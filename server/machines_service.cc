@@ -163,9 +163,22 @@ grpc::ServerUnaryReactor* MachinesService::RunAsync(grpc::CallbackServerContext*
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
-  std::thread([reactor, call = std::move(call)] { reactor->Finish(ToGrpcStatus(call())); })
-      .detach();
+  {
+    absl::MutexLock lock(&calls_mu_);
+    ++calls_in_flight_;
+  }
+  std::thread([this, reactor, call = std::move(call)] {
+    reactor->Finish(ToGrpcStatus(call()));
+    absl::MutexLock lock(&calls_mu_);
+    --calls_in_flight_;
+  }).detach();
   return reactor;
+}
+
+void MachinesService::WaitForCalls() {
+  absl::MutexLock lock(&calls_mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(calls_mu_) { return calls_in_flight_ == 0; };
+  calls_mu_.Await(absl::Condition(&idle));
 }
 
 grpc::ServerUnaryReactor* MachinesService::Exec(grpc::CallbackServerContext* context,

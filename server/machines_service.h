@@ -4,6 +4,7 @@
 #ifndef CLOWNIX_SERVER_MACHINES_SERVICE_H_
 #define CLOWNIX_SERVER_MACHINES_SERVICE_H_
 
+#include "absl/synchronization/mutex.h"
 #include "proto/clownix/v1/machines.grpc.pb.h"
 #include "server/runtime.h"
 #include "server/topology_store.h"
@@ -31,6 +32,10 @@ class MachinesService final : public clownix::v1::Machines::CallbackService {
                                    const clownix::v1::RebootRequest* request,
                                    clownix::v1::VmResponse* response) override;
 
+  // Blocks until no runtime call started by this service is running (at shutdown, after the
+  // runtime stopped its VMs, before it is destroyed).
+  void WaitForCalls();
+
  private:
   // OK when `vm` exists and a runtime is attached; NOT_FOUND / FAILED_PRECONDITION otherwise.
   absl::Status CheckRunnable(const std::string& vm) const;
@@ -41,6 +46,8 @@ class MachinesService final : public clownix::v1::Machines::CallbackService {
 
   TopologyStore* const store_;
   MachineRuntime* const runtime_;
+  absl::Mutex calls_mu_;
+  int calls_in_flight_ ABSL_GUARDED_BY(calls_mu_) = 0;
 };
 
 }  // namespace clownix::server

@@ -255,7 +255,8 @@ void RuntimeController::Stop() {
       killers.emplace_back([this, name = info.spec.name] { (void)vmm_->Kill(name); });
     }
     for (auto& t : killers) t.join();
-    vmm_.reset();
+    // vmm_ itself lives on until the destructor: a Machines call still in flight fails cleanly
+    // (the VM is gone) instead of touching a destroyed manager.
   }
   if (switch_) switch_->Shutdown();
 }

@@ -68,7 +68,8 @@ class RuntimeController final : public MachineRuntime,
   ~RuntimeController() override;
 
   // Stops reconciling, kills every VM (their intent stays in the topology: the next clownixd
-  // boots them again) and stops the switch. Idempotent.
+  // boots them again) and stops the switch. Idempotent. Runtime calls after Stop fail (the VMs
+  // are gone) but are safe until the controller is destroyed.
   void Stop();
 
   // MachineRuntime.

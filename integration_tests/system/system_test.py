@@ -414,6 +414,19 @@ class MachinesTest(SystemTestCase):
         self.assertEqual(self.system.vm_pid("a"), pid, "a reboot happens in place")
         self.assertEqual(self.system.exec("a", "true").returncode, 0)
 
+    def test_sigterm_with_a_command_running_stops_everything_promptly(self):
+        running = subprocess.Popen(
+            [CLOWNIX, "--server", self.system.address, "exec", "a", "--timeout", "120s", "--",
+             "sleep 100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(1)  # let the command start in the guest (nothing is asserted on this wait)
+        started = time.monotonic()
+        self.system.process.send_signal(signal.SIGTERM)
+        self.assertEqual(self.system.process.wait(timeout=60), 0)
+        self.assertLess(time.monotonic() - started, 30)
+        _, err = running.communicate(timeout=30)
+        self.assertNotEqual(running.returncode, 0)
+        wait_for(lambda: not processes_of(self.work_dir), 30, "every process to end")
+
     def test_bad_requests_are_refused_and_change_nothing(self):
         revision = int(self.system.topology()["revision"])
         for args, code in ((("vm", "add", "Bad Name"), "INVALID_ARGUMENT"),
