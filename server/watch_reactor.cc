@@ -66,11 +66,18 @@ WatchReactor::WatchReactor(TopologyStore* store, const clownix::v1::WatchRequest
   if (!selector->MatchesAll()) selector_ = *std::move(selector);
   covered_revision_ = request.since_revision();
   subscribed_ = true;
-  // The hub may call OnEvents (replayed history) from inside Subscribe: release mu_ first.
+  // The hub may call OnEvents (replayed history) from inside Subscribe: release mu_ first. The
+  // hub's lock is never taken while holding mu_ (the hub calls in with its lock held).
   mu_.Unlock();
   WatchHub::SubscribeResult start = store_->hub().Subscribe(this, request.since_revision());
+  uint64_t published = store_->hub().last_revision();
   mu_.Lock();
-  if (start.needs_snapshot) snapshot_reason_ = start.reason;
+  if (start.needs_snapshot) {
+    snapshot_reason_ = start.reason;
+  } else if (covered_revision_ == request.since_revision()) {  // the hub replayed nothing
+    // Resumed with nothing missed: a heartbeat at once tells the client it is connected.
+    heartbeat_revision_ = std::max(request.since_revision(), published);
+  }
   MaybeWriteLocked();
 }
 

@@ -66,7 +66,7 @@ class Server:
         self.log = open(os.path.join(work_dir, "clownixd.log"), "ab")
 
     def start(self):
-        self.process = subprocess.Popen([CLOWNIXD, "--work_dir", self.work_dir],
+        self.process = subprocess.Popen([CLOWNIXD, "--work_dir", self.work_dir, "--nobackends"],
                                         stdout=self.log, stderr=self.log)
         wait_for(lambda: self.process.poll() is not None or
                  subprocess.run([CLOWNIX, "--server", self.address, "topo"],
