@@ -24,7 +24,8 @@ struct RuleOptions {
 
 // Limits of the values clients choose.
 inline constexpr uint32_t kDefaultMemMib = 64;
-inline constexpr uint32_t kMinMemMib = 48;  // uml-facts: below this UML boots OOM-panic.
+// Below kMinMemMib UML OOM-panics at boot (docs/uml-facts.md #2).
+inline constexpr uint32_t kMinMemMib = 48;
 inline constexpr uint32_t kMaxMemMib = 8192;
 inline constexpr uint32_t kMaxNics = 8;
 inline constexpr uint32_t kMaxVmNumber = 9999;  // MAC and admin IP hold vm/100 and vm%100.

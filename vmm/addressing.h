@@ -15,7 +15,7 @@ class Addressing {
  public:
   static constexpr int kMinVmNumber = 1;
   static constexpr int kMaxVmNumber = 9999;  // vm/100 and vm%100 must fit two decimal digits.
-  static constexpr int kMaxNics = 8;         // eth0..eth7, measured (uml-facts 16).
+  static constexpr int kMaxNics = 8;         // eth0..eth7, measured (docs/uml-facts.md #16).
 
   // MAC of VM `vm`, interface `eth`: 02:00:vm/100:vm%100:00:eth, each field two decimal
   // digits (VM 123, eth1 -> "02:00:01:23:00:01"). INVALID_ARGUMENT when out of range.

@@ -73,8 +73,8 @@ absl::StatusOr<std::vector<std::string>> UmlCommandLine::Build(const Params& p) 
       absl::StrCat("ubdb=", p.config_disk),
       "root=/dev/ubda",
       absl::StrCat("mconsole=notify:", p.notify_socket),
-      // Consoles: con1..7 would default to xterm (uml-facts 14). con0 and the agent's serial
-      // line are pty masters handed over by the launcher, so a restarted clownixd can
+      // Consoles: con1..7 would default to xterm (docs/uml-facts.md #14). con0 and the agent's
+      // serial line are pty masters handed over by the launcher, so a restarted clownixd can
       // re-attach to their slaves.
       "con=null",
       absl::StrFormat("con0=fd:%d,fd:%d", p.console_fd, p.console_fd),

@@ -1,4 +1,4 @@
-// Builds linux.uml's argument vector (DESIGN.md, the seed's parameter list).
+// Builds linux.uml's argument vector (docs/design.md, the seed's parameter list).
 #ifndef CLOWNIX_VMM_UML_COMMAND_LINE_H_
 #define CLOWNIX_VMM_UML_COMMAND_LINE_H_
 
@@ -12,7 +12,8 @@ namespace clownix::vmm {
 
 class UmlCommandLine {
  public:
-  static constexpr int kMinMemMib = 48;  // Below this UML OOM-panics at boot (uml-facts 2).
+  // Below kMinMemMib UML OOM-panics at boot (docs/uml-facts.md #2).
+  static constexpr int kMinMemMib = 48;
   static constexpr int kMaxMemMib = 16 * 1024;
 
   struct Nic {

@@ -25,7 +25,7 @@ class UmlVm {
     std::string name;  // umid, also the VM's directory under work_dir
     std::string work_dir;
     std::string root_fs;     // the shared, read-only rootfs.img
-    std::string xstate_lib;  // LD_PRELOAD library (DESIGN.md)
+    std::string xstate_lib;  // LD_PRELOAD library (docs/design.md, vmm/xstate/)
     std::string ctl_path;    // the LAN's daemon control socket
     std::string mac;
     std::string ip_cidr;  // eth0 address, e.g. 10.0.0.1/24

@@ -24,7 +24,7 @@ while read -r applet; do
   up=$(printf '../%.0s' $(seq 1 "$depth"))
   ln -s "${up}bin/busybox" "$applet"
 done < <("$busybox" --list-full | sort)
-# dropbear (ssh server) and dbclient, with the shared libraries they load (uml-facts 18).
+# dropbear (ssh server) and dbclient, with the shared libraries they load (docs/uml-facts.md #18).
 for bin in /usr/sbin/dropbear /usr/bin/dbclient; do
   [[ -x $bin ]] || { echo "build_rootfs: $bin missing (install dropbear-bin)" >&2; exit 1; }
   install -D -m 0755 "$bin" ".${bin}"
