@@ -1,0 +1,88 @@
+// Child processes: the one way clownix starts a program. Spawn starts it and returns at once; Run
+// starts it, collects its output and waits for it.
+//
+// How it works. Everything the child needs (argv, environment, the resolved program path) is
+// prepared before fork(); the child then makes only async-signal-safe system calls (the parent is
+// multi-threaded): it sets up its descriptors, signals and process group and execs. A close-on-exec
+// pipe reports a failed exec's errno to the parent, so "no such program" is an error of Spawn, not
+// an exit status to decode. Only 0, 1, 2 and the descriptors listed in `fds` cross exec, whatever
+// else the parent has open.
+#ifndef CLOWNIX_COMMON_SUBPROCESS_H_
+#define CLOWNIX_COMMON_SUBPROCESS_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/unique_fd.h"
+
+namespace clownix::common {
+
+struct SpawnOptions {
+  // argv[0] is a path, or a name looked up in PATH.
+  std::vector<std::string> argv;
+  // The child's environment; nullopt: the parent's.
+  std::optional<std::vector<std::string>> env;
+  // Standard input comes from this file.
+  std::string stdin_path = "/dev/null";
+  // Where standard output and standard error go.
+  enum class Output {
+    kInherit,  // the parent's
+    kDiscard,  // /dev/null
+    kFile,     // appended to `output_path` (created 0640 if missing)
+    kPipe,     // a pipe whose read end Spawn returns (Run reads it)
+  };
+  Output output = Output::kInherit;
+  std::string output_path;
+  // Only stdout goes to `output`; stderr stays the parent's.
+  bool stderr_to_parent = false;
+  // Descriptors the child gets: `parent` of this process becomes `child` in the new one.
+  struct Fd {
+    int parent;
+    int child;
+  };
+  std::vector<Fd> fds;
+  // The child leads a process group of its own (killing the group kills its helpers too).
+  bool new_process_group = false;
+  // Signal the child gets when the thread that spawned it ends (PR_SET_PDEATHSIG); 0: none.
+  int parent_death_signal = 0;
+};
+
+struct SpawnedChild {
+  pid_t pid = 0;
+  UniqueFd pidfd;   // Readable when the child exits (pidfd_open).
+  UniqueFd output;  // The read end of the output pipe with Output::kPipe.
+};
+
+// Starts the program. The caller reaps it (waitpid, or through the pidfd). INVALID_ARGUMENT: empty
+// argv; NOT_FOUND / PERMISSION_DENIED: the program cannot be executed; UNAVAILABLE: fork failed;
+// others as errno maps them.
+absl::StatusOr<SpawnedChild> Spawn(const SpawnOptions& options);
+
+struct RunResult {
+  int wait_status = 0;  // As waitpid reports it.
+  std::string output;   // stdout + stderr, the first `output_cap` bytes.
+  bool succeeded() const;  // Exited with status 0.
+};
+
+// Spawns with Output::kPipe, reads the output until EOF and waits. Errors: those of Spawn.
+absl::StatusOr<RunResult> Run(SpawnOptions options, size_t output_cap = 64 << 10);
+
+// Run, then OK only if the program exited with status 0; otherwise UNAVAILABLE: "`ip addr add ...`
+// exited with status 2: <the end of its output>".
+absl::Status RunChecked(SpawnOptions options);
+
+// "exited with status 1", "killed by signal 9 (Killed)".
+std::string DescribeWaitStatus(int wait_status);
+
+// waitpid that retries on EINTR. Returns the wait status; errors as errno maps them.
+absl::StatusOr<int> WaitForChild(pid_t pid);
+
+}  // namespace clownix::common
+
+#endif  // CLOWNIX_COMMON_SUBPROCESS_H_
