@@ -26,7 +26,9 @@ ABSL_FLAG(std::string, ip_admin, "",
           "The host's admin IPv4 address; VM n gets X.Y.n/100.n%100 from its first two bytes.");
 ABSL_FLAG(std::string, bulk_dir, "", "Directory with the kernel and root_fs (default: built in).");
 ABSL_FLAG(std::string, rsa_public, "", "RSA public key put into each VM for ssh.");
-ABSL_FLAG(std::string, rsa_private, "", "The matching private key.");
+ABSL_FLAG(std::string, rsa_private, "",
+          "Accepted for the seed's command line and ignored (clownixd never uses the private "
+          "key; a warning is logged).");
 ABSL_FLAG(bool, backends, true,
           "Run the network (switch and UML VMs). --nobackends keeps the topology only.");
 ABSL_FLAG(std::string, admin_netns, "",
@@ -79,6 +81,9 @@ int main(int argc, char** argv) {
   if (!options.ok()) {
     fprintf(stderr, "clownixd: %s\n", std::string(options.status().message()).c_str());
     return 2;
+  }
+  for (const std::string& warning : clownix::server::OptionWarnings(*options)) {
+    clownix::server::Log(clownix::server::LogLevel::kWarning, warning);
   }
 
   // Signals are taken by one thread with sigwait, so shutdown runs in ordinary code.

@@ -98,4 +98,15 @@ absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions options,
   return options;
 }
 
+std::vector<std::string> OptionWarnings(const ServerOptions& options) {
+  std::vector<std::string> warnings;
+  if (!options.rsa_private.empty()) {
+    warnings.push_back(absl::StrCat(
+        "rsa_private \"", options.rsa_private,
+        "\" is ignored: it is accepted for the seed's command line, but clownixd only puts the "
+        "public key into VMs"));
+  }
+  return warnings;
+}
+
 }  // namespace clownix::server

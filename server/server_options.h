@@ -1,6 +1,7 @@
 // What clownixd is told at start: flags, or the seed's positional form
 //   <port> <num_tap> <ip_admin> <work_dir> <bulk_dir> <rsa_public> <rsa_private> [--root_fs]
-// which maps onto the same options (the port becomes --listen 127.0.0.1:PORT).
+// which maps onto the same options (the port becomes --listen 127.0.0.1:PORT). <rsa_private> is
+// accepted so that the seed's command line still works, and ignored (OptionWarnings says so).
 #ifndef CLOWNIX_SERVER_SERVER_OPTIONS_H_
 #define CLOWNIX_SERVER_SERVER_OPTIONS_H_
 
@@ -22,7 +23,9 @@ struct ServerOptions {
   // The host's admin address; VMs get X.Y.vm/100.vm%100 from its first two bytes.
   std::string ip_admin;
   std::string bulk_dir;
+  // Public key file put into every VM; empty: a key pair is generated into the work dir.
   std::string rsa_public;
+  // Accepted for the seed's command line and never read: clownixd only installs public keys.
   std::string rsa_private;
   bool root_fs = false;
   // Run the network (switch and VMs). Off: clownixd keeps the topology only and VMs stay
@@ -44,6 +47,10 @@ struct ServerOptions {
 // the seed's form, or none). INVALID_ARGUMENT naming the bad value.
 absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions flags,
                                                    const std::vector<std::string>& positional);
+
+// What clownixd should warn about at start in otherwise valid options (one message each): today,
+// a given rsa_private, which is accepted and ignored.
+std::vector<std::string> OptionWarnings(const ServerOptions& options);
 
 }  // namespace clownix::server
 

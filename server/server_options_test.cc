@@ -18,6 +18,18 @@ TEST(ResolveServerOptions, SeedPositionalFormMapsOntoOptions) {
   EXPECT_EQ(options->admin_prefix()->first, 1);
 }
 
+TEST(OptionWarnings, RsaPrivateIsAcceptedAndIgnoredWithAWarning) {
+  auto options = ResolveServerOptions(
+      {}, {"4500", "2", "1.1.1.1", "/tmp/clownix", "./bulk", "id_rsa.pub", "id_rsa"});
+  ASSERT_TRUE(options.ok()) << options.status();
+  std::vector<std::string> warnings = OptionWarnings(*options);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find("rsa_private \"id_rsa\""), std::string::npos) << warnings[0];
+  EXPECT_NE(warnings[0].find("ignored"), std::string::npos) << warnings[0];
+  options->rsa_private.clear();
+  EXPECT_TRUE(OptionWarnings(*options).empty());
+}
+
 TEST(ResolveServerOptions, BarePortListensOnLoopback) {
   ServerOptions flags;
   flags.work_dir = "/w/";
