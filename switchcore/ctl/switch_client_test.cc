@@ -99,6 +99,19 @@ class SwitchClientTest : public ::testing::Test {
     return mu_.AwaitWithTimeout(absl::Condition(&found), timeout);
   }
 
+  // Waits until the counters of `port` satisfy `pred`. Counters live in shared memory with no
+  // notification, so this polls them until the deadline.
+  bool WaitCounters(uint64_t port, std::function<bool(const SwitchClient::Counters&)> pred,
+                    absl::Duration timeout = absl::Seconds(10)) {
+    const absl::Time deadline = absl::Now() + timeout;
+    for (;;) {
+      absl::StatusOr<SwitchClient::Counters> counters = client_->ReadCounters(port);
+      if (counters.ok() && pred(*counters)) return true;
+      if (absl::Now() >= deadline) return false;
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  }
+
   // The port id of an endpoint, once its port-up event arrived.
   uint64_t PortOf(const DaemonEndpoint& ep) {
     WaitEvent([&](const auto& e) { return e.up && e.port.vm_address == ep.address(); });
@@ -389,26 +402,39 @@ TEST_F(SwitchClientTest, ImpairmentsDelayAndDropLive) {
   auto f = Frame(1, kBroadcast, 64);
   absl::Time t0 = absl::Now();
   ASSERT_TRUE(a->Send(f.data(), f.size()).ok());
-  ASSERT_TRUE(b->Receive(buf, sizeof(buf), absl::Seconds(2)).ok());
-  absl::Duration rtt = absl::Now() - t0;
-  EXPECT_GE(rtt, absl::Milliseconds(79));
-  EXPECT_LT(rtt, absl::Milliseconds(500));
+  ASSERT_TRUE(b->Receive(buf, sizeof(buf), absl::Seconds(10)).ok());
+  // The delay is a floor: a frame never leaves before it is due, however busy the machine (no
+  // upper bound: a busy machine only adds time).
+  EXPECT_GE(absl::Now() - t0, absl::Milliseconds(79));
   // Loss 100% on A's ingress: nothing arrives, counted.
   ctl::Impairment loss = {};
   loss.loss_ppm = 1000000;
   ASSERT_TRUE(client_->SetImpairment(PortOf(*a), ctl::Direction::kIngress, loss).ok());
   for (int i = 0; i < 20; ++i) ASSERT_TRUE(a->Send(f.data(), f.size()).ok());
-  EXPECT_FALSE(b->Receive(buf, sizeof(buf), absl::Milliseconds(300)).ok());
-  auto counters = client_->ReadCounters(PortOf(*a));
-  ASSERT_TRUE(counters.ok());
-  EXPECT_EQ(counters->drops[ctl::kDropImpairLoss], 20u);
-  // Cleared live: frames flow again at once.
+  EXPECT_TRUE(WaitCounters(PortOf(*a), [](const SwitchClient::Counters& c) {
+    return c.drops[ctl::kDropImpairLoss] == 20;
+  }));
+  // All 20 are accounted for as dropped at A's ingress: none can still reach B.
+  EXPECT_FALSE(b->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok());
+  // Changed and cleared live. A frame taken in while B's egress delays by 60 s keeps its due time;
+  // a frame sent after the delay is cleared is not delayed at all, so it arrives first.
   ASSERT_TRUE(client_->SetImpairment(PortOf(*a), ctl::Direction::kIngress, {}).ok());
+  delay.delay_us = 60 * 1000 * 1000;
+  ASSERT_TRUE(client_->SetImpairment(PortOf(*b), ctl::Direction::kEgress, delay).ok());
+  auto held = Frame(1, kBroadcast, 64, 0x01);
+  auto fresh = Frame(1, kBroadcast, 64, 0x02);
+  auto received_before = client_->ReadCounters(PortOf(*a));
+  ASSERT_TRUE(received_before.ok());
+  ASSERT_TRUE(a->Send(held.data(), held.size()).ok());
+  ASSERT_TRUE(WaitCounters(PortOf(*a), [&](const SwitchClient::Counters& c) {
+    return c.rx_frames == received_before->rx_frames + 1;  // `held` is in the switch
+  }));
   ASSERT_TRUE(client_->SetImpairment(PortOf(*b), ctl::Direction::kEgress, {}).ok());
-  t0 = absl::Now();
-  ASSERT_TRUE(a->Send(f.data(), f.size()).ok());
-  ASSERT_TRUE(b->Receive(buf, sizeof(buf), absl::Seconds(2)).ok());
-  EXPECT_LT(absl::Now() - t0, absl::Milliseconds(50));
+  ASSERT_TRUE(a->Send(fresh.data(), fresh.size()).ok());
+  auto n = b->Receive(buf, sizeof(buf), absl::Seconds(10));
+  ASSERT_TRUE(n.ok()) << n.status();
+  ASSERT_EQ(*n, fresh.size());
+  EXPECT_EQ(buf[fresh.size() - 1], 0x02) << "the frame held by the 60 s delay overtook";
   // Duplication 100%: two copies.
   ctl::Impairment dup = {};
   dup.duplicate_ppm = 1000000;
@@ -439,27 +465,29 @@ TEST_F(SwitchClientTest, RestartAfterSigkillKeepsFramesFlowingWithoutTouchingEnd
   pid_t old_pid = client_->pid();
   absl::Time killed = absl::Now();
   ASSERT_EQ(kill(old_pid, SIGKILL), 0);
-  // The endpoints keep sending to the addresses they were given; frames flow again.
+  // The endpoints keep sending to the addresses they were given; frames flow again. How long that
+  // takes is measured (recovery_ms), not asserted: the deadline only bounds the wait.
   bool flowing = false;
-  while (!flowing && absl::Now() - killed < absl::Seconds(2)) {
+  while (!flowing && absl::Now() - killed < absl::Seconds(30)) {
+    // A send fails while no switch holds the data address (nobody bound it): keep trying.
     (void)a->Send(fa.data(), fa.size());
     flowing = b->Receive(buf, sizeof(buf), absl::Milliseconds(50)).ok();
   }
-  EXPECT_TRUE(flowing) << "no frame within 2 s of SIGKILL";
+  EXPECT_TRUE(flowing) << "no frame within 30 s of SIGKILL";
   absl::Duration recovery = absl::Now() - killed;
   RecordProperty("recovery_ms", static_cast<int>(absl::ToInt64Milliseconds(recovery)));
   printf("frames flowed again %s after SIGKILL\n", absl::FormatDuration(recovery).c_str());
   EXPECT_EQ(client_->restarts(), 1);
   EXPECT_NE(client_->pid(), old_pid);
-  ASSERT_TRUE(client_->WaitReady(absl::Seconds(2)).ok());
+  ASSERT_TRUE(client_->WaitReady(absl::Seconds(10)).ok());
   // Same port ids; the impairment came back (b's egress still delayed); unicast still learned.
   EXPECT_EQ(PortOf(*a), id_a);
   while (b->Receive(buf, sizeof(buf), absl::Milliseconds(100)).ok()) {
   }
   absl::Time t0 = absl::Now();
   ASSERT_TRUE(a->Send(fa.data(), fa.size()).ok());
-  ASSERT_TRUE(b->Receive(buf, sizeof(buf), absl::Seconds(2)).ok());
-  EXPECT_GE(absl::Now() - t0, absl::Milliseconds(29));
+  ASSERT_TRUE(b->Receive(buf, sizeof(buf), absl::Seconds(10)).ok());
+  EXPECT_GE(absl::Now() - t0, absl::Milliseconds(29));  // the 30 ms delay's floor
   ASSERT_TRUE(b->Send(fb.data(), fb.size()).ok());
   EXPECT_TRUE(a->Receive(buf, sizeof(buf), absl::Seconds(2)).ok());
   // New VMs can still join.
@@ -560,10 +588,13 @@ TEST_F(SwitchClientTest, NewClientRestoresPortsOfRunningVms) {
 TEST_F(SwitchClientTest, UnansweredRequestTimesOutUnavailable) {
   pid_t pid = client_->pid();
   ASSERT_EQ(kill(pid, SIGSTOP), 0);
-  absl::Time t0 = absl::Now();
+  // A stopped switch neither answers nor dies: the call returns because its request timed out
+  // (not because the switch exited or was restarting, which are other UNAVAILABLE answers).
   absl::Status s = client_->CreateLan("blue");
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
-  EXPECT_LT(absl::Now() - t0, absl::Seconds(3));
+  EXPECT_THAT(s.message(), HasSubstr("did not answer within 2s")) << s;
+  EXPECT_EQ(client_->pid(), pid);
+  EXPECT_EQ(client_->restarts(), 0);
   ASSERT_EQ(kill(pid, SIGCONT), 0);
 }
 
