@@ -160,6 +160,9 @@ void WatchReactor::MaybeWriteLocked() {
     size_t count = std::min(pending_.size(), limits_.batch_limit);
     if (selector_) {
       store_->Read([&](const TopologyState& state) {
+        // Read runs this before it returns, on this thread, which holds mu_; the analysis does not
+        // follow the lambda into Read, so say so.
+        mu_.AssertHeld();
         for (size_t i = 0; i < count; ++i) AppendFiltered(*pending_[i], state);
       });
     } else {
