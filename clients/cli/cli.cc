@@ -13,7 +13,7 @@
 #include "clients/cli/impair_command.h"
 #include "clients/cli/lan_command.h"
 #include "clients/cli/power_command.h"
-#include "clients/cli/server_address.h"
+#include "clients/common/server_address.h"
 #include "clients/cli/stats_command.h"
 #include "clients/cli/tap_command.h"
 #include "clients/cli/topo_command.h"
@@ -93,7 +93,7 @@ int RunCli(const std::vector<std::string>& args, const char* env_server, const c
         "", absl::InvalidArgumentError(absl::StrCat("unknown global flag \"", rest[0], "\"")));
   }
   absl::StatusOr<std::string> target =
-      ToGrpcTarget(ChooseServerAddress(server, env_server, env_work_dir));
+      clients::ServerTarget(server, env_server, env_work_dir);
   if (!target.ok()) return usage_env.UsageError("", target.status());
   absl::StatusOr<uint32_t> timeout_ms = ParseDurationMs("--timeout", timeout);
   if (timeout_ms.ok() && *timeout_ms == 0) {

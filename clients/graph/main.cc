@@ -17,7 +17,7 @@
 #include "clients/graph/dot_renderer.h"
 #include "clients/graph/follower.h"
 #include "clients/graph/render_once.h"
-#include "clients/graph/server_address.h"
+#include "clients/common/server_address.h"
 #include "grpcpp/grpcpp.h"
 
 ABSL_FLAG(std::string, server, "",
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
 
   std::string server = absl::GetFlag(FLAGS_server);
   absl::StatusOr<std::string> target =
-      clownix::graph::ServerTarget(server, getenv("CLOWNIX_SERVER"), getenv("CLOWNIX_WORK_DIR"));
+      clownix::clients::ServerTarget(server, getenv("CLOWNIX_SERVER"), getenv("CLOWNIX_WORK_DIR"));
   if (!target.ok()) {
     std::cerr << "clownix-graph: " << target.status().message() << std::endl;
     return 2;

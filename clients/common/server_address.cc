@@ -1,4 +1,4 @@
-#include "clients/cli/server_address.h"
+#include "clients/common/server_address.h"
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
@@ -6,7 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
-namespace clownix::cli {
+namespace clownix::clients {
 
 std::string ChooseServerAddress(absl::string_view flag_value, const char* env_server,
                                 const char* env_work_dir) {
@@ -43,4 +43,9 @@ absl::StatusOr<std::string> ToGrpcTarget(absl::string_view address) {
   return std::string(address);
 }
 
-}  // namespace clownix::cli
+absl::StatusOr<std::string> ServerTarget(absl::string_view flag_value, const char* env_server,
+                                         const char* env_work_dir) {
+  return ToGrpcTarget(ChooseServerAddress(flag_value, env_server, env_work_dir));
+}
+
+}  // namespace clownix::clients

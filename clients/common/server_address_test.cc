@@ -1,9 +1,9 @@
-#include "clients/cli/server_address.h"
+#include "clients/common/server_address.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
-namespace clownix::cli {
+namespace clownix::clients {
 namespace {
 
 using ::testing::HasSubstr;
@@ -34,5 +34,12 @@ TEST(ToGrpcTargetTest, Errors) {
   EXPECT_FALSE(ToGrpcTarget(":7000").ok());
 }
 
+TEST(ServerTargetTest, ChoosesThenChecks) {
+  EXPECT_EQ(*ServerTarget("/run/x.sock", "unix:/b", nullptr), "unix:/run/x.sock");
+  EXPECT_EQ(*ServerTarget("", nullptr, "/"), "unix:/clownixd.sock");
+  EXPECT_EQ(ServerTarget("", "nohost", nullptr).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
 }  // namespace
-}  // namespace clownix::cli
+}  // namespace clownix::clients
