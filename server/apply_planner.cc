@@ -6,8 +6,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "common/seed_rules.h"
 #include "server/mutation_rules.h"
-#include "server/names.h"
 
 namespace clownix::server {
 namespace {
@@ -61,20 +61,20 @@ absl::Status CheckDesired(const clownix::v1::Network& desired) {
   std::set<std::string> vms, lans, taps;
   std::map<std::string, uint32_t> nic_counts;
   for (const Vm& vm : desired.vms()) {
-    if (absl::Status s = ValidateName("vm", vm.name()); !s.ok()) return s;
+    if (absl::Status s = common::ValidateName("vm", vm.name()); !s.ok()) return s;
     if (!vms.insert(vm.name()).second) {
       return absl::InvalidArgumentError(absl::StrCat("vm \"", vm.name(), "\" is listed twice"));
     }
     nic_counts[vm.name()] = vm.nic_count() ? vm.nic_count() : 1;
   }
   for (const Lan& lan : desired.lans()) {
-    if (absl::Status s = ValidateName("lan", lan.name()); !s.ok()) return s;
+    if (absl::Status s = common::ValidateName("lan", lan.name()); !s.ok()) return s;
     if (!lans.insert(lan.name()).second) {
       return absl::InvalidArgumentError(absl::StrCat("lan \"", lan.name(), "\" is listed twice"));
     }
   }
   for (const Tap& tap : desired.taps()) {
-    if (absl::Status s = ValidateTapName(tap.name()); !s.ok()) return s;
+    if (absl::Status s = common::ValidateTapName(tap.name()); !s.ok()) return s;
     if (!taps.insert(tap.name()).second) {
       return absl::InvalidArgumentError(absl::StrCat("tap \"", tap.name(), "\" is listed twice"));
     }
@@ -184,7 +184,7 @@ absl::StatusOr<std::vector<PlannedStep>> PlanApply(const TopologyState& state,
       plan.push_back(Step(PlanItem::CREATE, "vm", vm.name(), "", std::move(m)));
       continue;
     }
-    uint32_t mem = vm.mem_mib() ? vm.mem_mib() : kDefaultMemMib;
+    uint32_t mem = vm.mem_mib() ? vm.mem_mib() : common::kDefaultMemMib;
     uint32_t nics = vm.nic_count() ? vm.nic_count() : 1;
     std::vector<std::string> details;
     if (mem != current->mem_mib()) {

@@ -5,8 +5,8 @@
 #include "absl/synchronization/mutex.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/seed_rules.h"
 #include "server/grpc_status.h"
-#include "server/names.h"
 
 namespace clownix::server {
 namespace {
@@ -125,7 +125,7 @@ class ConsoleReactor final
 }  // namespace
 
 absl::Status MachinesService::CheckRunnable(const std::string& vm) const {
-  if (absl::Status s = ValidateName("vm", vm); !s.ok()) return s;
+  if (absl::Status s = common::ValidateName("vm", vm); !s.ok()) return s;
   absl::Status status = absl::OkStatus();
   store_->Read([&](const TopologyState& state) {
     const clownix::v1::Vm* found = state.FindVm(vm);

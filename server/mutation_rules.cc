@@ -5,6 +5,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "common/seed_rules.h"
+#include "server/log.h"
 #include "server/names.h"
 
 namespace clownix::server {
@@ -48,21 +50,21 @@ Change Make(Change::Type type, const Link& link) {
 }
 
 absl::StatusOr<const Vm*> LookupVm(const TopologyState& state, const std::string& name) {
-  if (absl::Status s = ValidateName("vm", name); !s.ok()) return s;
+  if (absl::Status s = common::ValidateName("vm", name); !s.ok()) return s;
   const Vm* vm = state.FindVm(name);
   if (!vm) return absl::NotFoundError(absl::StrCat("vm ", Quote(name), " does not exist"));
   return vm;
 }
 
 absl::StatusOr<const Lan*> LookupLan(const TopologyState& state, const std::string& name) {
-  if (absl::Status s = ValidateName("lan", name); !s.ok()) return s;
+  if (absl::Status s = common::ValidateName("lan", name); !s.ok()) return s;
   const Lan* lan = state.FindLan(name);
   if (!lan) return absl::NotFoundError(absl::StrCat("lan ", Quote(name), " does not exist"));
   return lan;
 }
 
 absl::StatusOr<const Tap*> LookupTap(const TopologyState& state, const std::string& name) {
-  if (absl::Status s = ValidateTapName(name); !s.ok()) return s;
+  if (absl::Status s = common::ValidateTapName(name); !s.ok()) return s;
   const Tap* tap = state.FindTap(name);
   if (!tap) return absl::NotFoundError(absl::StrCat("tap ", Quote(name), " does not exist"));
   return tap;
@@ -111,15 +113,18 @@ Change EndpointOwnerUpdate(const TopologyState& state, const Endpoint& endpoint,
 }
 
 absl::Status CheckMemAndNics(const std::string& owner, uint32_t mem_mib, uint32_t nic_count) {
-  if (mem_mib < kMinMemMib || mem_mib > kMaxMemMib) {
-    return absl::InvalidArgumentError(absl::StrCat(owner, ": mem_mib ", mem_mib, " is out of range ",
-                                                   kMinMemMib, "..", kMaxMemMib));
-  }
-  if (nic_count < 1 || nic_count > kMaxNics) {
+  if (absl::Status s = common::ValidateMemMib(owner, mem_mib); !s.ok()) return s;
+  if (nic_count < 1 || nic_count > common::kMaxNics) {
     return absl::InvalidArgumentError(
-        absl::StrCat(owner, ": nic_count ", nic_count, " is out of range 1..", kMaxNics));
+        absl::StrCat(owner, ": nic_count ", nic_count, " is out of range 1..", common::kMaxNics));
   }
   return absl::OkStatus();
+}
+
+// A MAC or admin IP of a VM whose number and NIC count the rules above already checked.
+std::string SeedValue(absl::StatusOr<std::string> value) {
+  CLOWNIX_CHECK(value.ok(), value.status().ToString());
+  return *std::move(value);
 }
 
 bool IsStopped(VmState state) {
@@ -129,17 +134,17 @@ bool IsStopped(VmState state) {
 
 absl::StatusOr<Changes> CreateVm(const TopologyState& state, const Vm& spec,
                                  const RuleOptions& options) {
-  if (absl::Status s = ValidateName("vm", spec.name()); !s.ok()) return s;
+  if (absl::Status s = common::ValidateName("vm", spec.name()); !s.ok()) return s;
   std::string owner = absl::StrCat("vm ", Quote(spec.name()));
   if (absl::Status s = ValidateLabels(owner, spec.labels()); !s.ok()) return s;
-  uint32_t mem = spec.mem_mib() ? spec.mem_mib() : kDefaultMemMib;
+  uint32_t mem = spec.mem_mib() ? spec.mem_mib() : common::kDefaultMemMib;
   uint32_t nics = spec.nic_count() ? spec.nic_count() : 1;
   if (absl::Status s = CheckMemAndNics(owner, mem, nics); !s.ok()) return s;
   if (state.FindVm(spec.name())) return absl::AlreadyExistsError(absl::StrCat(owner, " already exists"));
   uint32_t number = state.NextVmNumber();
-  if (number > kMaxVmNumber) {
+  if (number > common::kMaxVmNumber) {
     return absl::ResourceExhaustedError(absl::StrCat("cannot create ", owner, ": all ",
-                                                     kMaxVmNumber, " VM numbers are in use"));
+                                                     common::kMaxVmNumber, " VM numbers are in use"));
   }
   Vm vm;
   vm.set_name(spec.name());
@@ -149,13 +154,13 @@ absl::StatusOr<Changes> CreateVm(const TopologyState& state, const Vm& spec,
   *vm.mutable_labels() = spec.labels();
   vm.set_state(clownix::v1::VM_STATE_DEFINED);
   if (options.admin_prefix) {
-    vm.set_admin_ip(absl::StrCat(options.admin_prefix->first, ".", options.admin_prefix->second,
-                                 ".", number / 100, ".", number % 100));
+    vm.set_admin_ip(SeedValue(common::AdminIp(
+        absl::StrCat(options.admin_prefix->first, ".", options.admin_prefix->second), number)));
   }
   for (uint32_t i = 0; i < nics; ++i) {
     clownix::v1::Nic* nic = vm.add_nics();
     nic->set_index(i);
-    nic->set_mac(VmMac(number, i));
+    nic->set_mac(SeedValue(common::VmMac(number, i)));
   }
   return Changes{Make(Change::CREATED, vm)};
 }
@@ -166,7 +171,7 @@ absl::StatusOr<Changes> UpdateVm(const TopologyState& state, const Vm& spec) {
   std::string owner = absl::StrCat("vm ", Quote(spec.name()));
   if (absl::Status s = ValidateLabels(owner, spec.labels()); !s.ok()) return s;
   Vm vm = **current;
-  uint32_t mem = spec.mem_mib() ? spec.mem_mib() : kDefaultMemMib;
+  uint32_t mem = spec.mem_mib() ? spec.mem_mib() : common::kDefaultMemMib;
   uint32_t nics = spec.nic_count() ? spec.nic_count() : 1;
   if (absl::Status s = CheckMemAndNics(owner, mem, nics); !s.ok()) return s;
   if ((mem != vm.mem_mib() || nics != vm.nic_count()) && !IsStopped(vm.state())) {
@@ -186,7 +191,7 @@ absl::StatusOr<Changes> UpdateVm(const TopologyState& state, const Vm& spec) {
   for (uint32_t i = vm.nic_count(); i < nics; ++i) {
     clownix::v1::Nic* nic = vm.add_nics();
     nic->set_index(i);
-    nic->set_mac(VmMac(vm.number(), i));
+    nic->set_mac(SeedValue(common::VmMac(vm.number(), i)));
   }
   vm.set_nic_count(nics);
   if (google::protobuf::util::MessageDifferencer::Equals(vm, **current)) return Changes{};
@@ -215,7 +220,7 @@ Lan NormalizedLan(const Lan& spec) {
 }
 
 absl::Status CheckLanSpec(const Lan& spec) {
-  if (absl::Status s = ValidateName("lan", spec.name()); !s.ok()) return s;
+  if (absl::Status s = common::ValidateName("lan", spec.name()); !s.ok()) return s;
   if (!clownix::v1::LanMode_IsValid(spec.mode())) {
     return absl::InvalidArgumentError(
         absl::StrCat("lan ", Quote(spec.name()), ": unknown mode ", spec.mode()));
@@ -261,7 +266,7 @@ absl::StatusOr<Changes> DeleteLan(const TopologyState& state, const std::string&
 }
 
 absl::StatusOr<Changes> CreateTap(const TopologyState& state, const Tap& spec) {
-  if (absl::Status s = ValidateTapName(spec.name()); !s.ok()) return s;
+  if (absl::Status s = common::ValidateTapName(spec.name()); !s.ok()) return s;
   if (absl::Status s = ValidateLabels(absl::StrCat("tap ", Quote(spec.name())), spec.labels());
       !s.ok()) {
     return s;
@@ -368,10 +373,6 @@ absl::StatusOr<Changes> SetLinkStatus(const TopologyState& state, const LinkStat
 }
 
 }  // namespace
-
-std::string VmMac(uint32_t vm, uint32_t eth) {
-  return absl::StrFormat("02:00:%02u:%02u:00:%02u", vm / 100, vm % 100, eth);
-}
 
 absl::Status ValidateImpairment(const std::string& what, const Impairment& impairment) {
   constexpr uint32_t kMaxDelayUs = 10'000'000;

@@ -22,14 +22,6 @@ struct RuleOptions {
   std::optional<std::pair<uint8_t, uint8_t>> admin_prefix;
 };
 
-// Limits of the values clients choose.
-inline constexpr uint32_t kDefaultMemMib = 64;
-// Below kMinMemMib UML OOM-panics at boot (docs/uml-facts.md #2).
-inline constexpr uint32_t kMinMemMib = 48;
-inline constexpr uint32_t kMaxMemMib = 8192;
-inline constexpr uint32_t kMaxNics = 8;
-inline constexpr uint32_t kMaxVmNumber = 9999;  // MAC and admin IP hold vm/100 and vm%100.
-
 // The changes `mutation` makes to `state`, in the order a client should apply them (links before
 // the objects they reference on delete). An empty vector means the mutation changes nothing.
 // Errors: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, RESOURCE_EXHAUSTED,
@@ -37,9 +29,6 @@ inline constexpr uint32_t kMaxVmNumber = 9999;  // MAC and admin IP hold vm/100 
 absl::StatusOr<std::vector<clownix::v1::Change>> ComputeChanges(const TopologyState& state,
                                                                  const Mutation& mutation,
                                                                  const RuleOptions& options);
-
-// MAC of NIC `eth` of VM `vm`: 02:00:vm/100:vm%100:00:eth, each field two decimal digits.
-std::string VmMac(uint32_t vm, uint32_t eth);
 
 // Checks an impairment's ranges; `what` names it in the message.
 absl::Status ValidateImpairment(const std::string& what, const clownix::v1::Impairment& impairment);

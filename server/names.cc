@@ -7,36 +7,10 @@
 namespace clownix::server {
 namespace {
 
-constexpr size_t kMaxNameLength = 32;
-constexpr size_t kMaxTapNameLength = 15;
 constexpr size_t kMaxLabelLength = 63;
 constexpr int kMaxLabels = 32;
 
-bool IsNameStart(char c) { return absl::ascii_islower(c) || absl::ascii_isdigit(c); }
-bool IsNameChar(char c) { return IsNameStart(c) || c == '_' || c == '-'; }
-
-absl::Status CheckName(absl::string_view kind, absl::string_view name, size_t max_length) {
-  if (name.empty()) return absl::InvalidArgumentError(absl::StrCat(kind, " name is empty"));
-  bool ok = name.size() <= max_length && IsNameStart(name[0]);
-  for (char c : name) ok = ok && IsNameChar(c);
-  if (!ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(kind, " name \"", absl::CHexEscape(name), "\" is invalid: use 1 to ",
-                     max_length, " characters of a-z, 0-9, '_' and '-', starting with a letter ",
-                     "or digit"));
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
-
-absl::Status ValidateName(absl::string_view kind, absl::string_view name) {
-  return CheckName(kind, name, kMaxNameLength);
-}
-
-absl::Status ValidateTapName(absl::string_view name) {
-  return CheckName("tap", name, kMaxTapNameLength);
-}
 
 absl::Status ValidateLabels(absl::string_view owner,
                             const google::protobuf::Map<std::string, std::string>& labels) {

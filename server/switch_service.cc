@@ -1,8 +1,8 @@
 #include "server/switch_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/seed_rules.h"
 #include "server/grpc_status.h"
-#include "server/names.h"
 
 namespace clownix::server {
 
@@ -10,7 +10,7 @@ grpc::ServerUnaryReactor* SwitchService::GetLanStats(grpc::CallbackServerContext
                                                      const clownix::v1::GetLanStatsRequest* request,
                                                      clownix::v1::LanStats* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  absl::Status status = ValidateName("lan", request->lan());
+  absl::Status status = common::ValidateName("lan", request->lan());
   if (status.ok()) {
     store_->Read([&](const TopologyState& state) {
       if (!state.FindLan(request->lan())) {
