@@ -18,11 +18,11 @@ import unittest
 
 import grpc
 
-from proto.clownix.v1 import machines_pb2
-from proto.clownix.v1 import machines_pb2_grpc
-from proto.clownix.v1 import resources_pb2
-from proto.clownix.v1 import switch_pb2
-from proto.clownix.v1 import switch_pb2_grpc
+from clownix.v1 import machines_pb2
+from clownix.v1 import machines_pb2_grpc
+from clownix.v1 import resources_pb2
+from clownix.v1 import switch_pb2
+from clownix.v1 import switch_pb2_grpc
 
 CLOWNIX = os.path.join(os.environ["TEST_SRCDIR"], "clownix", "clients", "cli", "clownix")
 DEADLINE = 20.0

@@ -22,9 +22,9 @@ CLOWNIX = os.path.join(RUNFILES, "clients", "cli", "clownix")
 PYTHON_DIR = os.path.join(RUNFILES, "clients", "python")
 sys.path.insert(0, PYTHON_DIR)
 
-import clownix_client  # noqa: E402
+import clownix  # noqa: E402
+from clownix.v1 import topology_pb2  # noqa: E402
 from google.protobuf import json_format  # noqa: E402
-from proto.clownix.v1 import topology_pb2  # noqa: E402
 
 DEADLINE = 30.0
 
@@ -119,7 +119,8 @@ class ServerTestCase(unittest.TestCase):
 
 
 def parse_watch_lines(text):
-    """JSON lines of `clownix watch --json` (or clownix_watch.py --json) as WatchResponses."""
+    """JSON lines of `clownix watch --json` (or clownix-watch-topology --json) as
+    WatchResponses."""
     items = []
     for line in text.splitlines():
         item = topology_pb2.WatchResponse()
@@ -375,20 +376,19 @@ class WatchTest(ServerTestCase):
         self.assertEqual(sorted(l.name for l in snapshot.lans), ["red", "red2"])
 
     def test_python_watcher_sees_the_same_sequence_as_the_cli(self):
-        until = 13  # create_network.py makes 2 LANs, 3 VMs and 4 links: 9 mutations.
+        until = 13  # create_network makes 2 LANs, 3 VMs and 4 links: 9 mutations.
         self.ok("lan", "add", "pre1")
         self.ok("lan", "add", "pre2")
         self.ok("lan", "add", "pre3")
         self.ok("lan", "add", "pre4")
         cli = self.spawn([CLOWNIX, "--server", self.server.address, "watch", "--json",
                           "--since", "2", "--until", str(until)])
-        py = self.spawn(["/usr/bin/python3", os.path.join(PYTHON_DIR, "clownix_watch.py"),
+        py = self.spawn(["/usr/bin/python3", "-m", "clownix.tools.watch_topology",
                          "--server", self.server.address, "--json", "--since", "2",
                          "--until", str(until)])
-        table = self.spawn(["/usr/bin/python3", os.path.join(PYTHON_DIR, "clownix_watch.py"),
+        table = self.spawn(["/usr/bin/python3", "-m", "clownix.tools.watch_topology",
                             "--server", self.server.address, "--until", str(until)])
-        created = subprocess.run(["/usr/bin/python3",
-                                  os.path.join(PYTHON_DIR, "create_network.py"),
+        created = subprocess.run(["/usr/bin/python3", "-m", "clownix.tools.create_network",
                                   "--server", self.server.address],
                                  capture_output=True, text=True, timeout=DEADLINE)
         self.assertEqual(created.returncode, 0, created.stderr)
@@ -415,29 +415,31 @@ class WatchTest(ServerTestCase):
         self.assertEqual(sorted(v["name"] for v in topo["vms"]), ["router", "vm1", "vm2"])
 
     def test_python_watch_resumes_across_server_restarts(self):
-        client = clownix_client.Client(self.server.address)
+        client = clownix.Client(self.server.address)
         self.addCleanup(client.close)
+        watch = client.watch(max_backoff=0.2)
+        self.addCleanup(watch.close)
         seen = []
         done = threading.Event()
         snapshot_seen = threading.Event()
         errors = []
 
-        def watch():
+        def read():
             try:
-                for item in client.watch(max_backoff=0.2):
+                for item in watch:
                     if item.HasField("snapshot"):
                         seen.append(("snapshot", item.snapshot.topology.revision))
                         snapshot_seen.set()
                     for e in item.events:
                         seen.append(("event", e.revision))
-                    if client.last_revision >= 12:
+                    if watch.last_revision >= 12:
                         break
             except Exception as error:  # Reported by the assertions below.
                 errors.append(error)
             finally:
                 done.set()
 
-        thread = threading.Thread(target=watch, daemon=True)
+        thread = threading.Thread(target=read, daemon=True)
         thread.start()
         self.assertTrue(snapshot_seen.wait(DEADLINE))
         self.mutate("a", 4)
@@ -453,7 +455,7 @@ class WatchTest(ServerTestCase):
         thread.join(DEADLINE)
         self.assertEqual(errors, [])
         self.assertEqual(seen, [("snapshot", 0)] + [("event", r) for r in range(1, 13)])
-        self.assertGreaterEqual(client.reconnects, 2)
+        self.assertGreaterEqual(watch.reconnects, 2)
 
 
 class MachinesWithoutRuntimeTest(ServerTestCase):

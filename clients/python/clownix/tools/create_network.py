@@ -1,27 +1,28 @@
-#!/usr/bin/python3
-"""create_network: builds a small network on clownixd with the Python client:
+"""clownix-create-network: builds a small network on clownixd with the Python client:
 
     vm1 (eth1) -- lan1 -- (eth1) router (eth2) -- lan2 -- (eth1) vm2
 
-    create_network.py [--server ADDR] [--prefix P]
+    clownix-create-network [--server ADDR] [--prefix P]
+    python3 -m clownix.tools.create_network ...
 
 Every name gets the prefix P (default empty), so several copies can live side by side. Prints
 each step with the revision it got; exits 1 with the server's message if a step fails.
 """
 
+from __future__ import annotations
+
 import argparse
 import sys
+from typing import List, Optional, Tuple
 
-import grpc
-
-import clownix_client
+import clownix
 
 
-def create(client, prefix=""):
-    """Creates the network; returns the list of (step, revision)."""
+def create(client: clownix.Client, prefix: str = "") -> List[Tuple[str, int]]:
+    """Creates the network, printing each step; returns the (step, revision) pairs."""
     steps = []
 
-    def step(text, revision):
+    def step(text: str, revision: int) -> None:
         steps.append((text, revision))
         print("%-40s revision %d" % (text, revision), flush=True)
 
@@ -37,17 +38,23 @@ def create(client, prefix=""):
     return steps
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: Optional[List[str]] = None) -> int:
+    """Runs the program; returns its exit status (2: bad arguments, 1: a step failed)."""
+    parser = argparse.ArgumentParser(prog="clownix-create-network",
+                                     description=__doc__.split("\n\n")[0])
     parser.add_argument("--server", help="clownixd address, unix:PATH or HOST:PORT")
     parser.add_argument("--prefix", default="", help="prefix for every name")
     args = parser.parse_args(argv)
-    with clownix_client.Client(args.server) as client:
+    try:
+        client = clownix.Client(args.server)
+    except clownix.AddressError as error:
+        print("%s: %s" % (parser.prog, error), file=sys.stderr)
+        return 2
+    with client:
         try:
             create(client, args.prefix)
-        except grpc.RpcError as error:
-            print("create_network: %s (%s)" % (error.details(), error.code().name),
-                  file=sys.stderr)
+        except clownix.CallError as error:
+            print("%s: %s" % (parser.prog, error), file=sys.stderr)
             return 1
     return 0
 
