@@ -13,6 +13,8 @@ packages=(
   iproute2 graphviz openssh-client
   # clients and tests
   python3-grpcio python3-protobuf clang libclang-rt-14-dev
+  # the Python package: typed stubs (mypy-protobuf), its type check, its offline pip install
+  mypy-protobuf mypy python3-setuptools python3-venv python3-wheel
 )
 
 missing=()
