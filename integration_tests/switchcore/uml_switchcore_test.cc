@@ -1,7 +1,7 @@
 // clownix-switchcore with real UML VMs: two VMs on one LAN ping each other, a VM on another LAN
 // cannot reach them, a tap inside a network namespace made by the test pings a VM, impairments
-// change RTT and loss as configured, and a SIGKILLed switchcore comes back through SwitchClient's
-// supervisor with ping resuming without touching the VMs.
+// add their delay and loss as configured, and a SIGKILLed switchcore comes back through
+// SwitchClient's supervisor with ping resuming without touching the VMs.
 // All addresses live on the VMs and inside the test's namespace; nothing leaves the machine.
 #include <sched.h>
 #include <signal.h>
@@ -118,7 +118,7 @@ class UmlSwitchcoreTest : public ::testing::Test {
     SwitchClient::Options options;
     options.switchcore_path = Runfile("switchcore/clownix-switchcore");
     options.work_dir = *work_dir_;
-    auto client = SwitchClient::Start(options);
+    auto client = SwitchClient::Create(options);
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = client->release();
     ASSERT_TRUE(client_->CreateLan("lan1").ok());
@@ -234,15 +234,15 @@ TEST_F(UmlSwitchcoreTest, ImpairmentsChangeRttAndLoss) {
   ASSERT_NE(vm2, 0u);
   PingResult base = Ping(*vms_[0], "10.0.0.2", "-c 5 -i 0.2 -W 2");
   ASSERT_EQ(base.received, 5);
-  // 40 ms each way on vm2's port: RTT grows by about 80 ms.
+  // 40 ms each way on vm2's port: every request waits 40 ms on the way in, every reply 40 ms on
+  // the way out, so no round trip can be shorter than 80 ms (a floor: a busy machine only adds).
   ctl::Impairment delay = {};
   delay.delay_us = 40000;
   ASSERT_TRUE(client_->SetImpairment(vm2, ctl::Direction::kEgress, delay).ok());
   ASSERT_TRUE(client_->SetImpairment(vm2, ctl::Direction::kIngress, delay).ok());
   PingResult slow = Ping(*vms_[0], "10.0.0.2", "-c 5 -i 0.2 -W 2");
   EXPECT_EQ(slow.received, 5);
-  EXPECT_GE(slow.avg_ms, base.avg_ms + 78) << base.avg_ms << " -> " << slow.avg_ms;
-  EXPECT_LT(slow.avg_ms, base.avg_ms + 400);  // generous: the machine may be busy
+  EXPECT_GE(slow.avg_ms, 79) << base.avg_ms << " -> " << slow.avg_ms;
   // 50 % loss towards vm2 (and no delay): about half the pings die.
   ctl::Impairment loss = {};
   loss.loss_ppm = 500000;
@@ -255,11 +255,16 @@ TEST_F(UmlSwitchcoreTest, ImpairmentsChangeRttAndLoss) {
   auto counters = client_->ReadCounters(vm2);
   ASSERT_TRUE(counters.ok());
   EXPECT_GE(counters->drops[ctl::kDropImpairLoss], 8u);
-  // Cleared: back to normal.
+  // Cleared: back to normal. Every ping is answered and the switch drops nothing more for loss
+  // (with 50 % loss left, 10 of 10 would come back once in a thousand runs).
   ASSERT_TRUE(client_->SetImpairment(vm2, ctl::Direction::kEgress, {}).ok());
-  PingResult again = Ping(*vms_[0], "10.0.0.2", "-c 3 -i 0.2 -W 2");
-  EXPECT_EQ(again.received, 3);
-  EXPECT_LT(again.avg_ms, base.avg_ms + 50);
+  auto lost_before = client_->ReadCounters(vm2);
+  ASSERT_TRUE(lost_before.ok());
+  PingResult again = Ping(*vms_[0], "10.0.0.2", "-c 10 -i 0.1 -W 2");
+  EXPECT_EQ(again.received, 10);
+  auto lost_after = client_->ReadCounters(vm2);
+  ASSERT_TRUE(lost_after.ok());
+  EXPECT_EQ(lost_after->drops[ctl::kDropImpairLoss], lost_before->drops[ctl::kDropImpairLoss]);
 }
 
 TEST_F(UmlSwitchcoreTest, SwitchcoreKilledComesBackAndPingResumes) {
@@ -268,14 +273,18 @@ TEST_F(UmlSwitchcoreTest, SwitchcoreKilledComesBackAndPingResumes) {
   pid_t old = client_->pid();
   int restarts = client_->restarts();
   ASSERT_EQ(kill(old, SIGKILL), 0);
-  // Ping continuously from vm1 for 6 s; replies resume once the supervisor restarted the switch.
-  auto out = vms_[0]->Run("ping -c 30 -i 0.2 -W 1 10.0.0.2", absl::Seconds(60));
-  ASSERT_TRUE(out.ok());
+  // Replies resume once the supervisor restarted the switch, with nothing done to the VMs: ping
+  // from vm1 until one is answered (how soon is for the benchmarks; the deadline bounds the wait).
+  bool answered = false;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (!answered && absl::Now() < deadline) {
+    answered = Ping(*vms_[0], "10.0.0.2", "-c 1 -W 1").received == 1;
+  }
+  ASSERT_TRUE(answered) << "no ping answered within 60 s of the switch's SIGKILL";
   EXPECT_EQ(client_->restarts(), restarts + 1);
   EXPECT_NE(client_->pid(), old);
-  PingResult r = ParsePing(*out);
-  // Lost at most the first 2 s worth (10 pings at 0.2 s); everything after flows.
-  EXPECT_GE(r.received, 20) << *out;
+  // From then on everything flows, both ways.
+  EXPECT_EQ(Ping(*vms_[0], "10.0.0.2", "-c 5 -i 0.2 -W 2").received, 5);
   EXPECT_EQ(Ping(*vms_[1], "10.0.0.1", "-c 3 -W 2").received, 3);
   // The VMs were not touched: same processes.
   EXPECT_EQ(kill(vm1, 0), 0);
