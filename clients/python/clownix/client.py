@@ -27,8 +27,9 @@ class Client:
 
     `address` is `unix:PATH`, `/PATH` or `HOST:PORT`; without one it is found as the `clownix`
     CLI finds it (see clownix.address: $CLOWNIX_SERVER, else $CLOWNIX_WORK_DIR's socket, else
-    unix:/tmp/clownix/clownixd.sock). A bad address raises AddressError. Connecting is lazy: an
-    unreachable server shows as UnavailableError on the first call.
+    unix:/tmp/clownix/clownixd.sock; `environ` replaces os.environ there). A bad address raises
+    AddressError. Connecting is lazy: an unreachable server shows as UnavailableError on the
+    first call.
 
     Each method makes one call, bounded by `timeout` seconds, and raises a CallError subclass
     (clownix.errors) when it fails. The raw stubs `topology`, `machines` and `switch` are there
