@@ -265,7 +265,7 @@ std::unique_ptr<Target> Setup(const std::string& name, const std::string& switch
     SwitchClient::Options options;
     options.switchcore_path = switchcore;
     options.work_dir = t->dir;
-    auto client = SwitchClient::Start(options);
+    auto client = SwitchClient::Create(options);
     if (!client.ok()) Die(client.status().ToString());
     t->client = *std::move(client);
     if (absl::Status s = t->client->CreateLan("bench"); !s.ok()) Die(s.ToString());

@@ -1,13 +1,10 @@
 #include "switchcore/ctl/switch_client.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
-#include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,6 +12,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "common/subprocess.h"
 
 namespace clownix::switchcore {
 namespace {
@@ -40,7 +38,7 @@ void Drain(int efd) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<SwitchClient>> SwitchClient::Start(Options options) {
+absl::StatusOr<std::unique_ptr<SwitchClient>> SwitchClient::Create(Options options) {
   if (access(options.switchcore_path.c_str(), X_OK) != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("switchcore binary ", options.switchcore_path, " is not executable"));
@@ -89,11 +87,20 @@ SwitchClient::~SwitchClient() {
   }
 }
 
-void SwitchClient::Log(const std::string& line) {
-  if (options_.on_log) {
-    options_.on_log(line);
-  } else {
-    fprintf(stderr, "SwitchClient: %s\n", line.c_str());
+void SwitchClient::LogLocked(std::string line) { log_queue_.push_back(std::move(line)); }
+
+void SwitchClient::FlushLog() {
+  std::vector<std::string> lines;
+  {
+    absl::MutexLock lock(&mu_);
+    lines.swap(log_queue_);
+  }
+  for (const std::string& line : lines) {
+    if (options_.on_log) {
+      options_.on_log(line);
+    } else {
+      fprintf(stderr, "SwitchClient: %s\n", line.c_str());
+    }
   }
 }
 
@@ -105,7 +112,7 @@ void SwitchClient::PumpLocked() {
     absl::StatusOr<bool> ok = requests_->Push(&outbox_.front());
     if (!ok.ok()) {
       // The switch scribbled over its index: it is broken; let its waiters time out.
-      Log(absl::StrCat("request ring: ", ok.status().ToString()));
+      LogLocked(absl::StrCat("request ring: ", ok.status().ToString()));
       break;
     }
     if (!*ok) break;  // full: the switch will make room and wake us with events
@@ -116,6 +123,12 @@ void SwitchClient::PumpLocked() {
 }
 
 absl::StatusOr<SwitchClient::Waiter> SwitchClient::Call(ctl::Request& req) {
+  absl::StatusOr<Waiter> result = CallAndWait(req);
+  FlushLog();
+  return result;
+}
+
+absl::StatusOr<SwitchClient::Waiter> SwitchClient::CallAndWait(ctl::Request& req) {
   Waiter waiter;
   absl::MutexLock lock(&mu_);
   if (stopping_) return absl::FailedPreconditionError("switch client is shut down");
@@ -340,12 +353,14 @@ void SwitchClient::Shutdown() {
     Signal(stop_efd_);
     supervisor_.join();
   }
+  FlushLog();
 }
 
 // ---------------------------------------------------------------- supervisor
 
 bool SwitchClient::SpawnLocked() {
-  std::vector<std::string> args = {
+  common::SpawnOptions spawn;
+  spawn.argv = {
       options_.switchcore_path,
       absl::StrCat("--ctl_fd=", segment_->fd()),
       absl::StrCat("--request_eventfd=", request_efd_),
@@ -353,42 +368,18 @@ bool SwitchClient::SpawnLocked() {
       absl::StrCat("--work_dir=", options_.work_dir),
       absl::StrCat("--incarnation=", incarnation_),
   };
-  for (const std::string& f : options_.extra_flags) args.push_back(f);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int inherit[] = {segment_->fd(), request_efd_, event_efd_};
-  pid_t parent = getpid();
-  pid_t pid = fork();
-  if (pid < 0) {
-    Log(absl::StrCat("fork: ", strerror(errno)));
+  for (const std::string& f : options_.extra_flags) spawn.argv.push_back(f);
+  // Only the three channel fds cross exec, whatever else the embedding process left open.
+  for (int fd : {segment_->fd(), request_efd_, event_efd_}) spawn.fds.push_back({fd, fd});
+  // The switch dies with this (supervisor) thread.
+  spawn.parent_death_signal = SIGTERM;
+  absl::StatusOr<common::SpawnedChild> child = common::Spawn(spawn);
+  if (!child.ok()) {
+    LogLocked(child.status().ToString());
     return false;
   }
-  if (pid == 0) {
-    // Child: async-signal-safe calls only. The switch dies with this (supervisor) thread.
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent) _exit(1);
-    // Only the three channel fds cross exec, whatever else the embedding process left open.
-    syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC);
-    for (int fd : inherit) fcntl(fd, F_SETFD, 0);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGTERM, SIG_DFL);
-    signal(SIGINT, SIG_DFL);
-    signal(SIGPIPE, SIG_DFL);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    Log(absl::StrCat("pidfd_open: ", strerror(errno)));
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return false;
-  }
-  pid_ = pid;
-  pidfd_ = pidfd;
+  pid_ = child->pid;
+  pidfd_ = child->pidfd.release();
   started_at_ = absl::Now();
   return true;
 }
@@ -433,17 +424,17 @@ void SwitchClient::QueueReplayLocked() {
 }
 
 void SwitchClient::ReapLocked() {
-  int status = 0;
-  waitpid(pid_, &status, 0);
+  // The pidfd said it exited: the wait does not block, and it cannot fail for our own child.
+  absl::StatusOr<int> status = common::WaitForChild(pid_);
   close(pidfd_);
   pidfd_ = -1;
   pid_ = 0;
   absl::Duration ran = absl::Now() - started_at_;
   if (!stopping_) {
-    Log(absl::StrCat("clownix-switchcore exited (",
-                     WIFSIGNALED(status) ? absl::StrCat("signal ", WTERMSIG(status))
-                                         : absl::StrCat("status ", WEXITSTATUS(status)),
-                     ") after ", absl::FormatDuration(ran), "; restarting"));
+    LogLocked(absl::StrCat(
+        "clownix-switchcore ",
+        status.ok() ? common::DescribeWaitStatus(*status) : status.status().ToString(), " after ",
+        absl::FormatDuration(ran), "; restarting"));
   }
   // Requests in flight died with it.
   for (auto& [id, waiter] : waiters_) {
@@ -493,6 +484,7 @@ void SwitchClient::Supervise() {
       timeout = static_cast<int>(
           absl::ToInt64Milliseconds(std::max(restart_at - absl::Now(), absl::ZeroDuration())) + 1);
     }
+    FlushLog();
     if (poll(fds, 3, timeout) < 0 && errno != EINTR) break;
     if (fds[0].revents) break;
     if (fds[1].revents) DrainEvents();
@@ -516,7 +508,7 @@ void SwitchClient::DrainEvents() {
     for (;;) {
       absl::StatusOr<bool> got = events_->Pop(&ev);
       if (!got.ok()) {
-        Log(absl::StrCat("event ring: ", got.status().ToString()));
+        LogLocked(absl::StrCat("event ring: ", got.status().ToString()));
         events_->Resync();
         break;
       }
@@ -525,6 +517,7 @@ void SwitchClient::DrainEvents() {
     }
     PumpLocked();  // the switch consumed requests: there may be room now
   }
+  FlushLog();
   if (options_.on_port_event) {
     for (const PortEvent& e : callbacks) options_.on_port_event(e);
   }
@@ -534,7 +527,7 @@ void SwitchClient::HandleEventLocked(const ctl::Event& ev, std::vector<PortEvent
   if (!Terminated(ev.lan, sizeof(ev.lan)) || !Terminated(ev.message, sizeof(ev.message)) ||
       ev.counters_slot < -1 || ev.counters_slot >= static_cast<int>(ctl::kCounterSlots) ||
       ev.port_kind > static_cast<uint32_t>(ctl::PortKind::kTap)) {
-    Log(absl::StrCat("malformed event of type ", ev.type, " ignored"));
+    LogLocked(absl::StrCat("malformed event of type ", ev.type, " ignored"));
     return;
   }
   switch (static_cast<ctl::EventType>(ev.type)) {
@@ -555,13 +548,13 @@ void SwitchClient::HandleEventLocked(const ctl::Event& ev, std::vector<PortEvent
       }
       auto rit = replays_.find(ev.request_id);
       if (rit == replays_.end()) {
-        if (!status.ok()) Log(absl::StrCat("switchcore: ", status.ToString()));
+        if (!status.ok()) LogLocked(absl::StrCat("switchcore: ", status.ToString()));
         return;
       }
       Replay replay = rit->second;
       replays_.erase(rit);
       if (!status.ok()) {
-        Log(absl::StrCat("replay of request type ", static_cast<uint32_t>(replay.type), " (port ",
+        LogLocked(absl::StrCat("replay of request type ", static_cast<uint32_t>(replay.type), " (port ",
                          replay.port_id, ") failed: ", status.ToString()));
         if (replay.type == ctl::RequestType::kRestorePort ||
             replay.type == ctl::RequestType::kAttachTap) {
@@ -591,7 +584,7 @@ void SwitchClient::HandleEventLocked(const ctl::Event& ev, std::vector<PortEvent
         absl::StatusOr<DataAddress> addr =
             ParseDataAddress(absl::MakeConstSpan(ev.vm_address, sizeof(ev.vm_address)));
         if (!addr.ok()) {
-          Log(absl::StrCat("port up with a bad address ignored: ", addr.status().ToString()));
+          LogLocked(absl::StrCat("port up with a bad address ignored: ", addr.status().ToString()));
           return;
         }
         info.vm_address = *addr;
@@ -620,7 +613,7 @@ void SwitchClient::HandleEventLocked(const ctl::Event& ev, std::vector<PortEvent
       return;
     }
   }
-  Log(absl::StrCat("event of unknown type ", ev.type, " ignored"));
+  LogLocked(absl::StrCat("event of unknown type ", ev.type, " ignored"));
 }
 
 }  // namespace clownix::switchcore

@@ -19,7 +19,7 @@
 //   SwitchClient::Options o;
 //   o.switchcore_path = ".../clownix-switchcore";  o.work_dir = work_dir;
 //   o.on_port_event = [&](const SwitchClient::PortEvent& e) { /* topology: port up/down */ };
-//   auto client = SwitchClient::Start(o);             // spawns and supervises the switch
+//   auto client = SwitchClient::Create(o);            // spawns and supervises the switch
 //   (*client)->CreateLan("blue");                     // VMs: eth0=daemon,MAC,unix,ControlPath("blue")
 //   auto tap = (*client)->AttachTap("blue", "tap0");
 //   ctl::Impairment delay = {};  delay.delay_us = 20000;
@@ -89,12 +89,14 @@ class SwitchClient {
     // restores ports of an earlier client's switch starts above that switch's incarnations.
     uint32_t first_incarnation = 0;
     std::function<void(const PortEvent&)> on_port_event;
-    std::function<void(const std::string&)> on_log;  // restarts, replay failures (default stderr)
+    // Restarts, replay failures (default: stderr). Called without the client's lock held, from
+    // the supervisor thread or from a thread inside a call of this client, one line at a time.
+    std::function<void(const std::string&)> on_log;
   };
 
   // Creates the segment and eventfds and starts the switch. INVALID_ARGUMENT if the binary is not
   // executable or work_dir is empty; INTERNAL/RESOURCE_EXHAUSTED if fds cannot be made.
-  static absl::StatusOr<std::unique_ptr<SwitchClient>> Start(Options options);
+  static absl::StatusOr<std::unique_ptr<SwitchClient>> Create(Options options);
   // Shutdown().
   ~SwitchClient();
 
@@ -145,7 +147,9 @@ class SwitchClient {
 
   explicit SwitchClient(Options options) : options_(std::move(options)) {}
 
-  absl::StatusOr<Waiter> Call(ctl::Request& req);
+  // Sends `req` and waits for its answer (request_timeout); then delivers queued log lines.
+  absl::StatusOr<Waiter> Call(ctl::Request& req) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<Waiter> CallAndWait(ctl::Request& req) ABSL_LOCKS_EXCLUDED(mu_);
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Supervise();
   bool SpawnLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -154,7 +158,9 @@ class SwitchClient {
   void DrainEvents();
   void HandleEventLocked(const ctl::Event& ev, std::vector<PortEvent>& callbacks)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Log(const std::string& line);
+  // Log lines are queued under mu_ and delivered by FlushLog once it is released.
+  void LogLocked(std::string line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FlushLog() ABSL_LOCKS_EXCLUDED(mu_);
 
   const Options options_;
   std::unique_ptr<ctl::CtlSegment> segment_;
@@ -165,6 +171,7 @@ class SwitchClient {
   std::unique_ptr<ctl::SpscRing> requests_ ABSL_GUARDED_BY(mu_);
   std::unique_ptr<ctl::SpscRing> events_ ABSL_GUARDED_BY(mu_);
   std::deque<ctl::Request> outbox_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> log_queue_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, Waiter*> waiters_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, Replay> replays_ ABSL_GUARDED_BY(mu_);
   uint64_t next_request_id_ ABSL_GUARDED_BY(mu_) = 1;

@@ -62,7 +62,7 @@ class SwitchClientTest : public ::testing::Test {
       absl::MutexLock lock(&mu_);
       events_.push_back(e);
     };
-    auto client = SwitchClient::Start(options);
+    auto client = SwitchClient::Create(options);
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = *std::move(client);
     work_dir_ = options.work_dir;
@@ -569,7 +569,7 @@ TEST_F(SwitchClientTest, NewClientRestoresPortsOfRunningVms) {
   SwitchClient::Options options;
   options.switchcore_path = Binary();
   options.work_dir = work_dir_;
-  auto client = SwitchClient::Start(options);
+  auto client = SwitchClient::Create(options);
   ASSERT_TRUE(client.ok());
   client_ = *std::move(client);
   ASSERT_TRUE(client_->CreateLan("blue").ok());
