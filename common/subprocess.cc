@@ -1,6 +1,7 @@
 #include "common/subprocess.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -15,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 
 extern char** environ;
 
@@ -170,21 +172,64 @@ bool RunResult::succeeded() const {
   return WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0;
 }
 
-absl::StatusOr<RunResult> Run(SpawnOptions options, size_t output_cap) {
+absl::StatusOr<RunResult> Run(SpawnOptions options, size_t output_cap, absl::Duration timeout) {
   options.output = SpawnOptions::Output::kPipe;
   absl::StatusOr<SpawnedChild> child = Spawn(options);
   if (!child.ok()) return child.status();
   RunResult result;
-  char chunk[4096];
-  while (true) {
+  absl::Time deadline = absl::Now() + timeout;
+  bool output_open = true, exited = false, timed_out = false;
+  // Until the program exits: its output, then its pidfd. Output it handed on to a process that
+  // outlives it is not waited for.
+  while (!exited) {
+    pollfd fds[2] = {{child->pidfd.get(), POLLIN, 0},
+                     {output_open ? child->output.get() : -1, POLLIN, 0}};
+    int wait_ms = -1;
+    if (timeout != absl::InfiniteDuration()) {
+      absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+      wait_ms = static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))));
+    }
+    int ready = poll(fds, 2, wait_ms);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return ErrnoStatus(errno, "poll");
+    if (ready == 0) {
+      timed_out = true;
+      pid_t target = options.new_process_group ? -child->pid : child->pid;
+      kill(target, SIGKILL);
+      break;
+    }
+    if (fds[1].revents != 0) {
+      char chunk[4096];
+      ssize_t n = read(child->output.get(), chunk, sizeof(chunk));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        output_open = false;
+      } else {
+        size_t room = output_cap - std::min(output_cap, result.output.size());
+        result.output.append(chunk, std::min(room, static_cast<size_t>(n)));
+      }
+      continue;  // Drain the output before looking at the exit.
+    }
+    exited = fds[0].revents != 0;
+  }
+  // What is still in the pipe when it exited.
+  while (output_open && !timed_out) {
+    pollfd fd = {child->output.get(), POLLIN, 0};
+    if (poll(&fd, 1, 0) <= 0) break;
+    char chunk[4096];
     ssize_t n = read(child->output.get(), chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // EOF: every writer (the child and what it started) is done.
+    if (n <= 0) break;
     size_t room = output_cap - std::min(output_cap, result.output.size());
     result.output.append(chunk, std::min(room, static_cast<size_t>(n)));
   }
   absl::StatusOr<int> status = WaitForChild(child->pid);
   if (!status.ok()) return status.status();
+  if (timed_out) {
+    return absl::DeadlineExceededError(absl::StrCat("`", absl::StrJoin(options.argv, " "),
+                                                    "` took longer than ",
+                                                    absl::FormatDuration(timeout),
+                                                    " and was killed"));
+  }
   result.wait_status = *status;
   return result;
 }

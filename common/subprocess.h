@@ -19,6 +19,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/unique_fd.h"
 
 namespace clownix::common {
@@ -70,8 +71,11 @@ struct RunResult {
   bool succeeded() const;  // Exited with status 0.
 };
 
-// Spawns with Output::kPipe, reads the output until EOF and waits. Errors: those of Spawn.
-absl::StatusOr<RunResult> Run(SpawnOptions options, size_t output_cap = 64 << 10);
+// Spawns with Output::kPipe, reads the output until the program exits and waits for it. A program
+// still running after `timeout` is SIGKILLed (with its process group if it leads one) and the call
+// returns DEADLINE_EXCEEDED. Other errors: those of Spawn.
+absl::StatusOr<RunResult> Run(SpawnOptions options, size_t output_cap = 64 << 10,
+                              absl::Duration timeout = absl::InfiniteDuration());
 
 // Run, then OK only if the program exited with status 0; otherwise UNAVAILABLE: "`ip addr add ...`
 // exited with status 2: <the end of its output>".

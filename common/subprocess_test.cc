@@ -8,6 +8,8 @@
 
 #include <cstdlib>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "common/file_io.h"
 #include "gtest/gtest.h"
 
@@ -33,6 +35,27 @@ TEST(SubprocessTest, RunCapsOutput) {
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->output.size(), 1000u);
   EXPECT_TRUE(result->succeeded());
+}
+
+TEST(SubprocessTest, RunKillsAProgramPastItsTimeout) {
+  // The program never ends on its own: only the timeout can end the call.
+  absl::StatusOr<RunResult> result = common::Run(Shell("echo started; exec sleep 1000"), 1000,
+                                                 absl::Milliseconds(200));
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
+  EXPECT_NE(result.status().message().find("`sh -c echo started; exec sleep 1000` took longer"),
+            std::string::npos);
+}
+
+TEST(SubprocessTest, RunDoesNotWaitForWhatTheProgramLeftBehind) {
+  // The background sleep keeps the output pipe open after the shell exits.
+  absl::StatusOr<RunResult> result =
+      common::Run(Shell("sleep 1000 & echo $!; exit 0"), 1000, absl::Seconds(600));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_TRUE(result->succeeded());
+  int left_behind = 0;
+  ASSERT_TRUE(absl::SimpleAtoi(absl::StripAsciiWhitespace(result->output), &left_behind))
+      << result->output;
+  EXPECT_EQ(kill(left_behind, SIGKILL), 0);
 }
 
 TEST(SubprocessTest, RunCheckedNamesTheCommandAndItsOutput) {

@@ -2,13 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,11 +17,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/subprocess.h"
 
 namespace clownix::graph {
 namespace {
 
 constexpr char kInstallHint[] = "install graphviz (tools/setup.sh does) or pass --dot PATH";
+// What dot says on failure is kept up to this size.
+constexpr size_t kMaxErrorBytes = 16 << 10;
 
 bool IsExecutableFile(const std::string& path) {
   struct stat info;
@@ -147,106 +147,25 @@ absl::Status DotRenderer::Render(absl::string_view dot_text) const {
 }
 
 absl::Status DotRenderer::RunDot(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv_strings = {dot_path_};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : argv_strings) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-
-  int stderr_pipe[2], exec_pipe[2];
-  if (pipe2(stderr_pipe, O_CLOEXEC) != 0) {
-    return absl::ResourceExhaustedError(absl::StrCat("pipe: ", strerror(errno)));
-  }
-  if (pipe2(exec_pipe, O_CLOEXEC) != 0) {
-    close(stderr_pipe[0]);
-    close(stderr_pipe[1]);
-    return absl::ResourceExhaustedError(absl::StrCat("pipe: ", strerror(errno)));
-  }
-  pid_t pid = fork();
-  if (pid < 0) {
-    for (int fd : {stderr_pipe[0], stderr_pipe[1], exec_pipe[0], exec_pipe[1]}) close(fd);
-    return absl::ResourceExhaustedError(absl::StrCat("fork: ", strerror(errno)));
-  }
-  if (pid == 0) {
-    // Only async-signal-safe calls from here to exec. The parent may block signals for a
-    // sigwait thread; dot must get the default mask.
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, nullptr);
-    int null_fd = open("/dev/null", O_RDWR);
-    if (null_fd >= 0) {
-      dup2(null_fd, STDIN_FILENO);
-      dup2(null_fd, STDOUT_FILENO);
-    }
-    dup2(stderr_pipe[1], STDERR_FILENO);
-    execv(argv[0], argv.data());
-    int error = errno;
-    ssize_t ignored = write(exec_pipe[1], &error, sizeof(error));
-    (void)ignored;
-    _exit(127);
-  }
-  close(stderr_pipe[1]);
-  close(exec_pipe[1]);
-  int exec_error = 0;
-  ssize_t got;
-  do {
-    got = read(exec_pipe[0], &exec_error, sizeof(exec_error));
-  } while (got < 0 && errno == EINTR);
-  close(exec_pipe[0]);
-
-  // Collect stderr until it closes or the deadline passes, then reap.
-  absl::Time deadline = absl::Now() + options_.timeout;
-  std::string errors;
-  bool timed_out = false;
-  for (;;) {
-    absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
-      timed_out = true;
-      break;
-    }
-    struct pollfd fd = {stderr_pipe[0], POLLIN, 0};
-    int ready = poll(&fd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready <= 0) continue;
-    char buffer[4096];
-    ssize_t n = read(stderr_pipe[0], buffer, sizeof(buffer));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (errors.size() < 16384) errors.append(buffer, n);
-  }
-  close(stderr_pipe[0]);
-  // stderr closed, but dot may still be finishing (or have handed stderr on): poll its exit.
-  if (timed_out) kill(pid, SIGKILL);
-  int wait_status = 0;
-  for (;;) {
-    pid_t done = waitpid(pid, &wait_status, WNOHANG);
-    if (done == pid) break;
-    if (done < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (!timed_out && absl::Now() >= deadline) {
-      timed_out = true;
-      kill(pid, SIGKILL);
-    }
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  if (got == sizeof(exec_error)) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot run graphviz ", dot_path_, ": ",
-                                                      strerror(exec_error), ": ", kInstallHint));
-  }
-  if (timed_out) {
+  common::SpawnOptions dot;
+  dot.argv = {dot_path_};
+  dot.argv.insert(dot.argv.end(), args.begin(), args.end());
+  absl::StatusOr<common::RunResult> result = common::Run(dot, kMaxErrorBytes, options_.timeout);
+  if (absl::IsDeadlineExceeded(result.status())) {
     return absl::DeadlineExceededError(absl::StrCat("graphviz ", dot_path_, " took longer than ",
                                                     absl::FormatDuration(options_.timeout),
                                                     " and was killed"));
   }
-  absl::string_view message = absl::StripAsciiWhitespace(errors);
-  if (WIFEXITED(wait_status) && WEXITSTATUS(wait_status) == 0) return absl::OkStatus();
-  std::string how = WIFEXITED(wait_status)
-                        ? absl::StrCat("exited with status ", WEXITSTATUS(wait_status))
-                        : absl::StrCat("was killed by signal ", WTERMSIG(wait_status));
-  return absl::InternalError(
-      absl::StrCat("graphviz ", dot_path_, " ", how, message.empty() ? "" : ": ", message));
+  if (!result.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("cannot run graphviz ", dot_path_, ": ",
+                                                      result.status().message(), ": ",
+                                                      kInstallHint));
+  }
+  if (result->succeeded()) return absl::OkStatus();
+  absl::string_view message = absl::StripAsciiWhitespace(result->output);
+  return absl::InternalError(absl::StrCat("graphviz ", dot_path_, " ",
+                                          common::DescribeWaitStatus(result->wait_status),
+                                          message.empty() ? "" : ": ", message));
 }
 
 }  // namespace clownix::graph
