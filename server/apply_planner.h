@@ -1,9 +1,9 @@
 // ApplyPlanner: the plan that brings the topology to a desired one (Topology.Apply).
 //
 // The plan is computed against the committed state in an order that cannot trip over itself:
-// disconnect links that go away or move, update LANs, taps and VMs (after the disconnects, so a
-// VM can lose a NIC), create LANs, taps and VMs, connect new links, set changed impairments, and
-// with prune delete VMs, then taps, then LANs. Each item carries the store mutation that does it.
+// disconnect links that go away or move; create or update LANs, then taps, then VMs (after the
+// disconnects, so a VM can lose a NIC); connect new links and set changed impairments; and with
+// prune delete VMs, then taps, then LANs. Each item carries the store mutation that does it.
 #ifndef CLOWNIX_SERVER_APPLY_PLANNER_H_
 #define CLOWNIX_SERVER_APPLY_PLANNER_H_
 

@@ -19,14 +19,18 @@ namespace clownix::server {
 
 class ClownixServer {
  public:
-  // Recovers the topology from the work dir and starts serving. FAILED_PRECONDITION when the
-  // work dir is in use; UNAVAILABLE when an address cannot be bound.
+  // Recovers the topology from the work dir, starts the backends (unless options.backends is
+  // off) and starts serving. FAILED_PRECONDITION when the work dir is in use; UNAVAILABLE when an
+  // address cannot be bound; the backends' errors when they cannot start (NOT_FOUND for a missing
+  // kernel, root_fs or binary, ...).
   static absl::StatusOr<std::unique_ptr<ClownixServer>> Start(const ServerOptions& options);
   ~ClownixServer();
 
   // Blocks until Shutdown is called (from another thread or a signal handler thread).
   void Wait();
-  // Ends watches, drains requests, stops listening, removes the socket. Idempotent.
+  // Ends watches, stops the VMs and the switch (their intent stays in the topology, so the next
+  // clownixd boots them again), drains the calls in flight, stops listening, closes the store and
+  // removes the socket. Idempotent.
   void Shutdown();
 
   // The TCP port actually bound (useful with --listen HOST:0), or 0.

@@ -3,9 +3,11 @@
 // Requests from any thread queue up for one writer thread. The writer takes everything queued as
 // a batch, runs each mutation's rules against its working copy of the state, appends the
 // resulting events to the journal, and makes the batch durable with one fdatasync (group
-// commit). Only then does it apply the events to the committed copy that readers see, publish
-// them to the watch hub and call each request's completion, in order. A failed flush rolls the
-// working copy back to the committed one and fails the whole batch: nothing half-acknowledged.
+// commit). Only then does it apply the events to the committed copy that readers see, hand them
+// to the publisher thread (which fans them out to the watch hub, off the commit path) and call
+// each request's completion, in order; a watcher may see an event just after its request was
+// acknowledged. A failed flush rolls the working copy back to the committed one and fails the
+// whole batch: nothing half-acknowledged.
 //
 // On disk, in the work dir: state.json (a snapshot: the topology at some revision, written
 // atomically) and journal.log (the events after it). When the journal outgrows the snapshot it
@@ -64,8 +66,9 @@ class TopologyStore {
   using Done = std::function<void(absl::StatusOr<Committed>)>;
 
   // Queues a mutation. `done` runs on the writer thread once the mutation is durable and visible
-  // (or refused, with the rule's status; UNAVAILABLE after Shutdown): it must not block. Several
-  // Submits from one thread are applied in submission order. Thread-safe.
+  // (or refused, with the rule's status): it must not block. After Shutdown, `done` runs at once
+  // on the caller's thread with UNAVAILABLE. Several Submits from one thread are applied in
+  // submission order. Thread-safe.
   void Submit(Mutation mutation, Done done);
 
   // Submit and wait.

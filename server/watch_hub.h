@@ -73,7 +73,7 @@ class WatchHub {
   // history a resuming watcher can be served from after a restart).
   void Seed(uint64_t revision, const std::vector<EventPtr>& history);
 
-  // Called by the store's writer with each committed batch, in revision order.
+  // Called by the store's publisher thread with each committed batch, in revision order.
   void Publish(const std::vector<EventPtr>& events);
 
   // Ends every subscription (OnHubShutdown) and refuses new ones.

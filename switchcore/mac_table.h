@@ -2,14 +2,14 @@
 //
 // Design (after Open vSwitch's mac-learning):
 // - Fixed capacity, allocated once: a set-associative table of kWays-entry buckets, indexed by a
-//   hash of the MAC. Learning and lookup touch one bucket (8 entries, two cache lines) and never
-//   allocate, so the forwarding path stays allocation-free.
+//   hash of the MAC. Learning and lookup touch one bucket (8 entries of 24 bytes: three or four
+//   cache lines) and never allocate, so the forwarding path stays allocation-free.
 // - Aging: an entry not refreshed for `aging` is dead; lookups ignore it and learning reuses it.
 // - Size bound and MAC floods: each port may own at most `max_per_port` entries. A port at its
 //   quota learns nothing new (its frames are still forwarded, replies to unknown MACs flooded), so
 //   a port spraying random source MACs cannot exhaust the table. When a bucket is full, the victim
-//   is the oldest entry of the port owning the most entries in the table: a flooder evicts its own
-//   entries before anyone else's.
+//   is the bucket's entry whose port owns the most entries in the whole table (the oldest of
+//   those on a tie): a flooder evicts its own entries before anyone else's.
 // - Multicast/broadcast source MACs are never learned.
 // Not thread-safe: owned by the switch's single event loop.
 #ifndef CLOWNIX_SWITCHCORE_MAC_TABLE_H_

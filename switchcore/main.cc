@@ -17,7 +17,9 @@ ABSL_FLAG(int, ctl_fd, -1, "inherited memfd of the control segment (switchcore/c
 ABSL_FLAG(int, request_eventfd, -1, "inherited eventfd the client writes after each request");
 ABSL_FLAG(int, event_eventfd, -1, "inherited eventfd the switch writes after each event");
 ABSL_FLAG(std::string, work_dir, "", "directory holding lans/<lan>/ctl");
-ABSL_FLAG(int, incarnation, 0, "restart count, makes port ids unique across restarts");
+ABSL_FLAG(int, incarnation, 0,
+          "high bits of this switch's port ids (SwitchClient gives every switch start its own "
+          "incarnation, across clownixd restarts too)");
 ABSL_FLAG(int, max_ports_per_lan, 256, "ports a LAN accepts");
 ABSL_FLAG(int, mac_table_size, 4096, "MAC table entries per LAN");
 ABSL_FLAG(int, macs_per_port, 1024, "MAC entries one port may own");
