@@ -2,16 +2,12 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -20,9 +16,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
-#include "vmm/addressing.h"
-
-extern char** environ;
+#include "common/seed_rules.h"
+#include "common/subprocess.h"
 
 namespace clownix::vmm {
 namespace {
@@ -69,40 +64,23 @@ absl::Status ValidateKeys(absl::string_view keys) {
   return absl::OkStatus();
 }
 
-absl::Status WriteFile(const std::string& path, absl::string_view data, mode_t mode) {
+// The staging files live only until mkfs.ext2 has copied them into the image, so they are
+// written plainly: the image is what must be whole, and Build removes it on any error.
+absl::Status WriteStagingFile(const std::string& path, absl::string_view data, mode_t mode) {
   int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return absl::InternalError(absl::StrCat("open ", path, ": ", strerror(errno)));
-  bool ok = write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-  close(fd);
-  if (!ok) return absl::InternalError(absl::StrCat("write ", path));
-  return absl::OkStatus();
-}
-
-// Runs argv (no shell), output to `log_path`; OK on exit status 0.
-absl::Status Run(const std::vector<std::string>& argv, const std::string& log_path) {
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0600);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return absl::InternalError(absl::StrCat("spawn ", argv[0], ": ", strerror(rc)));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("create ", path));
+  absl::Status status;
+  while (!data.empty() && status.ok()) {
+    ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status = absl::ErrnoToStatus(errno, absl::StrCat("write ", path));
+    } else {
+      data.remove_prefix(static_cast<size_t>(n));
+    }
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::ifstream log(log_path);
-    std::string output((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-    return absl::InternalError(
-        absl::StrFormat("%s failed (status %d): %s", argv[0], status, output.substr(0, 400)));
-  }
-  return absl::OkStatus();
+  close(fd);  // Nothing was written through it that a close error could lose unnoticed.
+  return status;
 }
 
 }  // namespace
@@ -110,7 +88,7 @@ absl::Status Run(const std::vector<std::string>& argv, const std::string& log_pa
 absl::string_view ConfigDisk::ConfigCmd() { return kConfigCmd; }
 
 absl::Status ConfigDisk::Validate(const Contents& contents) {
-  if (absl::Status s = Addressing::ValidateName(contents.name); !s.ok()) return s;
+  if (absl::Status s = common::ValidateName("vm", contents.name); !s.ok()) return s;
   in_addr addr;
   if (inet_pton(AF_INET, contents.admin_ip.c_str(), &addr) != 1) {
     return absl::InvalidArgumentError(absl::StrFormat("admin ip \"%s\" is not an IPv4 address",
@@ -123,24 +101,24 @@ absl::Status ConfigDisk::Build(const Contents& contents, const std::string& imag
   if (absl::Status s = Validate(contents); !s.ok()) return s;
   std::string tmpl = image_path + ".d.XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) {
-    return errno == EACCES
-               ? absl::PermissionDeniedError(
-                     absl::StrCat("cannot create files beside ", image_path, ": ", strerror(errno)))
-               : absl::InternalError(absl::StrCat("mkdtemp ", tmpl, ": ", strerror(errno)));
+    return absl::ErrnoToStatus(errno, absl::StrCat("cannot create files beside ", image_path));
   }
   const std::string dir = tmpl;
-  const std::string log = dir + ".log";
-  absl::Status status = WriteFile(dir + "/config_cmd", kConfigCmd, 0755);
-  if (status.ok()) status = WriteFile(dir + "/name", contents.name + "\n", 0644);
-  if (status.ok()) status = WriteFile(dir + "/admin_ip", contents.admin_ip + "\n", 0644);
-  if (status.ok()) status = WriteFile(dir + "/authorized_keys", contents.authorized_keys, 0644);
+  absl::Status status = WriteStagingFile(dir + "/config_cmd", kConfigCmd, 0755);
+  if (status.ok()) status = WriteStagingFile(dir + "/name", contents.name + "\n", 0644);
+  if (status.ok()) status = WriteStagingFile(dir + "/admin_ip", contents.admin_ip + "\n", 0644);
   if (status.ok()) {
-    unlink(image_path.c_str());
-    status = Run({"mkfs.ext2", "-q", "-F", "-L", "clownix-cfg", "-d", dir, image_path, "1M"}, log);
+    status = WriteStagingFile(dir + "/authorized_keys", contents.authorized_keys, 0644);
   }
+  if (status.ok()) {
+    unlink(image_path.c_str());  // mkfs.ext2 -F reuses an existing file's size otherwise.
+    common::SpawnOptions mkfs;
+    mkfs.argv = {"mkfs.ext2", "-q", "-F", "-L", "clownix-cfg", "-d", dir, image_path, "1M"};
+    status = common::RunChecked(std::move(mkfs));
+  }
+  // Cleanup errors: the staging directory is garbage either way and `status` says what matters.
   std::error_code ignored;
   std::filesystem::remove_all(dir, ignored);
-  std::filesystem::remove(log, ignored);
   if (!status.ok()) std::filesystem::remove(image_path, ignored);
   return status;
 }

@@ -15,7 +15,7 @@ namespace clownix::vmm {
 class ConfigDisk {
  public:
   struct Contents {
-    std::string name;             // Validated by Addressing::ValidateName.
+    std::string name;             // Validated by common::ValidateName.
     std::string admin_ip;         // Dotted quad.
     std::string authorized_keys;  // OpenSSH public key lines; may be empty.
   };
@@ -24,9 +24,10 @@ class ConfigDisk {
   static absl::Status Validate(const Contents& contents);
 
   // Validates, then writes the image to `image_path` (replacing it) using mkfs.ext2 -d.
-  // On any error nothing is left at `image_path`. INVALID_ARGUMENT for bad contents, INTERNAL
-  // when mkfs.ext2 fails (message has its output), PERMISSION_DENIED/NOT_FOUND from the file
-  // system. Thread-safe (uses only its own temporary directory).
+  // On any error nothing is left at `image_path`. INVALID_ARGUMENT for bad contents,
+  // UNAVAILABLE when mkfs.ext2 fails (message has its output), NOT_FOUND when it is missing,
+  // other file system errors as absl::ErrnoToStatus maps them. Thread-safe (uses only its own
+  // temporary directory beside the image).
   static absl::Status Build(const Contents& contents, const std::string& image_path);
 
   // The fixed script stored as config_cmd.

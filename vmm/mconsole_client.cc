@@ -11,23 +11,9 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/unique_fd.h"
 
 namespace clownix::vmm {
-namespace {
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
-}  // namespace
 
 absl::StatusOr<mconsole_wire::Request> MconsoleClient::EncodeRequest(absl::string_view command) {
   if (command.empty() || command.size() > mconsole_wire::kMaxData) {
@@ -95,8 +81,8 @@ absl::StatusOr<std::string> MconsoleClient::Send(absl::string_view socket_path,
   }
   memcpy(to.sun_path, socket_path.data(), socket_path.size());
 
-  Fd fd(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (fd.get() < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
+  common::UniqueFd fd(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) return absl::ErrnoToStatus(errno, "mconsole socket");
   // UML replies to the sender's address, so bind one: abstract, random, nothing to clean up.
   sockaddr_un me = {};
   me.sun_family = AF_UNIX;
@@ -106,7 +92,7 @@ absl::StatusOr<std::string> MconsoleClient::Send(absl::string_view socket_path,
   memcpy(me.sun_path + 1, name.data(), name.size());
   socklen_t me_len = offsetof(sockaddr_un, sun_path) + 1 + name.size();
   if (bind(fd.get(), reinterpret_cast<sockaddr*>(&me), me_len) != 0) {
-    return absl::InternalError(absl::StrCat("bind: ", strerror(errno)));
+    return absl::ErrnoToStatus(errno, "mconsole bind");
   }
   const size_t request_size = offsetof(mconsole_wire::Request, data) + request->len;
   if (sendto(fd.get(), &*request, request_size, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) !=

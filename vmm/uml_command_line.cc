@@ -7,7 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "vmm/addressing.h"
+#include "common/seed_rules.h"
 
 namespace clownix::vmm {
 namespace {
@@ -32,10 +32,7 @@ absl::Status CheckPath(const char* what, const std::string& path, bool is_socket
 }  // namespace
 
 absl::StatusOr<std::string> UmlCommandLine::NicValue(const Nic& nic) {
-  if (nic.index < 0 || nic.index >= Addressing::kMaxNics) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("eth%d: UML VMs have eth0..eth%d", nic.index, Addressing::kMaxNics - 1));
-  }
+  if (absl::Status s = common::ValidateNicIndex(nic.index); !s.ok()) return s;
   if (nic.mac.size() != 17) {
     return absl::InvalidArgumentError(absl::StrCat("bad MAC \"", nic.mac, "\""));
   }
@@ -44,11 +41,11 @@ absl::StatusOr<std::string> UmlCommandLine::NicValue(const Nic& nic) {
 }
 
 absl::StatusOr<std::vector<std::string>> UmlCommandLine::Build(const Params& p) {
-  if (p.mem_mib < kMinMemMib || p.mem_mib > kMaxMemMib) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("mem of %d MiB out of range [%d, %d]", p.mem_mib, kMinMemMib, kMaxMemMib));
+  if (absl::Status s = common::ValidateMemMib(absl::StrCat("vm \"", p.umid, "\""), p.mem_mib);
+      !s.ok()) {
+    return s;
   }
-  if (absl::Status s = Addressing::ValidateName(p.umid); !s.ok()) return s;
+  if (absl::Status s = common::ValidateName("vm", p.umid); !s.ok()) return s;
   for (auto [what, path] : {std::pair{"kernel", &p.kernel},
                             {"uml_dir", &p.uml_dir},
                             {"root_fs", &p.root_fs},

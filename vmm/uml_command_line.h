@@ -12,13 +12,9 @@ namespace clownix::vmm {
 
 class UmlCommandLine {
  public:
-  // Below kMinMemMib UML OOM-panics at boot (docs/uml-facts.md #2).
-  static constexpr int kMinMemMib = 48;
-  static constexpr int kMaxMemMib = 16 * 1024;
-
   struct Nic {
     int index = 0;         // ethN.
-    std::string mac;       // From Addressing::Mac.
+    std::string mac;       // From common::VmMac.
     std::string ctl_path;  // The LAN's unix control socket (daemon transport).
   };
 
@@ -40,9 +36,10 @@ class UmlCommandLine {
     std::vector<Nic> nics;
   };
 
-  // The argv for `params`. INVALID_ARGUMENT when a value cannot be expressed on UML's command
-  // line (mem out of range, NIC index out of 0..7 or duplicated, a path with ',', '=' or
-  // whitespace, a socket path longer than sun_path). Thread-safe.
+  // The argv for `params`. INVALID_ARGUMENT when a value breaks the seed's rules
+  // (common/seed_rules.h: name, mem, NIC index) or cannot be expressed on UML's command line (a
+  // NIC index given twice, a path with ',', '=' or whitespace, a socket path longer than
+  // sun_path). Thread-safe.
   static absl::StatusOr<std::vector<std::string>> Build(const Params& params);
 
   // "daemon,MAC,unix,CTL": the value of ethN= both on the command line and in mconsole's

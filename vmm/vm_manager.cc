@@ -1,9 +1,7 @@
 #include "vmm/vm_manager.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
@@ -11,17 +9,13 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
-#include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <climits>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
@@ -31,108 +25,37 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "vmm/addressing.h"
+#include "common/file_io.h"
+#include "common/seed_rules.h"
+#include "common/subprocess.h"
+#include "vmm/agent_channel.h"
 #include "vmm/agent_protocol.h"
 #include "vmm/config_disk.h"
+#include "vmm/console_line.h"
 #include "vmm/host_probe.h"
 #include "vmm/mconsole_client.h"
+#include "vmm/process_group.h"
+#include "vmm/pty.h"
+#include "vmm/spec_file.h"
 #include "vmm/uml_command_line.h"
-
-extern char** environ;
+#include "vmm/vm_exit.h"
 
 namespace clownix::vmm {
 namespace {
 
 constexpr uint64_t kWakeToken = 0;
-constexpr size_t kHistoryBytes = 64 * 1024;
-// Where the spawned linux.uml finds its lines: pty masters (used by UML) and slaves (only held).
-constexpr int kConsoleMasterFd = 3;
-constexpr int kConsoleSlaveFd = 4;
-constexpr int kAgentMasterFd = 5;
-constexpr int kAgentSlaveFd = 6;
-#ifndef P_PIDFD
-constexpr idtype_t P_PIDFD = static_cast<idtype_t>(3);
-#endif
 
-int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
-
-absl::Status ErrnoStatus(int err, absl::string_view what) {
-  std::string message = absl::StrCat(what, ": ", strerror(err));
-  switch (err) {
-    case EACCES:
-    case EPERM:
-    case EROFS:
-      return absl::PermissionDeniedError(message);
-    case ENOENT:
-      return absl::NotFoundError(message);
-    default:
-      return absl::InternalError(message);
-  }
+absl::Status NoSuchVm(absl::string_view name) {
+  return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
 }
 
-std::string ReadFileOr(const std::string& path, std::string fallback) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fallback;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// The same status with "vm NAME: " before its message.
+absl::Status ForVm(absl::string_view name, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("vm ", name, ": ", status.message()));
 }
 
-// Writes all of `data` to a non-blocking fd, waiting for room until `deadline`.
-absl::Status WriteAll(int fd, absl::string_view data, absl::Time deadline) {
-  while (!data.empty()) {
-    ssize_t n = write(fd, data.data(), data.size());
-    if (n > 0) {
-      data.remove_prefix(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno != EAGAIN) return absl::UnavailableError(strerror(errno));
-    int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
-    if (wait_ms <= 0) return absl::DeadlineExceededError("line is not draining");
-    pollfd p = {fd, POLLOUT, 0};
-    poll(&p, 1, wait_ms);
-  }
-  return absl::OkStatus();
-}
-
-// The pids of every process in process group `pgid`.
-std::vector<pid_t> GroupMembers(pid_t pgid) {
-  std::vector<pid_t> members;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    int pid = 0;
-    if (absl::SimpleAtoi(entry.path().filename().string(), &pid) && getpgid(pid) == pgid) {
-      members.push_back(pid);
-    }
-  }
-  return members;
-}
-
-// SIGKILLs process group `pgid` and waits (on pidfds, up to `timeout`) until every member has
-// exited, so that "ended" means no process of the VM runs any more.
-void KillGroupAndWait(pid_t pgid, absl::Duration timeout) {
-  kill(-pgid, SIGKILL);
-  std::vector<pollfd> fds;
-  for (pid_t pid : GroupMembers(pgid)) {
-    int fd = PidfdOpen(pid);
-    if (fd >= 0) fds.push_back({fd, POLLIN, 0});
-  }
-  const absl::Time deadline = absl::Now() + timeout;
-  size_t done = 0;
-  while (done < fds.size()) {
-    int wait_ms = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
-    if (wait_ms <= 0 || poll(fds.data(), fds.size(), wait_ms) <= 0) break;
-    done = 0;
-    for (pollfd& p : fds) {
-      if (p.revents & POLLIN) p.events = 0;  // Exited: stop watching it.
-      if (p.events == 0) ++done;
-    }
-  }
-  for (const pollfd& p : fds) close(p.fd);
-}
-
-// UML silently leaves out a NIC whose control socket is missing (uml-facts 13): refuse instead.
+// UML silently leaves out a NIC whose control socket is missing (docs/uml-facts.md #13): refuse
+// instead.
 absl::Status CheckCtlSocket(const NicSpec& nic) {
   struct stat st;
   if (stat(nic.ctl_path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
@@ -142,136 +65,69 @@ absl::Status CheckCtlSocket(const NicSpec& nic) {
   return absl::OkStatus();
 }
 
-// Opens a pty slave for clownix's side of a line: raw, non-blocking.
-int OpenPtySlave(const std::string& path) {
-  int fd = open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) return -1;
-  termios t;
-  if (tcgetattr(fd, &t) == 0) {
-    cfmakeraw(&t);
-    tcsetattr(fd, TCSANOW, &t);
-  }
-  return fd;
+// The path of the pty slave a VM's process holds as descriptor `fd`, "" if it holds none.
+std::string HeldPtySlave(pid_t pid, int fd) {
+  std::error_code ec;
+  std::string path = std::filesystem::read_symlink(absl::StrCat("/proc/", pid, "/fd/", fd), ec);
+  return !ec && absl::StartsWith(path, "/dev/pts/") ? path : std::string();
 }
 
-// A pty whose master goes to UML (con0=fd:N / ssl1=fd:N) together with one slave fd that UML
-// merely keeps open: the slave then never sees its last close, so neither side hangs up when
-// clownixd exits, and a restarted clownixd reopens the slave by path.
-struct Pty {
-  int master = -1;
-  int slave = -1;
-  std::string path;
-  ~Pty() {
-    if (master >= 0) close(master);
-    if (slave >= 0) close(slave);
+// The pid in a VM's pid file (uml/NAME/pid, written by UML); 0 when there is none.
+pid_t ReadPidFile(const std::string& path) {
+  absl::StatusOr<std::string> text = common::ReadFileIfExists(path, 64);
+  int pid = 0;
+  if (!text.ok() || !absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &pid) || pid <= 1) {
+    return 0;
   }
-};
-
-absl::Status OpenPty(Pty* pty) {
-  // High, close-on-exec fd numbers, so that the spawn's dup2 onto 3..6 cannot clobber them.
-  int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (m < 0) return ErrnoStatus(errno, "posix_openpt");
-  pty->master = fcntl(m, F_DUPFD_CLOEXEC, 100);
-  close(m);
-  char name[64];
-  if (pty->master < 0 || grantpt(pty->master) != 0 || unlockpt(pty->master) != 0 ||
-      ptsname_r(pty->master, name, sizeof(name)) != 0) {
-    return ErrnoStatus(errno, "pty");
-  }
-  pty->path = name;
-  int s = OpenPtySlave(pty->path);
-  if (s < 0) return ErrnoStatus(errno, pty->path);
-  pty->slave = fcntl(s, F_DUPFD_CLOEXEC, 100);
-  close(s);
-  if (pty->slave < 0) return ErrnoStatus(errno, "dup");
-  return absl::OkStatus();
+  return pid;
 }
 
-std::string DescribeSignal(int sig) {
-  const char* d = strsignal(sig);
-  return absl::StrFormat("killed by signal %d (%s)", sig, d ? d : "?");
-}
-
-// The spec file of a VM (vms/NAME/spec), read back by Adopt: name, number, mem, the NICs it has
-// now (nic=) and those of its kernel command line (bootnic=). False when it cannot be written.
-bool WriteSpecFile(const std::string& path, const VmSpec& spec,
-                   const std::vector<NicSpec>& boot_nics) {
-  std::ofstream out(path, std::ios::trunc);
-  out << "name=" << spec.name << "\nnumber=" << spec.number << "\nmem=" << spec.mem_mib << "\n";
-  for (const NicSpec& nic : spec.nics) out << "nic=" << nic.index << " " << nic.ctl_path << "\n";
-  for (const NicSpec& nic : boot_nics) {
-    out << "bootnic=" << nic.index << " " << nic.ctl_path << "\n";
-  }
-  return static_cast<bool>(out.flush());
+// The NUL-separated command line of process `pid`, "" if it is gone.
+std::string ReadCmdline(pid_t pid) {
+  return common::ReadFileIfExists(absl::StrCat("/proc/", pid, "/cmdline")).value_or("");
 }
 
 }  // namespace
 
-const char* VmStateName(VmState state) {
-  switch (state) {
-    case VmState::kBooting:
-      return "BOOTING";
-    case VmState::kRunning:
-      return "RUNNING";
-    case VmState::kStopped:
-      return "STOPPED";
-    case VmState::kCrashed:
-      return "CRASHED";
-  }
-  return "?";
-}
-
-struct VmManager::Fd {
-  explicit Fd(int f) : fd(f) {}
-  ~Fd() {
-    if (fd >= 0) close(fd);
-  }
-  const int fd;
-};
-
 struct VmManager::Vm {
-  struct Pending {
-    bool done = false;
-    absl::Status error;
-    AgentProtocol::Reply reply;
-  };
-
+  // What it is.
   VmSpec spec;
-  // The NICs of the kernel command line: what the VM has again after a reboot, which re-execs
-  // the kernel with that command line and forgets NICs plugged or unplugged since.
-  std::vector<NicSpec> boot_nics;
+  std::vector<NicSpec> boot_nics;  // SpecFile::Contents::boot_nics.
   VmState state = VmState::kBooting;
-  int pid = 0;
-  bool child = false;
+  bool hidden = false;  // Holds the name while a stale VM's files are removed; not listed.
+
+  // Its process.
+  pid_t pid = 0;       // 0 while Start creates it.
+  bool child = false;  // Launched by this manager: its exit status can be reaped.
   bool adopted = false;
   bool stop_requested = false;
-  std::unique_ptr<Fd> pidfd;
+  std::string abandoned;  // Why Adopt could not take it over and killed it.
+  bool ending = false;    // Its death is being handled: its files go, none is written.
+  std::string panic;      // Message of a kernel panic notification.
+
+  // What the event loop watches, each with its epoll token (0: not registered).
+  common::UniqueFd pidfd;
   uint64_t pid_token = 0;
-  std::unique_ptr<Fd> notify;  // This VM's mconsole notify socket, vms/NAME/notify.sock.
+  std::shared_ptr<common::UniqueFd> notify;  // vms/NAME/notify.sock.
   uint64_t notify_token = 0;
-  std::string panic;  // Message of a kernel panic notification.
-  std::shared_ptr<Fd> console;
+  std::shared_ptr<ConsoleLine> console;  // For the VM's whole life; its line comes and goes.
   uint64_t console_token = 0;
   std::string console_pts;
-  std::unique_ptr<Fd> console_log;
-  std::string history;
-  std::map<int64_t, std::shared_ptr<ConsoleCallback>> subscribers;
-  std::shared_ptr<Fd> agent;
+  std::shared_ptr<AgentChannel> agent;  // One per attachment of the line.
   uint64_t agent_token = 0;
   std::string agent_pts;
-  std::string agent_buffer;
-  std::string ping_id;
-  std::map<std::string, std::shared_ptr<Pending>> pending;
-  // Serializes writers of one line (agent or console) so requests never interleave.
-  std::shared_ptr<absl::Mutex> write_mu = std::make_shared<absl::Mutex>();
+
+  // Serializes the spec file's writes, each of the VM as it is when the write takes it.
+  std::shared_ptr<absl::Mutex> spec_write_mu = std::make_shared<absl::Mutex>();
 };
 
-VmManager::VmManager(VmManagerOptions options) : options_(std::move(options)) {}
+VmManager::VmManager(VmManagerOptions options, std::string preload)
+    : options_(std::move(options)), preload_(std::move(preload)) {}
 
 absl::StatusOr<std::unique_ptr<VmManager>> VmManager::Create(VmManagerOptions options) {
   namespace fs = std::filesystem;
   if (options.work_dir.empty()) return absl::InvalidArgumentError("work dir is empty");
-  if (absl::Status s = Addressing::ValidateAdminPrefix(options.admin_prefix); !s.ok()) return s;
+  if (absl::Status s = common::ValidateAdminPrefix(options.admin_prefix); !s.ok()) return s;
   if (absl::Status s = ConfigDisk::Validate({"probe", "10.0.0.1", options.rsa_public_key});
       !s.ok()) {
     return s;
@@ -322,8 +178,7 @@ absl::StatusOr<std::unique_ptr<VmManager>> VmManager::Create(VmManagerOptions op
     preload = fs::absolute(options.xstate_fix_library).lexically_normal().string();
   }
 
-  std::unique_ptr<VmManager> manager(new VmManager(std::move(options)));
-  manager->preload_ = preload;
+  std::unique_ptr<VmManager> manager(new VmManager(std::move(options), std::move(preload)));
   if (absl::Status s = manager->Init(); !s.ok()) return s;
   return manager;
 }
@@ -335,28 +190,32 @@ absl::Status VmManager::Init() {
   if (!ec) fs::create_directories(options_.work_dir + "/vms", ec);
   if (ec) return absl::PermissionDeniedError(absl::StrCat("work dir: ", ec.message()));
 
-  std::string lock_path = options_.work_dir + "/vmm.lock";
+  const std::string lock_path = options_.work_dir + "/vmm.lock";
   lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) return ErrnoStatus(errno, lock_path);
+  if (lock_fd_ < 0) return absl::ErrnoToStatus(errno, absl::StrCat("open ", lock_path));
   if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("work dir ", options_.work_dir, " is in use by another VmManager"));
   }
 
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) return absl::ErrnoToStatus(errno, "epoll_create1");
   wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) return ErrnoStatus(errno, "epoll/eventfd");
+  if (wake_fd_ < 0) return absl::ErrnoToStatus(errno, "eventfd");
   epoll_event ev = {};
   ev.events = EPOLLIN;
   ev.data.u64 = kWakeToken;
-  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev) != 0) {
+    return absl::ErrnoToStatus(errno, "epoll_ctl");
+  }
 
+  // lpj only saves calibration time at boot: an unreadable file means calibrating once more.
+  absl::StatusOr<std::string> lpj_text = common::ReadFileIfExists(options_.work_dir + "/lpj", 64);
   int64_t lpj = 0;
-  if (absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOr(options_.work_dir + "/lpj", "")),
-                       &lpj) &&
-      lpj > 0) {
+  if (lpj_text.ok() && absl::SimpleAtoi(absl::StripAsciiWhitespace(*lpj_text), &lpj) && lpj > 0) {
     lpj_ = lpj;
   }
+  launcher_ = options_.launcher ? options_.launcher : UmlLauncher::Real();
   absl::BitGen gen;
   request_prefix_ = absl::StrFormat("%08x.", absl::Uniform<uint32_t>(gen));
   loop_ = std::thread([this] { Loop(); });
@@ -367,20 +226,25 @@ VmManager::~VmManager() {
   stopping_ = true;
   if (loop_.joinable()) {
     uint64_t one = 1;
-    (void)!write(wake_fd_, &one, sizeof(one));
+    // An eventfd write fails only on counter overflow, and then the loop is awake anyway.
+    ssize_t woken = write(wake_fd_, &one, sizeof(one));
+    (void)woken;
     loop_.join();
   }
+  std::vector<std::shared_ptr<AgentChannel>> agents;
+  std::vector<std::shared_ptr<ConsoleLine>> consoles;
   {
     absl::MutexLock lock(&mu_);
     for (auto& [name, vm] : vms_) {
-      for (auto& [id, pending] : vm->pending) {
-        pending->done = true;
-        pending->error = absl::CancelledError("VmManager destroyed");
-      }
+      if (vm->agent) agents.push_back(vm->agent);
+      consoles.push_back(vm->console);
     }
     vms_.clear();
+    subscriptions_.clear();
     changed_.SignalAll();
   }
+  for (auto& agent : agents) agent->Close(absl::CancelledError("VmManager destroyed"));
+  for (auto& console : consoles) console->Close();
   for (int fd : {epoll_fd_, wake_fd_, lock_fd_}) {
     if (fd >= 0) close(fd);
   }
@@ -389,63 +253,35 @@ VmManager::~VmManager() {
 std::string VmManager::VmDir(absl::string_view name) const {
   return absl::StrCat(options_.work_dir, "/vms/", name);
 }
+
 std::string VmManager::UmlDir(absl::string_view name) const {
   return absl::StrCat(options_.work_dir, "/uml/", name);
 }
 
+std::string VmManager::NewRequestId() {
+  return absl::StrCat(request_prefix_, next_request_.fetch_add(1));
+}
+
 absl::Status VmManager::Register(int fd, const std::string& name, Kind kind, uint64_t* token) {
-  *token = next_token_++;
+  const uint64_t t = next_token_++;
   epoll_event ev = {};
   ev.events = EPOLLIN;
-  ev.data.u64 = *token;
-  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return ErrnoStatus(errno, "epoll_ctl");
-  tokens_[*token] = {name, kind};
+  ev.data.u64 = t;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    return absl::ErrnoToStatus(errno, "epoll_ctl");
+  }
+  tokens_[t] = {name, kind};
+  *token = t;
   return absl::OkStatus();
 }
 
-void VmManager::Unregister(uint64_t token) { tokens_.erase(token); }
-
-void VmManager::Loop() {
-  epoll_event events[64];
-  while (!stopping_) {
-    int n = epoll_wait(epoll_fd_, events, 64, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      abort();  // epoll on our own fd cannot fail otherwise.
-    }
-    std::vector<VmEvent> state_events;
-    std::vector<std::pair<std::vector<ConsoleCallback>, std::string>> console_out;
-    for (int i = 0; i < n && !stopping_; ++i) {
-      const uint64_t token = events[i].data.u64;
-      if (token == kWakeToken) {
-        uint64_t v;
-        (void)!read(wake_fd_, &v, sizeof(v));
-        continue;
-      }
-      absl::MutexLock lock(&mu_);
-      auto it = tokens_.find(token);
-      if (it == tokens_.end()) continue;  // Closed earlier in this batch.
-      const auto [name, kind] = it->second;
-      switch (kind) {
-        case Kind::kPidfd:
-          HandlePidfd(name, &state_events);
-          break;
-        case Kind::kConsole:
-          HandleConsole(name, events[i].events, &console_out);
-          break;
-        case Kind::kAgent:
-          HandleAgent(name, events[i].events, &state_events);
-          break;
-        case Kind::kNotify:
-          HandleNotify(name, &state_events);
-          break;
-      }
-    }
-    for (auto& [callbacks, bytes] : console_out) {
-      for (auto& cb : callbacks) cb(bytes);
-    }
-    Deliver(state_events);
-  }
+void VmManager::Unregister(int fd, uint64_t* token) {
+  if (*token == 0) return;
+  // Fails only if `fd` is not in the epoll set, which its token says it is. Events already
+  // fetched for the token find it gone from tokens_ and are skipped.
+  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  tokens_.erase(*token);
+  *token = 0;
 }
 
 void VmManager::Deliver(const std::vector<VmEvent>& events) {
@@ -453,44 +289,316 @@ void VmManager::Deliver(const std::vector<VmEvent>& events) {
   for (const VmEvent& e : events) options_.on_state_change(e);
 }
 
-void VmManager::HandleNotify(const std::string& name, std::vector<VmEvent>* events) {
-  Vm& vm = *vms_.at(name);
-  for (;;) {
-    char buffer[sizeof(mconsole_wire::Notify) + 16];
-    ssize_t n = recv(vm.notify->fd, buffer, sizeof(buffer), 0);
-    if (n < 0) return;  // EAGAIN: drained.
-    absl::StatusOr<MconsoleClient::Notification> note =
-        MconsoleClient::DecodeNotify(absl::string_view(buffer, n));
-    if (!note.ok()) continue;  // Ignore junk.
-    switch (note->type) {
-      case mconsole_wire::kNotifySocket:
-        // The kernel (re)started: after a reboot from inside the guest the agent must answer
-        // again before the VM is RUNNING.
-        if (vm.state == VmState::kRunning) {
-          vm.state = VmState::kBooting;
-          ForgetHotplugLocked(name, vm);
-          DetachAgentLocked(vm, absl::UnavailableError(absl::StrCat("vm ", name, " rebooted")));
-          events->push_back({name, VmState::kBooting, "rebooting"});
-          changed_.SignalAll();
-        }
-        break;
-      case mconsole_wire::kNotifyPanic:
-        vm.panic = note->data;  // UML aborts right after; the pidfd reports the death.
-        break;
-      case mconsole_wire::kNotifyUser:
-        if (absl::StartsWith(note->data, "agent-ready")) {
-          // The agent (re)started: (re)attach and ping it.
-          AttachConsoleLocked(name, vm);
-          AttachAgentLocked(name, vm);
-        }
-        break;
-      case mconsole_wire::kNotifyHang:
-        break;
+// ---------------------------------------------------------------------------------------------
+// The event loop.
+
+void VmManager::Loop() {
+  epoll_event events[64];
+  while (!stopping_) {
+    int n = epoll_wait(epoll_fd_, events, 64, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      abort();  // epoll on our own descriptor cannot fail otherwise.
+    }
+    for (int i = 0; i < n && !stopping_; ++i) {
+      const uint64_t token = events[i].data.u64;
+      if (token == kWakeToken) {
+        uint64_t value;
+        ssize_t drained = read(wake_fd_, &value, sizeof(value));
+        (void)drained;  // EAGAIN: drained already; the wake-up has done its job either way.
+        continue;
+      }
+      Watch watch;
+      {
+        absl::MutexLock lock(&mu_);
+        auto it = tokens_.find(token);
+        if (it == tokens_.end()) continue;  // Unregistered earlier in this batch.
+        watch = it->second;
+      }
+      const bool hangup = (events[i].events & (EPOLLHUP | EPOLLERR)) != 0;
+      switch (watch.kind) {
+        case Kind::kPidfd:
+          HandleDeath(watch.name, token);
+          break;
+        case Kind::kConsole:
+          HandleConsole(watch.name, token, hangup);
+          break;
+        case Kind::kAgent:
+          HandleAgent(watch.name, token, hangup);
+          break;
+        case Kind::kNotify:
+          HandleNotify(watch.name, token);
+          break;
+      }
     }
   }
 }
 
-absl::StatusOr<std::unique_ptr<VmManager::Fd>> VmManager::BindNotify(const std::string& name) {
+void VmManager::HandleDeath(const std::string& name, uint64_t token) {
+  pid_t pid = 0;
+  bool child = false;
+  std::shared_ptr<absl::Mutex> spec_write_mu;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->pid_token != token) return;
+    Vm& vm = *it->second;
+    vm.ending = true;
+    Unregister(vm.pidfd.get(), &vm.pid_token);  // Readable until closed: once is enough.
+    pid = vm.pid;
+    child = vm.child;
+    spec_write_mu = vm.spec_write_mu;
+  }
+  // The whole group first: UML's helpers and the host processes of guest processes outlive a
+  // dead main pid. The (unreaped) main pid keeps the group id from being reused meanwhile.
+  ExitFacts facts;
+  std::vector<std::string> cleanup_errors;
+  if (absl::Status s = ProcessGroup::KillAndWait(pid, absl::Seconds(2)); !s.ok()) {
+    cleanup_errors.emplace_back(s.message());
+  }
+  if (child) {
+    // The pidfd is readable: the child has exited and this returns at once.
+    absl::StatusOr<int> status = common::WaitForChild(pid);
+    if (status.ok()) facts.wait_status = *status;  // Otherwise the reason says it is unknown.
+  }
+  {
+    // After any spec write in progress; `ending` keeps later ones from writing.
+    absl::MutexLock write_lock(spec_write_mu.get());
+    if (absl::Status s = RemoveFiles(name, /*keep_logs=*/true); !s.ok()) {
+      cleanup_errors.emplace_back(s.message());
+    }
+  }
+  facts.cleanup_error = absl::StrJoin(cleanup_errors, "; ");
+
+  std::shared_ptr<AgentChannel> agent;
+  std::shared_ptr<ConsoleLine> console;
+  VmEvent event;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end()) return;  // Only this thread removes a VM whose pid is watched.
+    Vm& vm = *it->second;
+    facts.adopted = vm.adopted;
+    facts.panic = vm.panic;
+    facts.stop_requested = vm.stop_requested;
+    facts.abandoned = vm.abandoned;
+    const ExitVerdict verdict = ClassifyExit(facts);
+    event = {name, verdict.state, verdict.reason};
+    if (vm.notify) Unregister(vm.notify->get(), &vm.notify_token);
+    agent = DetachAgentLocked(vm);
+    console = vm.console;
+    Unregister(console->fd(), &vm.console_token);
+    for (auto sub = subscriptions_.begin(); sub != subscriptions_.end();) {
+      sub = sub->second == console ? subscriptions_.erase(sub) : std::next(sub);
+    }
+    vms_.erase(it);
+    last_exit_[name] = event;
+    changed_.SignalAll();
+  }
+  if (agent) agent->Close(absl::UnavailableError(absl::StrCat("ended: ", event.reason)));
+  console->Close();
+  Deliver({event});
+}
+
+void VmManager::HandleNotify(const std::string& name, uint64_t token) {
+  std::shared_ptr<common::UniqueFd> notify;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->notify_token != token) return;
+    notify = it->second->notify;
+  }
+  std::vector<MconsoleClient::Notification> notes;
+  for (;;) {
+    char buffer[sizeof(mconsole_wire::Notify) + 16];
+    // EAGAIN: drained. A bound datagram socket reports no other error worth acting on.
+    ssize_t n = recv(notify->get(), buffer, sizeof(buffer), 0);
+    if (n < 0) break;
+    absl::StatusOr<MconsoleClient::Notification> note =
+        MconsoleClient::DecodeNotify(absl::string_view(buffer, static_cast<size_t>(n)));
+    if (note.ok()) notes.push_back(std::move(*note));  // Anything else is junk.
+  }
+
+  std::vector<VmEvent> events;
+  std::shared_ptr<AgentChannel> rebooted_agent;
+  bool rebooted = false;
+  bool agent_ready = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->notify_token != token) return;
+    Vm& vm = *it->second;
+    for (const MconsoleClient::Notification& note : notes) {
+      switch (note.type) {
+        case mconsole_wire::kNotifySocket:
+          // The kernel (re)started: after a reboot from inside the guest the agent must answer
+          // again before the VM is RUNNING.
+          if (vm.state == VmState::kRunning) {
+            vm.state = VmState::kBooting;
+            vm.spec.nics = vm.boot_nics;
+            std::shared_ptr<AgentChannel> agent = DetachAgentLocked(vm);
+            if (agent) rebooted_agent = agent;
+            rebooted = true;
+            events.push_back({name, VmState::kBooting, "rebooting"});
+            changed_.SignalAll();
+          }
+          break;
+        case mconsole_wire::kNotifyPanic:
+          vm.panic = note.data;  // UML aborts right after; the pidfd reports the death.
+          break;
+        case mconsole_wire::kNotifyUser:
+          // The agent (re)started: (re)attach and ping it.
+          if (absl::StartsWith(note.data, "agent-ready")) agent_ready = true;
+          break;
+        case mconsole_wire::kNotifyHang:
+          break;
+      }
+    }
+  }
+  if (rebooted_agent) rebooted_agent->Close(absl::UnavailableError("rebooted"));
+  if (rebooted) {
+    // Nobody waits for this reboot: the spec file's failure goes into the event's reason.
+    if (absl::Status s = WriteSpec(name); !s.ok()) {
+      for (VmEvent& e : events) {
+        absl::StrAppend(&e.reason, "; the spec file could not be updated: ", s.message());
+      }
+    }
+  }
+  Deliver(events);
+  if (agent_ready) {
+    AttachConsole(name);
+    AttachAgent(name);
+  }
+}
+
+void VmManager::HandleConsole(const std::string& name, uint64_t token, bool hangup) {
+  std::shared_ptr<ConsoleLine> console;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->console_token != token) return;
+    console = it->second->console;
+  }
+  if (!console->OnReadable(hangup)) return;
+  // The VM's side hung up; the next agent-ready attaches the line again.
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->console_token != token) return;
+    Unregister(console->fd(), &it->second->console_token);
+  }
+  console->Detach();
+}
+
+void VmManager::HandleAgent(const std::string& name, uint64_t token, bool hangup) {
+  std::shared_ptr<AgentChannel> agent;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->agent_token != token) return;
+    agent = it->second->agent;
+  }
+  const AgentChannel::ReadResult read = agent->OnReadable(hangup);
+  if (read.ready_lpj > 0 && lpj_.load() == 0) {
+    lpj_ = read.ready_lpj;
+    // Only saves the next boots' calibration (~0.6 s each): if the write fails they calibrate,
+    // and the next manager tries again.
+    common::WriteFileDurably(options_.work_dir + "/lpj", absl::StrCat(read.ready_lpj, "\n"), 0644)
+        .IgnoreError();
+  }
+  std::vector<VmEvent> events;
+  bool closed = false;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->agent != agent) return;
+    Vm& vm = *it->second;
+    if (read.ping_answered && vm.state == VmState::kBooting) {
+      vm.state = VmState::kRunning;
+      events.push_back({name, VmState::kRunning, "agent answered"});
+      changed_.SignalAll();
+    }
+    if (read.closed) {
+      DetachAgentLocked(vm);
+      closed = true;
+    }
+  }
+  if (closed) agent->Close(absl::UnavailableError("agent line closed"));
+  Deliver(events);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lines and files of a VM.
+
+void VmManager::AttachConsole(const std::string& name) {
+  std::shared_ptr<ConsoleLine> console;
+  std::string path;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->ending || it->second->console_token != 0) return;
+    console = it->second->console;
+    path = it->second->console_pts;
+  }
+  if (path.empty()) return;
+  absl::StatusOr<common::UniqueFd> line = Pty::OpenRawSlave(path);
+  // The VM's side is gone, or its kernel has not set the line up yet: the agent-ready
+  // notification of its (re)boot attaches it. Meanwhile WriteConsole says it is not attached.
+  if (!line.ok()) return;
+  absl::MutexLock lock(&mu_);
+  auto it = vms_.find(name);
+  if (it == vms_.end() || it->second->ending || it->second->console != console ||
+      it->second->console_token != 0) {
+    return;
+  }
+  const int fd = console->Attach(std::move(*line));
+  if (fd < 0) return;  // Attached by another thread meanwhile.
+  // epoll_ctl fails only when the kernel is out of memory or watches: the line stays detached
+  // (WriteConsole says so) until the next agent-ready.
+  if (!Register(fd, name, Kind::kConsole, &it->second->console_token).ok()) console->Detach();
+}
+
+void VmManager::AttachAgent(const std::string& name) {
+  std::shared_ptr<AgentChannel> agent;
+  std::string path;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->ending) return;
+    agent = it->second->agent;
+    path = it->second->agent_pts;
+  }
+  if (!agent) {
+    if (path.empty()) return;
+    absl::StatusOr<common::UniqueFd> line = Pty::OpenRawSlave(path);
+    if (!line.ok()) return;  // As for the console: the next agent-ready tries again.
+    auto fresh = std::make_shared<AgentChannel>(std::move(*line));
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->ending) return;
+    if (it->second->agent) {
+      agent = it->second->agent;  // Attached by another thread meanwhile.
+    } else {
+      // As for the console: without epoll the VM stays BOOTING until the next agent-ready.
+      if (!Register(fresh->fd(), name, Kind::kAgent, &it->second->agent_token).ok()) return;
+      it->second->agent = fresh;
+      agent = fresh;
+    }
+  }
+  // The ping waits in the line until the agent reads it. It is lost only if a request is being
+  // written at this instant or the line is full, which happens only to a VM already RUNNING
+  // (whose state a pong does not change) or being halted; a (re)booting VM's line is fresh.
+  agent->Ping(NewRequestId()).IgnoreError();
+}
+
+std::shared_ptr<AgentChannel> VmManager::DetachAgentLocked(Vm& vm) {
+  if (!vm.agent) return nullptr;
+  Unregister(vm.agent->fd(), &vm.agent_token);
+  return std::move(vm.agent);
+}
+
+absl::StatusOr<std::shared_ptr<common::UniqueFd>> VmManager::BindNotify(
+    const std::string& name) const {
   const std::string path = VmDir(name) + "/notify.sock";
   sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
@@ -498,232 +606,61 @@ absl::StatusOr<std::unique_ptr<VmManager::Fd>> VmManager::BindNotify(const std::
     return absl::InvalidArgumentError(absl::StrCat("path too long for a unix socket: ", path));
   }
   memcpy(addr.sun_path, path.data(), path.size());
-  auto fd = std::make_unique<Fd>(socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  unlink(path.c_str());
-  if (fd->fd < 0 || bind(fd->fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return ErrnoStatus(errno, path);
+  auto fd = std::make_shared<common::UniqueFd>(
+      socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd->valid()) return absl::ErrnoToStatus(errno, "socket");
+  unlink(path.c_str());  // A stale socket of an earlier manager, if any; bind reports the rest.
+  if (bind(fd->get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    return absl::ErrnoToStatus(errno, absl::StrCat("bind ", path));
   }
   return fd;
 }
 
-void VmManager::AttachConsole(const std::string& name) {
-  absl::MutexLock lock(&mu_);
-  auto it = vms_.find(name);
-  if (it != vms_.end()) AttachConsoleLocked(name, *it->second);
+absl::Status VmManager::WriteSpec(const std::string& name) {
+  std::shared_ptr<absl::Mutex> write_mu;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end()) return absl::OkStatus();
+    write_mu = it->second->spec_write_mu;
+  }
+  absl::MutexLock write_lock(write_mu.get());
+  SpecFile::Contents contents;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->ending) return absl::OkStatus();  // Its files are going.
+    contents = {it->second->spec, it->second->boot_nics};
+  }
+  return SpecFile::Write(VmDir(name) + "/spec", contents);
 }
 
-void VmManager::AttachAgent(const std::string& name) {
-  absl::MutexLock lock(&mu_);
-  auto it = vms_.find(name);
-  if (it != vms_.end()) AttachAgentLocked(name, *it->second);
-}
-
-void VmManager::AttachConsoleLocked(const std::string& name, Vm& vm) {
-  if (vm.console || vm.console_pts.empty()) return;
-  int fd = OpenPtySlave(vm.console_pts);
-  if (fd < 0) return;
-  vm.console = std::make_shared<Fd>(fd);
-  if (!vm.console_log) {
-    int log = open((VmDir(name) + "/console.log").c_str(),
-                   O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (log >= 0) vm.console_log = std::make_unique<Fd>(log);
-  }
-  if (!Register(fd, name, Kind::kConsole, &vm.console_token).ok()) vm.console.reset();
-}
-
-void VmManager::AttachAgentLocked(const std::string& name, Vm& vm) {
-  if (!vm.agent) {
-    if (vm.agent_pts.empty()) return;
-    int fd = OpenPtySlave(vm.agent_pts);
-    if (fd < 0) return;
-    vm.agent = std::make_shared<Fd>(fd);
-    vm.agent_buffer.clear();
-    if (!Register(fd, name, Kind::kAgent, &vm.agent_token).ok()) {
-      vm.agent.reset();
-      return;
-    }
-  }
-  vm.ping_id = absl::StrCat(request_prefix_, next_request_++);
-  // A newline first: ends any partial line a previous client left in the guest's reader.
-  std::string ping = "\n" + *AgentProtocol::EncodePing(vm.ping_id);
-  (void)!write(vm.agent->fd, ping.data(), ping.size());
-}
-
-void VmManager::DetachAgentLocked(Vm& vm, const absl::Status& why) {
-  if (vm.agent_token != 0) {
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, vm.agent->fd, nullptr);
-    Unregister(vm.agent_token);
-  }
-  vm.agent_token = 0;
-  vm.agent.reset();
-  vm.agent_buffer.clear();
-  for (auto& [id, pending] : vm.pending) {
-    pending->done = true;
-    pending->error = why;
-  }
-  vm.pending.clear();
-  changed_.SignalAll();
-}
-
-void VmManager::DetachConsoleLocked(Vm& vm) {
-  if (vm.console_token != 0) {
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, vm.console->fd, nullptr);
-    Unregister(vm.console_token);
-  }
-  vm.console_token = 0;
-  vm.console.reset();
-}
-
-void VmManager::HandleConsole(
-    const std::string& name, uint32_t epoll_events,
-    std::vector<std::pair<std::vector<ConsoleCallback>, std::string>>* out) {
-  Vm& vm = *vms_.at(name);
-  char buffer[16384];
-  std::string got;
-  bool closed = false;
-  for (;;) {
-    ssize_t n = read(vm.console->fd, buffer, sizeof(buffer));
-    if (n > 0) {
-      got.append(buffer, n);
-      if (got.size() > 256 * 1024) break;
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    closed = !(n < 0 && errno == EAGAIN);  // 0 or EIO: the VM's side went away.
-    break;
-  }
-  if (!got.empty()) {
-    if (vm.console_log) (void)!write(vm.console_log->fd, got.data(), got.size());
-    vm.history += got;
-    if (vm.history.size() > kHistoryBytes) {
-      vm.history.erase(0, vm.history.size() - kHistoryBytes);
-    }
-    std::vector<ConsoleCallback> callbacks;
-    for (auto& [id, cb] : vm.subscribers) callbacks.push_back(*cb);
-    if (!callbacks.empty()) out->emplace_back(std::move(callbacks), std::move(got));
-  }
-  if (closed || (got.empty() && (epoll_events & (EPOLLHUP | EPOLLERR)))) DetachConsoleLocked(vm);
-}
-
-void VmManager::HandleAgent(const std::string& name, uint32_t epoll_events,
-                            std::vector<VmEvent>* events) {
-  Vm& vm = *vms_.at(name);
-  char buffer[16384];
-  bool closed = false;
-  bool got = false;
-  for (;;) {
-    ssize_t n = read(vm.agent->fd, buffer, sizeof(buffer));
-    if (n > 0) {
-      got = true;
-      vm.agent_buffer.append(buffer, n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    closed = !(n < 0 && errno == EAGAIN);
-    break;
-  }
-  size_t start = 0;
-  for (size_t nl; (nl = vm.agent_buffer.find('\n', start)) != std::string::npos; start = nl + 1) {
-    absl::StatusOr<AgentProtocol::Reply> reply =
-        AgentProtocol::ParseReply(absl::string_view(vm.agent_buffer).substr(start, nl - start));
-    if (!reply.ok()) continue;  // Noise on the line.
-    if (reply->kind == AgentProtocol::Reply::kReady && reply->lpj > 0 && lpj_.load() == 0) {
-      lpj_ = reply->lpj;
-      std::ofstream(options_.work_dir + "/lpj") << reply->lpj << "\n";
-    }
-    if (reply->kind == AgentProtocol::Reply::kPong && reply->id == vm.ping_id &&
-        vm.state == VmState::kBooting) {
-      vm.state = VmState::kRunning;
-      events->push_back({name, VmState::kRunning, "agent answered"});
-    } else if (reply->kind == AgentProtocol::Reply::kExec) {
-      auto it = vm.pending.find(reply->id);
-      if (it != vm.pending.end()) {
-        it->second->done = true;
-        it->second->reply = std::move(*reply);
-        vm.pending.erase(it);
-      }
-    }
-    changed_.SignalAll();
-  }
-  vm.agent_buffer.erase(0, start);
-  if (vm.agent_buffer.size() > 4 * AgentProtocol::kMaxOutputCap) vm.agent_buffer.clear();
-  if (closed || (!got && (epoll_events & (EPOLLHUP | EPOLLERR)))) {
-    DetachAgentLocked(vm,
-                      absl::UnavailableError(absl::StrCat("agent line of vm ", name, " closed")));
-  }
-}
-
-void VmManager::HandlePidfd(const std::string& name, std::vector<VmEvent>* events) {
-  auto it = vms_.find(name);
-  Vm& vm = *it->second;
-  // The whole group first: UML's helpers and the host processes of guest processes outlive a
-  // dead main pid. The (unreaped) main pid keeps the group id from being reused meanwhile.
-  KillGroupAndWait(vm.pid, absl::Seconds(2));
-  VmEvent event{name, VmState::kCrashed, ""};
-  siginfo_t info = {};
-  if (vm.child && waitid(P_PIDFD, static_cast<id_t>(vm.pidfd->fd), &info, WEXITED | WNOHANG) == 0 &&
-      info.si_pid != 0) {
-    if (info.si_code == CLD_EXITED) {
-      event.reason = absl::StrCat("exited with status ", info.si_status);
-      if (info.si_status == 0) event.state = VmState::kStopped;
-    } else {
-      event.reason = DescribeSignal(info.si_status);
-    }
-  } else if (vm.child) {
-    // Readable pidfd but not yet reapable cannot happen for an exited child; reap blocking.
-    waitid(P_PIDFD, static_cast<id_t>(vm.pidfd->fd), &info, WEXITED);
-    event.reason = "exited";
-  } else {
-    event.reason = "exited (adopted VM: status not available)";
-  }
-  if (!vm.panic.empty()) {
-    event.state = VmState::kCrashed;
-    event.reason = absl::StrCat("kernel panic: ", vm.panic, "; ", event.reason);
-  } else if (vm.stop_requested) {
-    event.state = VmState::kStopped;
-    event.reason = absl::StrCat("stopped by clownix; ", event.reason);
-  }
-  epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, vm.pidfd->fd, nullptr);
-  Unregister(vm.pid_token);
-  if (vm.notify) {
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, vm.notify->fd, nullptr);
-    Unregister(vm.notify_token);
-  }
-  DetachAgentLocked(vm,
-                    absl::UnavailableError(absl::StrCat("vm ", name, " ended: ", event.reason)));
-  DetachConsoleLocked(vm);
-  vms_.erase(it);
-  RemoveFiles(name, /*keep_logs=*/true).IgnoreError();
-  last_exit_[name] = event;
-  events->push_back(event);
-  changed_.SignalAll();
-}
-
-absl::Status VmManager::RemoveFiles(const std::string& name, bool keep_logs) {
+absl::Status VmManager::RemoveFiles(const std::string& name, bool keep_logs) const {
   namespace fs = std::filesystem;
   std::error_code ec;
-  fs::remove_all(UmlDir(name), ec);
-  std::string dir = VmDir(name);
+  auto failed = [&](const std::string& path) {
+    return absl::ErrnoToStatus(ec.value(), absl::StrCat("remove ", path));
+  };
+  if (fs::remove_all(UmlDir(name), ec); ec) return failed(UmlDir(name));
+  const std::string dir = VmDir(name);
   if (!keep_logs) {
-    fs::remove_all(dir, ec);
+    if (fs::remove_all(dir, ec); ec) return failed(dir);
     return absl::OkStatus();
   }
   // Seed: what a VM imported is destroyed when it stops (its COW); logs stay for post-mortems.
   for (const char* file : {"/cow", "/config.img", "/spec", "/notify.sock"}) {
-    fs::remove(dir + file, ec);
+    if (fs::remove(dir + file, ec); ec) return failed(dir + file);
   }
   return absl::OkStatus();
 }
 
-absl::Status VmManager::Start(const VmSpec& spec) {
-  namespace fs = std::filesystem;
-  if (absl::Status s = Addressing::ValidateName(spec.name); !s.ok()) return s;
-  absl::StatusOr<std::string> admin_ip = Addressing::AdminIp(options_.admin_prefix, spec.number);
-  if (!admin_ip.ok()) return admin_ip.status();
-  if (spec.nics.size() > static_cast<size_t>(Addressing::kMaxNics)) {
-    return absl::InvalidArgumentError(absl::StrFormat("vm %s: %d NICs, UML VMs have at most %d",
-                                                      spec.name, spec.nics.size(),
-                                                      Addressing::kMaxNics));
+// ---------------------------------------------------------------------------------------------
+// Lifecycle.
+
+absl::StatusOr<std::vector<std::string>> VmManager::CommandLine(const VmSpec& spec) const {
+  if (spec.nics.size() > static_cast<size_t>(common::kMaxNics)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "vm %s: %d NICs, VMs have at most %d", spec.name, spec.nics.size(), common::kMaxNics));
   }
   UmlCommandLine::Params params;
   params.kernel = options_.kernel;
@@ -738,16 +675,14 @@ absl::Status VmManager::Start(const VmSpec& spec) {
   params.agent_fd = kAgentMasterFd;
   params.lpj = lpj_.load();
   for (const NicSpec& nic : spec.nics) {
-    absl::StatusOr<std::string> mac = Addressing::Mac(spec.number, nic.index);
+    absl::StatusOr<std::string> mac = common::VmMac(spec.number, nic.index);
     if (!mac.ok()) return mac.status();
     params.nics.push_back({nic.index, *mac, nic.ctl_path});
   }
-  absl::StatusOr<std::vector<std::string>> argv = UmlCommandLine::Build(params);
-  if (!argv.ok()) return argv.status();
-  for (const NicSpec& nic : spec.nics) {
-    if (absl::Status s = CheckCtlSocket(nic); !s.ok()) return s;
-  }
+  return UmlCommandLine::Build(params);
+}
 
+absl::Status VmManager::Reserve(const VmSpec& spec) {
   {
     absl::MutexLock lock(&mu_);
     if (vms_.count(spec.name)) {
@@ -765,109 +700,113 @@ absl::Status VmManager::Start(const VmSpec& spec) {
     auto vm = std::make_unique<Vm>();
     vm->spec = spec;
     vm->boot_nics = spec.nics;
-    vms_[spec.name] = std::move(vm);  // Reserves the name; removed again on failure.
+    vm->console = std::make_shared<ConsoleLine>(VmDir(spec.name) + "/console.log");
+    vms_[spec.name] = std::move(vm);
     last_exit_.erase(spec.name);
   }
-  auto fail = [&](absl::Status status, pid_t pid) {
-    if (pid > 0) {
-      kill(-pid, SIGKILL);
-      kill(pid, SIGKILL);
-      while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
-      }
-    }
+  // A VM of this name running without us (umid reuse would silently pick a random umid). Its
+  // files are its own: the name is given back without touching them.
+  const pid_t old_pid = ReadPidFile(UmlDir(spec.name) + "/pid");
+  if (old_pid > 0 && kill(old_pid, 0) == 0 &&
+      absl::StrContains(ReadCmdline(old_pid), absl::StrCat("umid=", spec.name))) {
     absl::MutexLock lock(&mu_);
     vms_.erase(spec.name);
-    RemoveFiles(spec.name, /*keep_logs=*/false).IgnoreError();
     changed_.SignalAll();
-    return status;
-  };
-
-  // A VM of this name running without us (umid reuse would silently pick a random umid).
-  std::string pid_text = ReadFileOr(UmlDir(spec.name) + "/pid", "");
-  int old_pid = 0;
-  if (absl::SimpleAtoi(absl::StripAsciiWhitespace(pid_text), &old_pid) && old_pid > 0 &&
-      kill(old_pid, 0) == 0 &&
-      absl::StrContains(ReadFileOr(absl::StrCat("/proc/", old_pid, "/cmdline"), ""),
-                        absl::StrCat("umid=", spec.name))) {
-    absl::MutexLock lock(&mu_);
-    vms_.erase(spec.name);
     return absl::AlreadyExistsError(absl::StrFormat(
         "vm %s is running (pid %d) but not managed here: Adopt() it", spec.name, old_pid));
   }
+  return absl::OkStatus();
+}
+
+void VmManager::Unreserve(const std::string& name) {
+  // The caller returns the error that brought it here; files a failed removal leaves behind are
+  // removed by the next Start of this name, which clears both directories first.
+  RemoveFiles(name, /*keep_logs=*/false).IgnoreError();
+  absl::MutexLock lock(&mu_);
+  vms_.erase(name);
+  changed_.SignalAll();
+}
+
+absl::Status VmManager::Launch(const VmSpec& spec, const std::string& admin_ip,
+                               const std::vector<std::string>& argv) {
+  namespace fs = std::filesystem;
+  const std::string dir = VmDir(spec.name);
   std::error_code ec;
   fs::remove_all(UmlDir(spec.name), ec);
-  fs::remove_all(VmDir(spec.name), ec);
-  fs::create_directories(VmDir(spec.name), ec);
-  if (ec)
-    return fail(absl::PermissionDeniedError(absl::StrCat(VmDir(spec.name), ": ", ec.message())), 0);
-  if (absl::Status s =
-          ConfigDisk::Build({spec.name, *admin_ip, options_.rsa_public_key}, params.config_disk);
+  if (!ec) fs::remove_all(dir, ec);
+  if (!ec) fs::create_directories(dir, ec);
+  if (ec) return absl::ErrnoToStatus(ec.value(), dir);
+  if (absl::Status s = ConfigDisk::Build({spec.name, admin_ip, options_.rsa_public_key},
+                                         dir + "/config.img");
       !s.ok()) {
-    return fail(s, 0);
+    return s;
   }
-  if (!WriteSpecFile(VmDir(spec.name) + "/spec", spec, spec.nics)) {
-    return fail(absl::InternalError("cannot write the vm's spec file"), 0);
+  if (absl::Status s = SpecFile::Write(dir + "/spec", {spec, spec.nics}); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("spec file: ", s.message()));
   }
+  absl::StatusOr<std::shared_ptr<common::UniqueFd>> notify = BindNotify(spec.name);
+  if (!notify.ok()) return notify.status();
+  absl::StatusOr<Pty> console = Pty::Open();
+  if (!console.ok()) return console.status();
+  absl::StatusOr<Pty> agent = Pty::Open();
+  if (!agent.ok()) return agent.status();
 
-  std::vector<std::string> env;
-  for (char** e = environ; *e != nullptr; ++e) {
-    if (!absl::StartsWith(*e, "LD_PRELOAD=")) env.emplace_back(*e);
-  }
-  if (!preload_.empty()) env.push_back("LD_PRELOAD=" + preload_);
-  std::vector<char*> envp;
-  for (std::string& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::vector<char*> args;
-  for (const std::string& a : *argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  absl::StatusOr<std::unique_ptr<Fd>> notify = BindNotify(spec.name);
-  if (!notify.ok()) return fail(notify.status(), 0);
-  Pty console_pty;
-  Pty agent_pty;
-  if (absl::Status s = OpenPty(&console_pty); !s.ok()) return fail(s, 0);
-  if (absl::Status s = OpenPty(&agent_pty); !s.ok()) return fail(s, 0);
-  std::string log = VmDir(spec.name) + "/uml.log";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  posix_spawn_file_actions_adddup2(&actions, console_pty.master, kConsoleMasterFd);
-  posix_spawn_file_actions_adddup2(&actions, console_pty.slave, kConsoleSlaveFd);
-  posix_spawn_file_actions_adddup2(&actions, agent_pty.master, kAgentMasterFd);
-  posix_spawn_file_actions_adddup2(&actions, agent_pty.slave, kAgentSlaveFd);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, args[0], &actions, &attr, args.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return fail(ErrnoStatus(rc, absl::StrCat("spawn ", options_.kernel)), 0);
-  int pidfd = PidfdOpen(pid);
-  if (pidfd < 0) return fail(ErrnoStatus(errno, "pidfd_open"), pid);
+  UmlLauncher::Request request;
+  request.argv = argv;
+  request.preload = preload_;
+  request.log_path = dir + "/uml.log";
+  request.console_master = console->master();
+  request.console_slave = console->slave();
+  request.agent_master = agent->master();
+  request.agent_slave = agent->slave();
+  absl::StatusOr<UmlLauncher::Launched> launched = launcher_->Launch(request);
+  if (!launched.ok()) return launched.status();
+
   absl::Status registered;
   {
     absl::MutexLock lock(&mu_);
     Vm& vm = *vms_.at(spec.name);
-    vm.pid = pid;
+    vm.pid = launched->pid;
     vm.child = true;
-    vm.console_pts = console_pty.path;
-    vm.agent_pts = agent_pty.path;
-    vm.pidfd = std::make_unique<Fd>(pidfd);
+    vm.console_pts = console->slave_path();
+    vm.agent_pts = agent->slave_path();
     vm.notify = std::move(*notify);
-    registered = Register(vm.notify->fd, spec.name, Kind::kNotify, &vm.notify_token);
-    if (registered.ok()) registered = Register(pidfd, spec.name, Kind::kPidfd, &vm.pid_token);
-    if (!registered.ok()) {
-      vm.pidfd.reset();
-      vm.notify.reset();
+    registered = Register(vm.notify->get(), spec.name, Kind::kNotify, &vm.notify_token);
+    if (registered.ok()) {
+      registered = Register(launched->pidfd.get(), spec.name, Kind::kPidfd, &vm.pid_token);
+      if (registered.ok()) {
+        vm.pidfd = std::move(launched->pidfd);
+      } else {
+        Unregister(vm.notify->get(), &vm.notify_token);
+      }
     }
+    if (!registered.ok()) vm.pid = 0;  // Not watched: this thread ends it below.
     changed_.SignalAll();
   }
-  if (!registered.ok()) return fail(registered, pid);
+  if (!registered.ok()) {
+    // What is returned is the registration's error; the process is killed and reaped as far as
+    // that goes (a member surviving SIGKILL for 2 s is beyond this Start's reach).
+    ProcessGroup::KillAndWait(launched->pid, absl::Seconds(2)).IgnoreError();
+    common::WaitForChild(launched->pid).IgnoreError();
+    return registered;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status VmManager::Start(const VmSpec& spec) {
+  if (absl::Status s = common::ValidateName("vm", spec.name); !s.ok()) return s;
+  absl::StatusOr<std::string> admin_ip = common::AdminIp(options_.admin_prefix, spec.number);
+  if (!admin_ip.ok()) return admin_ip.status();
+  absl::StatusOr<std::vector<std::string>> argv = CommandLine(spec);
+  if (!argv.ok()) return argv.status();
+  for (const NicSpec& nic : spec.nics) {
+    if (absl::Status s = CheckCtlSocket(nic); !s.ok()) return s;
+  }
+  if (absl::Status s = Reserve(spec); !s.ok()) return s;
+  if (absl::Status s = Launch(spec, *admin_ip, *argv); !s.ok()) {
+    Unreserve(spec.name);
+    return s;
+  }
   // BOOTING is delivered before the agent is pinged, so it always precedes RUNNING.
   Deliver({{spec.name, VmState::kBooting, "started"}});
   AttachConsole(spec.name);
@@ -891,40 +830,45 @@ absl::Status VmManager::Kill(absl::string_view name) {
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
-    if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
-    if (it->second->pid <= 0) {
+    if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
+    Vm& vm = *it->second;
+    if (vm.pid <= 0) {
       return absl::UnavailableError(absl::StrCat("vm ", name, " is still being created"));
     }
-    it->second->stop_requested = true;
-    kill(-it->second->pid, SIGKILL);
-    kill(it->second->pid, SIGKILL);  // In case it has not made itself a group leader yet.
+    vm.stop_requested = true;
+    // The event loop kills the rest of the group once the main pid is dead. "No such process":
+    // it is dying already. Signals are cheap: this lock does not wait on anything.
+    if (kill(-vm.pid, SIGKILL) != 0 && errno != ESRCH) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("vm ", name, ": kill"));
+    }
+    // In case it has not made itself a group leader yet.
+    if (kill(vm.pid, SIGKILL) != 0 && errno != ESRCH) {
+      return absl::ErrnoToStatus(errno, absl::StrCat("vm ", name, ": kill"));
+    }
   }
   return WaitGone(name, absl::Seconds(10));
 }
 
 absl::Status VmManager::Halt(absl::string_view name, absl::Duration deadline) {
-  std::shared_ptr<Fd> agent;
-  std::shared_ptr<absl::Mutex> write_mu;
-  std::string poweroff;
+  std::shared_ptr<AgentChannel> agent;
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
-    if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+    if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
     Vm& vm = *it->second;
     vm.stop_requested = true;
-    if (vm.state == VmState::kRunning && vm.agent) {
-      agent = vm.agent;
-      write_mu = vm.write_mu;
-      poweroff = *AgentProtocol::EncodeExec(absl::StrCat(request_prefix_, next_request_++),
-                                            "poweroff", 5, 0);
-    }
+    if (vm.state == VmState::kRunning) agent = vm.agent;
   }
   const absl::Time end = absl::Now() + deadline;
   // Clean first: the guest's init runs its shutdown actions (unmounts, so a root_fs-mode disk
   // is consistent) and powers off. Nobody waits for the reply: the agent dies with the guest.
   if (agent) {
-    absl::MutexLock lock(write_mu.get());
-    WriteAll(agent->fd, poweroff, absl::Now() + absl::Seconds(1)).IgnoreError();
+    absl::StatusOr<std::string> poweroff =
+        AgentProtocol::EncodeExec(NewRequestId(), "poweroff", 5, 0);
+    // A poweroff that cannot be written leaves the halt and the SIGKILL below to end the VM.
+    if (!poweroff.ok() || !agent->Send(*poweroff, absl::Now() + absl::Seconds(1)).ok()) {
+      agent.reset();
+    }
   }
   if (agent && WaitGone(name, deadline / 2).ok()) return absl::OkStatus();
   // Then the kernel's own halt, then SIGKILL of the whole group.
@@ -938,88 +882,79 @@ absl::Status VmManager::Halt(absl::string_view name, absl::Duration deadline) {
 absl::Status VmManager::Reboot(absl::string_view name) {
   {
     absl::MutexLock lock(&mu_);
-    if (!vms_.count(name)) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
   }
   absl::StatusOr<std::string> reply =
       MconsoleClient::Send(UmlDir(name) + "/mconsole", "reboot", absl::Seconds(5));
   if (!reply.ok()) return reply.status();
   std::vector<VmEvent> events;
+  std::shared_ptr<AgentChannel> agent;
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
-    if (it == vms_.end()) return absl::OkStatus();
+    if (it == vms_.end()) return absl::OkStatus();  // It died meanwhile: the death says so.
     Vm& vm = *it->second;
     if (vm.state != VmState::kBooting) {
       vm.state = VmState::kBooting;
       events.push_back({std::string(name), VmState::kBooting, "rebooting"});
     }
-    ForgetHotplugLocked(std::string(name), vm);
-    DetachAgentLocked(vm, absl::UnavailableError(absl::StrCat("vm ", name, " rebooted")));
+    vm.spec.nics = vm.boot_nics;  // The kernel's command line again: hot-plugged NICs are gone.
+    agent = DetachAgentLocked(vm);
     changed_.SignalAll();
   }
+  if (agent) agent->Close(absl::UnavailableError("rebooted"));
+  absl::Status written = WriteSpec(std::string(name));
   Deliver(events);
+  if (!written.ok()) {
+    return ForVm(name, absl::Status(written.code(),
+                                    absl::StrCat("rebooted, but the spec file could not be "
+                                                 "updated: ",
+                                                 written.message())));
+  }
   return absl::OkStatus();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Talking to a VM.
 
 absl::StatusOr<ExecResult> VmManager::Exec(absl::string_view name, absl::string_view command,
                                            absl::Duration timeout, size_t output_cap) {
   const int guest_timeout_s =
       std::max<int>(1, static_cast<int>(std::ceil(absl::ToDoubleSeconds(timeout))));
-  std::shared_ptr<Vm::Pending> pending;
-  std::shared_ptr<Fd> agent;
-  std::shared_ptr<absl::Mutex> write_mu;
-  std::string request;
-  std::string id;
+  std::shared_ptr<AgentChannel> agent;
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
-    if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
-    Vm& vm = *it->second;
+    if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
+    const Vm& vm = *it->second;
     if (vm.state != VmState::kRunning || !vm.agent) {
       return absl::FailedPreconditionError(
           absl::StrFormat("vm %s is %s, its agent is not ready", name, VmStateName(vm.state)));
     }
-    id = absl::StrCat(request_prefix_, next_request_++);
-    absl::StatusOr<std::string> encoded =
-        AgentProtocol::EncodeExec(id, command, guest_timeout_s, output_cap);
-    if (!encoded.ok()) return encoded.status();
-    request = std::move(*encoded);
-    pending = std::make_shared<Vm::Pending>();
-    vm.pending[id] = pending;
     agent = vm.agent;
-    write_mu = vm.write_mu;
   }
+  const std::string id = NewRequestId();
+  absl::StatusOr<std::string> request =
+      AgentProtocol::EncodeExec(id, command, guest_timeout_s, output_cap);
+  if (!request.ok()) return request.status();
   // The guest enforces the timeout; this is the margin for a wedged agent or line.
   const absl::Time deadline = absl::Now() + absl::Seconds(guest_timeout_s) + absl::Seconds(10);
-  absl::Status written;
-  {
-    absl::MutexLock lock(write_mu.get());
-    written = WriteAll(agent->fd, request, deadline);
+  absl::StatusOr<AgentProtocol::Reply> reply = agent->Call(id, *request, deadline);
+  if (absl::IsDeadlineExceeded(reply.status())) {
+    return absl::DeadlineExceededError(
+        absl::StrFormat("vm %s: the agent did not answer within %d s (its own timeout was %d s)",
+                        name, guest_timeout_s + 10, guest_timeout_s));
   }
-  absl::MutexLock lock(&mu_);
-  if (!written.ok() && !pending->done) {
-    auto it = vms_.find(name);
-    if (it != vms_.end()) it->second->pending.erase(id);
-    return absl::UnavailableError(absl::StrCat("vm ", name, ": agent line: ", written.message()));
-  }
-  while (!pending->done) {
-    if (changed_.WaitWithDeadline(&mu_, deadline) && !pending->done) {
-      auto it = vms_.find(name);
-      if (it != vms_.end()) it->second->pending.erase(id);
-      return absl::DeadlineExceededError(
-          absl::StrFormat("vm %s: the agent did not answer within %d s (its own timeout was %d s)",
-                          name, guest_timeout_s + 10, guest_timeout_s));
-    }
-  }
-  if (!pending->error.ok()) return pending->error;
-  if (pending->reply.timed_out) {
+  if (!reply.ok()) return ForVm(name, reply.status());
+  if (reply->timed_out) {
     return absl::DeadlineExceededError(absl::StrFormat(
         "vm %s: command timed out after %d s and was killed", name, guest_timeout_s));
   }
   ExecResult result;
-  result.exit_code = pending->reply.exit_code;
-  result.output = std::move(pending->reply.output);
-  result.total_output_bytes = pending->reply.total_output_bytes;
+  result.exit_code = reply->exit_code;
+  result.output = std::move(reply->output);
+  result.total_output_bytes = reply->total_output_bytes;
   return result;
 }
 
@@ -1036,10 +971,10 @@ absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
-    if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+    if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
     number = it->second->spec.number;
   }
-  absl::StatusOr<std::string> mac = Addressing::Mac(number, nic.index);
+  absl::StatusOr<std::string> mac = common::VmMac(number, nic.index);
   if (!mac.ok()) return mac.status();
   absl::StatusOr<std::string> value = UmlCommandLine::NicValue({nic.index, *mac, nic.ctl_path});
   if (!value.ok()) return value.status();
@@ -1050,8 +985,9 @@ absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
   if (present->exit_code == 0) {
     return absl::AlreadyExistsError(absl::StrFormat("vm %s already has eth%d", name, nic.index));
   }
-  absl::StatusOr<std::string> reply = MconsoleClient::Send(
-      UmlDir(name) + "/mconsole", absl::StrFormat("config eth%d=%s", nic.index, *value));
+  const std::string mconsole = UmlDir(name) + "/mconsole";
+  absl::StatusOr<std::string> reply =
+      MconsoleClient::Send(mconsole, absl::StrFormat("config eth%d=%s", nic.index, *value));
   if (!reply.ok()) return reply.status();
   present = Exec(name, check, absl::Seconds(10));
   if (!present.ok()) return present.status();
@@ -1060,24 +996,34 @@ absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
         "vm %s: UML accepted eth%d but no interface appeared (is anything listening on %s?)", name,
         nic.index, nic.ctl_path));
   }
-  absl::MutexLock lock(&mu_);
-  auto it = vms_.find(name);
-  if (it != vms_.end()) {
+  auto forget = [&] {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end()) return;
+    std::vector<NicSpec>& nics = it->second->spec.nics;
+    nics.erase(std::remove(nics.begin(), nics.end(), nic), nics.end());
+  };
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end()) return NoSuchVm(name);  // It ended meanwhile, NIC and all.
     it->second->spec.nics.push_back(nic);
-    (void)WriteSpecFile(VmDir(name) + "/spec", it->second->spec, it->second->boot_nics);
   }
-  return absl::OkStatus();
-}
-
-void VmManager::ForgetHotplugLocked(const std::string& name, Vm& vm) {
-  vm.spec.nics = vm.boot_nics;
-  (void)WriteSpecFile(VmDir(name) + "/spec", vm.spec, vm.boot_nics);
+  absl::Status written = WriteSpec(std::string(name));
+  if (written.ok()) return absl::OkStatus();
+  // A NIC its spec file does not list would be forgotten by a restarted clownixd: undo.
+  forget();
+  absl::StatusOr<std::string> removed =
+      MconsoleClient::Send(mconsole, absl::StrFormat("remove eth%d", nic.index));
+  return ForVm(name, absl::Status(written.code(),
+                                  absl::StrCat("eth", nic.index, " not plugged: the spec file ",
+                                               "could not be updated: ", written.message(),
+                                               removed.ok() ? "" : "; unplugging it again failed: ",
+                                               removed.ok() ? "" : removed.status().message())));
 }
 
 absl::Status VmManager::DetachNic(absl::string_view name, int index) {
-  if (index < 0 || index >= Addressing::kMaxNics) {
-    return absl::InvalidArgumentError(absl::StrFormat("eth%d does not exist on UML VMs", index));
-  }
+  if (absl::Status s = common::ValidateNicIndex(index); !s.ok()) return s;
   absl::StatusOr<ExecResult> down = Exec(
       name, absl::StrFormat("test -e /sys/class/net/eth%d && ip link set eth%d down", index, index),
       absl::Seconds(10));
@@ -1088,61 +1034,69 @@ absl::Status VmManager::DetachNic(absl::string_view name, int index) {
   absl::StatusOr<std::string> reply =
       MconsoleClient::Send(UmlDir(name) + "/mconsole", absl::StrFormat("remove eth%d", index));
   if (!reply.ok()) return reply.status();
-  absl::MutexLock lock(&mu_);
-  auto it = vms_.find(name);
-  if (it != vms_.end()) {
-    auto& nics = it->second->spec.nics;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end()) return absl::OkStatus();  // It ended meanwhile: the NIC is gone too.
+    std::vector<NicSpec>& nics = it->second->spec.nics;
     nics.erase(std::remove_if(nics.begin(), nics.end(),
                               [&](const NicSpec& n) { return n.index == index; }),
                nics.end());
-    (void)WriteSpecFile(VmDir(name) + "/spec", it->second->spec, it->second->boot_nics);
+  }
+  if (absl::Status s = WriteSpec(std::string(name)); !s.ok()) {
+    return ForVm(name, absl::Status(s.code(), absl::StrCat("eth", index,
+                                                           " is unplugged, but the spec file could "
+                                                           "not be updated (a restarted clownixd "
+                                                           "would expect it): ",
+                                                           s.message())));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<int64_t> VmManager::SubscribeConsole(absl::string_view name,
                                                     ConsoleCallback on_output) {
-  std::string history;
+  std::shared_ptr<ConsoleLine> console;
   int64_t id;
-  auto callback = std::make_shared<ConsoleCallback>(std::move(on_output));
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
-    if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+    if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
+    console = it->second->console;
     id = next_subscription_++;
-    it->second->subscribers[id] = callback;
-    subscriptions_[id] = std::string(name);
-    history = it->second->history;
+    subscriptions_[id] = console;
   }
-  if (!history.empty()) (*callback)(history);
+  console->Subscribe(id, std::move(on_output));
   return id;
 }
 
 void VmManager::UnsubscribeConsole(int64_t subscription) {
-  absl::MutexLock lock(&mu_);
-  auto it = subscriptions_.find(subscription);
-  if (it == subscriptions_.end()) return;
-  auto vm = vms_.find(it->second);
-  if (vm != vms_.end()) vm->second->subscribers.erase(subscription);
-  subscriptions_.erase(it);
+  std::shared_ptr<ConsoleLine> console;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = subscriptions_.find(subscription);
+    if (it == subscriptions_.end()) return;  // Unknown, or its VM ended (Close ended it).
+    console = std::move(it->second);
+    subscriptions_.erase(it);
+  }
+  // Without mu_: it may wait for the callback, which may call into this manager.
+  console->Unsubscribe(subscription);
 }
 
 absl::Status VmManager::WriteConsole(absl::string_view name, absl::string_view bytes) {
-  std::shared_ptr<Fd> console;
-  std::shared_ptr<absl::Mutex> write_mu;
+  std::shared_ptr<ConsoleLine> console;
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
-    if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
-    if (!it->second->console) {
-      return absl::UnavailableError(absl::StrCat("vm ", name, ": console not attached"));
-    }
+    if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
     console = it->second->console;
-    write_mu = it->second->write_mu;
   }
-  absl::MutexLock lock(write_mu.get());
-  return WriteAll(console->fd, bytes, absl::Now() + absl::Seconds(5));
+  absl::Status written = console->Write(bytes, absl::Now() + absl::Seconds(5));
+  if (!written.ok()) return ForVm(name, written);
+  return absl::OkStatus();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Adoption.
 
 absl::StatusOr<std::vector<std::string>> VmManager::Adopt() {
   namespace fs = std::filesystem;
@@ -1151,14 +1105,16 @@ absl::StatusOr<std::vector<std::string>> VmManager::Adopt() {
   std::error_code ec;
   for (const fs::directory_entry& entry : fs::directory_iterator(options_.work_dir + "/uml", ec)) {
     std::string name = entry.path().filename().string();
-    if (!Addressing::ValidateName(name).ok()) continue;
+    if (!common::ValidateName("vm", name).ok()) continue;  // Not a VM of this manager.
     {
       absl::MutexLock lock(&mu_);
       if (vms_.count(name)) continue;
     }
+    // Errors are per VM and already dealt with: a stale entry is removed, a VM that cannot be
+    // taken over is killed and reported through its final event.
     if (AdoptOne(name, &events).ok()) adopted.push_back(name);
   }
-  if (ec) return ErrnoStatus(ec.value(), options_.work_dir + "/uml");
+  if (ec) return absl::ErrnoToStatus(ec.value(), options_.work_dir + "/uml");
   Deliver(events);
   for (const std::string& name : adopted) {
     AttachConsole(name);
@@ -1167,91 +1123,108 @@ absl::StatusOr<std::vector<std::string>> VmManager::Adopt() {
   return adopted;
 }
 
+absl::Status VmManager::RemoveStale(const std::string& name) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (vms_.count(name)) return absl::OkStatus();  // Started meanwhile: the files are its own.
+    auto placeholder = std::make_unique<Vm>();
+    placeholder->spec.name = name;
+    placeholder->hidden = true;
+    placeholder->ending = true;
+    placeholder->console = std::make_shared<ConsoleLine>("");
+    vms_[name] = std::move(placeholder);
+  }
+  absl::Status removed = RemoveFiles(name, /*keep_logs=*/true);
+  absl::MutexLock lock(&mu_);
+  vms_.erase(name);
+  changed_.SignalAll();
+  return removed;
+}
+
 absl::Status VmManager::AdoptOne(const std::string& name, std::vector<VmEvent>* events) {
   auto stale = [&](absl::string_view why) {
-    absl::MutexLock lock(&mu_);
-    if (!vms_.count(name)) RemoveFiles(name, /*keep_logs=*/true).IgnoreError();
+    // The entry is only removed: a failure leaves files nobody uses, which the next Start of the
+    // name clears.
+    RemoveStale(name).IgnoreError();
     return absl::NotFoundError(absl::StrCat("vm ", name, ": ", why));
   };
-  int pid = 0;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(ReadFileOr(UmlDir(name) + "/pid", "")), &pid) ||
-      pid <= 1) {
-    return stale("no pid file");
-  }
-  int pidfd = PidfdOpen(pid);
-  if (pidfd < 0) return stale("process gone");
-  auto holder = std::make_unique<Fd>(pidfd);
-  // Opened the pidfd first, then check the identity: a reused pid fails the check.
-  std::string cmdline = ReadFileOr(absl::StrCat("/proc/", pid, "/cmdline"), "");
-  std::vector<std::string> args = absl::StrSplit(cmdline, '\0');
+  const pid_t pid = ReadPidFile(UmlDir(name) + "/pid");
+  if (pid == 0) return stale("no pid file");
+  common::UniqueFd pidfd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd.valid()) return stale("process gone");
+  // The pidfd first, then the identity: a reused pid fails the check.
   bool has_umid = false;
   bool has_dir = false;
-  for (const std::string& a : args) {
-    has_umid |= a == "umid=" + name;
-    has_dir |= a == "uml_dir=" + options_.work_dir + "/uml";
+  for (absl::string_view arg : absl::StrSplit(ReadCmdline(pid), '\0')) {
+    has_umid |= arg == "umid=" + name;
+    has_dir |= arg == "uml_dir=" + options_.work_dir + "/uml";
   }
   if (!has_umid || !has_dir) return stale(absl::StrCat("pid ", pid, " is not this vm"));
 
-  VmSpec spec;
-  std::vector<NicSpec> boot_nics;
-  spec.name = name;
-  for (absl::string_view line :
-       absl::StrSplit(ReadFileOr(VmDir(name) + "/spec", ""), '\n', absl::SkipEmpty())) {
-    std::pair<absl::string_view, absl::string_view> kv =
-        absl::StrSplit(line, absl::MaxSplits('=', 1));
-    if (kv.first == "number") {
-      (void)absl::SimpleAtoi(kv.second, &spec.number);
-    } else if (kv.first == "mem") {
-      (void)absl::SimpleAtoi(kv.second, &spec.mem_mib);
-    } else if (kv.first == "nic" || kv.first == "bootnic") {
-      std::pair<std::string, std::string> nic = absl::StrSplit(kv.second, absl::MaxSplits(' ', 1));
-      NicSpec n;
-      if (absl::SimpleAtoi(nic.first, &n.index)) {
-        n.ctl_path = nic.second;
-        (kv.first == "nic" ? spec.nics : boot_nics).push_back(n);
-      }
-    }
+  // It is ours and it runs. Without its spec (number, NICs) it cannot be managed: it is killed,
+  // through the same path as any death, and ends kCrashed with the reason.
+  absl::StatusOr<SpecFile::Contents> contents = SpecFile::Read(VmDir(name) + "/spec");
+  absl::StatusOr<std::shared_ptr<common::UniqueFd>> notify = BindNotify(name);
+  std::string abandoned;
+  if (!contents.ok()) {
+    abandoned = std::string(contents.status().message());
+  } else if (contents->spec.name != name) {
+    abandoned = absl::StrCat("its spec file names vm ", contents->spec.name);
+  } else if (!notify.ok()) {
+    abandoned = std::string(notify.status().message());
   }
-  bool old_spec_file = boot_nics.empty();  // written before boot NICs were recorded
-  if (old_spec_file) boot_nics = spec.nics;
-  auto slave_path = [&](int fd) {
-    std::error_code ec;
-    std::string p = std::filesystem::read_symlink(absl::StrCat("/proc/", pid, "/fd/", fd), ec);
-    return !ec && absl::StartsWith(p, "/dev/pts/") ? p : std::string();
-  };
-  std::string console_pts = slave_path(kConsoleSlaveFd);
-  std::string agent_pts = slave_path(kAgentSlaveFd);
-  // UML sends notifications by path: binding it again is all it takes.
-  absl::StatusOr<std::unique_ptr<Fd>> notify = BindNotify(name);
-  if (!notify.ok()) return notify.status();
+  const std::string console_pts = HeldPtySlave(pid, kConsoleSlaveFd);
+  const std::string agent_pts = HeldPtySlave(pid, kAgentSlaveFd);
+
   absl::MutexLock lock(&mu_);
-  if (vms_.count(name)) return absl::AlreadyExistsError(name);
+  if (vms_.count(name)) return absl::AlreadyExistsError(absl::StrCat("vm ", name, " is managed"));
   auto vm = std::make_unique<Vm>();
-  vm->spec = spec;
-  vm->boot_nics = boot_nics;
+  if (abandoned.empty()) {
+    vm->spec = contents->spec;
+    vm->boot_nics = contents->boot_nics;
+    vm->notify = std::move(*notify);
+  } else {
+    vm->spec.name = name;
+    vm->hidden = true;
+    vm->abandoned = abandoned;
+    vm->stop_requested = true;
+  }
   vm->pid = pid;
   vm->adopted = true;
   vm->console_pts = console_pts;
   vm->agent_pts = agent_pts;
-  vm->pidfd = std::move(holder);
-  vm->notify = std::move(*notify);
-  if (absl::Status s = Register(vm->notify->fd, name, Kind::kNotify, &vm->notify_token); !s.ok()) {
-    return s;
+  vm->console = std::make_shared<ConsoleLine>(VmDir(name) + "/console.log");
+  vm->pidfd = std::move(pidfd);
+  if (vm->notify) {
+    if (absl::Status s = Register(vm->notify->get(), name, Kind::kNotify, &vm->notify_token);
+        !s.ok()) {
+      return s;  // Out of epoll watches: the VM runs on unwatched, as before this manager.
+    }
   }
-  if (absl::Status s = Register(vm->pidfd->fd, name, Kind::kPidfd, &vm->pid_token); !s.ok()) {
-    Unregister(vm->notify_token);
-    return s;
+  if (absl::Status s = Register(vm->pidfd.get(), name, Kind::kPidfd, &vm->pid_token); !s.ok()) {
+    if (vm->notify) Unregister(vm->notify->get(), &vm->notify_token);
+    return s;  // Likewise.
   }
   vms_[name] = std::move(vm);
-  events->push_back({name, VmState::kBooting, "adopted"});
   changed_.SignalAll();
+  if (!abandoned.empty()) {
+    // The pidfd reports the death; the event loop kills the rest of the group and cleans up.
+    // Killing our own VM's group fails only with "no such process": it is dying already.
+    kill(-pid, SIGKILL);
+    return absl::FailedPreconditionError(absl::StrCat("vm ", name, ": ", abandoned));
+  }
+  events->push_back({name, VmState::kBooting, "adopted"});
   return absl::OkStatus();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Queries.
 
 absl::StatusOr<std::string> VmManager::KernelVersion(absl::string_view name) const {
   {
     absl::MutexLock lock(&mu_);
-    if (!vms_.count(name)) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
   }
   return MconsoleClient::Send(UmlDir(name) + "/mconsole", "version", absl::Seconds(5));
 }
@@ -1259,14 +1232,14 @@ absl::StatusOr<std::string> VmManager::KernelVersion(absl::string_view name) con
 absl::StatusOr<VmInfo> VmManager::Get(absl::string_view name) const {
   absl::MutexLock lock(&mu_);
   auto it = vms_.find(name);
-  if (it == vms_.end()) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+  if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
   const Vm& vm = *it->second;
   VmInfo info;
   info.spec = vm.spec;
   info.state = vm.state;
   info.pid = vm.pid;
   info.adopted = vm.adopted;
-  info.admin_ip = Addressing::AdminIp(options_.admin_prefix, vm.spec.number).value_or("");
+  info.admin_ip = common::AdminIp(options_.admin_prefix, vm.spec.number).value_or("");
   info.console_log = VmDir(name) + "/console.log";
   return info;
 }
@@ -1280,7 +1253,7 @@ std::vector<VmInfo> VmManager::List() const {
   std::vector<VmInfo> out;
   for (const std::string& name : names) {
     absl::StatusOr<VmInfo> info = Get(name);
-    if (info.ok()) out.push_back(std::move(*info));
+    if (info.ok()) out.push_back(std::move(*info));  // NOT_FOUND: gone or hidden meanwhile.
   }
   return out;
 }
@@ -1288,8 +1261,9 @@ std::vector<VmInfo> VmManager::List() const {
 absl::StatusOr<VmEvent> VmManager::LastExit(absl::string_view name) const {
   absl::MutexLock lock(&mu_);
   auto it = last_exit_.find(name);
-  if (it == last_exit_.end())
+  if (it == last_exit_.end()) {
     return absl::NotFoundError(absl::StrCat("vm ", name, " has not ended"));
+  }
   return it->second;
 }
 
@@ -1301,7 +1275,9 @@ absl::Status VmManager::WaitForState(absl::string_view name, VmState state,
   for (;;) {
     auto it = vms_.find(name);
     if (it != vms_.end()) {
-      if (!final_state && it->second->state == state) return absl::OkStatus();
+      if (!final_state && it->second->state == state && !it->second->hidden) {
+        return absl::OkStatus();
+      }
     } else {
       auto last = last_exit_.find(name);
       if (last != last_exit_.end()) {
@@ -1309,7 +1285,7 @@ absl::Status VmManager::WaitForState(absl::string_view name, VmState state,
         return absl::FailedPreconditionError(absl::StrFormat(
             "vm %s ended %s: %s", name, VmStateName(last->second.state), last->second.reason));
       }
-      if (!final_state) return absl::NotFoundError(absl::StrCat("vm ", name, " does not exist"));
+      if (!final_state) return NoSuchVm(name);
     }
     if (changed_.WaitWithDeadline(&mu_, deadline)) {
       return absl::DeadlineExceededError(absl::StrFormat(

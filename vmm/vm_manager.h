@@ -1,25 +1,27 @@
 // VmManager: the public face of vmm. It starts User-Mode-Linux VMs, watches them, talks to
 // them (mconsole, guest agent, console) and stops them. clownixd links it.
 //
-// How it works. Each VM is one linux.uml process (plus helpers in its process group) spawned
-// with the seed's command line (uml_command_line.h): a per-VM COW over the shared root_fs, a
-// config disk (config_disk.h), eth0..eth7 on LAN control sockets, con0 and the agent line
-// (ssl1) on pty masters passed to UML (it also holds a slave, so lines survive a clownixd
-// restart and are re-opened by path). One thread runs an epoll loop over:
-//   - a pidfd per VM: death is noticed at once; the whole process group is SIGKILLed (UML
-//     helpers outlive a plain kill of the main pid), a child is reaped, files are removed;
+// How it works. Each VM is one linux.uml process (plus helpers in its process group) started by
+// a UmlLauncher (uml_launcher.h) with the seed's command line (uml_command_line.h): a per-VM COW
+// over the shared root_fs, a config disk (config_disk.h), eth0..eth7 on LAN control sockets, con0
+// and the agent line (ssl1) on ptys (pty.h) whose slaves survive a clownixd restart. This file
+// keeps the registry of VMs, their lifecycle and adoption, and one thread running an epoll loop
+// over:
+//   - a pidfd per VM: death is noticed at once; the whole process group is killed
+//     (process_group.h), the child reaped, files removed, and how it ended decided
+//     (vm_exit.h), all without the manager's lock held;
 //   - each VM's mconsole notify socket (vms/NAME/notify.sock): the VM announces its mconsole at
 //     boot and after a reboot, its kernel panics (reported as the cause of the crash that
 //     follows), and its agent says "agent-ready" (agent then pinged; the pong makes the VM
 //     RUNNING);
-//   - each VM's console pty (copied to WORK/vms/NAME/console.log and to subscribers) and agent
-//     pty (replies matched to waiting Exec calls by request id).
+//   - each VM's console line (console_line.h: console.log, history, subscribers) and agent line
+//     (agent_channel.h: replies matched to waiting Exec calls by request id).
 // Everything needed after a restart is on disk: WORK/uml/NAME/pid (written by UML),
-// WORK/vms/NAME/spec. A new VmManager over the same work dir Adopt()s running VMs.
+// WORK/vms/NAME/spec (spec_file.h). A new VmManager over the same work dir Adopt()s running VMs.
 //
-// Layout of the work dir: vmm.lock (one VmManager per work dir), uml/NAME/ (uml_dir of each
-// VM), vms/NAME/{cow,config.img,console.log,uml.log,spec,notify.sock}, lpj (the guest
-// kernel's loops_per_jiffy, learnt from the first boot, passed to later ones).
+// Layout of the work dir (docs/work-dir.md): vmm.lock (one VmManager per work dir), uml/NAME/
+// (uml_dir of each VM), vms/NAME/{cow,config.img,console.log,uml.log,spec,notify.sock}, lpj (the
+// guest kernel's loops_per_jiffy, learnt from the first boot, passed to later ones).
 #ifndef CLOWNIX_VMM_VM_MANAGER_H_
 #define CLOWNIX_VMM_VM_MANAGER_H_
 
@@ -38,34 +40,14 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/unique_fd.h"
+#include "vmm/uml_launcher.h"
+#include "vmm/vm_types.h"
 
 namespace clownix::vmm {
 
-enum class VmState {
-  kBooting,  // Process started (or rebooting); the guest agent has not answered yet.
-  kRunning,  // The guest agent answered: Exec works.
-  kStopped,  // Ended by Halt/Kill or by the guest powering off (exit status 0). Final.
-  kCrashed,  // Ended any other way (signal, non-zero exit, kernel panic). Final.
-};
-const char* VmStateName(VmState state);
-
-struct VmEvent {
-  std::string name;
-  VmState state;
-  std::string reason;  // Why, for kStopped/kCrashed ("killed by signal 9", "kernel panic: ...").
-};
-
-struct NicSpec {
-  int index = 0;         // ethN, 0..7. eth0 is the admin interface.
-  std::string ctl_path;  // The LAN's control socket (UML daemon transport).
-};
-
-struct VmSpec {
-  std::string name;  // [A-Za-z0-9][A-Za-z0-9_-]{0,31}; the umid and the guest hostname.
-  int number = 0;    // 1..9999: MACs and the admin IP derive from it (addressing.h).
-  int mem_mib = 64;  // 48..16384.
-  std::vector<NicSpec> nics;
-};
+class AgentChannel;
+class ConsoleLine;
 
 struct VmInfo {
   VmSpec spec;
@@ -95,10 +77,12 @@ struct VmManagerOptions {
   std::string xstate_fix_library;           // Path of libuml_xstate_fix.so.
   XstateFix xstate_fix = XstateFix::kAuto;  // kAuto: preload it only if the host needs it.
   // Called on every state change, in order for a given VM. Runs on the manager's thread (or on
-  // the thread calling Start/Adopt for their kBooting events), without any manager lock held;
-  // it may call the non-blocking methods (Get, List) but must not block for long. A final
-  // event may arrive just after the Halt/Kill call that caused it has returned.
+  // the thread calling Start, Adopt or Reboot for their kBooting events), without any manager
+  // lock held; it may call the non-blocking methods (Get, List) but must not block for long. A
+  // final event may arrive just after the Halt/Kill call that caused it has returned.
   std::function<void(const VmEvent&)> on_state_change;
+  // Starts the VMs' processes; nullptr: the real one (UmlLauncher::Real). Tests pass a fake.
+  std::shared_ptr<UmlLauncher> launcher;
 };
 
 // Thread-safety: every public method may be called from any thread concurrently. Methods that
@@ -122,8 +106,8 @@ class VmManager {
   // NIC index/path); ALREADY_EXISTS: name or number in use (or a VM of that name runs outside
   // this manager: Adopt it); FAILED_PRECONDITION: root_fs mode and a VM already runs, or a
   // NIC's control socket does not exist;
-  // INTERNAL/UNAVAILABLE: could not create files or the process. On error nothing is left
-  // behind (no COW, no config disk, no process).
+  // others: could not create its files (config disk, spec file) or its process. On error nothing
+  // is left behind (no COW, no config disk, no process).
   absl::Status Start(const VmSpec& spec);
 
   // Stops the VM gracefully: the guest powers off through its init (agent "poweroff": file
@@ -136,7 +120,9 @@ class VmManager {
   absl::Status Kill(absl::string_view name);
 
   // Reboots in place (mconsole "reboot"): same pid, state goes back to kBooting, then
-  // kRunning when the agent answers again. NOT_FOUND; UNAVAILABLE if mconsole does not answer.
+  // kRunning when the agent answers again. NOT_FOUND; UNAVAILABLE if mconsole does not answer;
+  // the error of the spec file's write when the VM rebooted but its spec file (which now lists
+  // the boot NICs only) could not be updated.
   absl::Status Reboot(absl::string_view name);
 
   // Runs `command` with /bin/sh in the guest through the agent line. The guest kills the
@@ -158,17 +144,25 @@ class VmManager {
   // through the agent that the interface exists. INVALID_ARGUMENT; NOT_FOUND;
   // ALREADY_EXISTS: ethN present; FAILED_PRECONDITION: not kRunning, or no socket at ctl_path;
   // UNAVAILABLE: UML accepted but no interface appeared (a stale socket nobody listens on).
+  // If the spec file cannot be updated the NIC is unplugged again and the write's error returned
+  // (a NIC the spec file does not list would be forgotten by a restarted clownixd).
   absl::Status AttachNic(absl::string_view name, const NicSpec& nic);
 
   // Takes ethN down in the guest (agent), then unplugs it (mconsole "remove ethN").
-  // NOT_FOUND: no VM or no such NIC; FAILED_PRECONDITION: not kRunning.
+  // NOT_FOUND: no VM or no such NIC; FAILED_PRECONDITION: not kRunning. The write's error when
+  // the NIC is gone but the spec file could not be updated.
   absl::Status DetachNic(absl::string_view name, int index);
 
   // Subscribes to the VM's console output. `on_output` first gets the recent history (up to
-  // 64 KiB), then every new chunk, on the manager's thread, without locks held. Returns a
-  // subscription id for UnsubscribeConsole. The subscription ends by itself when the VM ends.
+  // 64 KiB) on the calling thread, then every new chunk, in order, on the manager's thread,
+  // without manager locks held (it may call any method). Returns a subscription id for
+  // UnsubscribeConsole. The subscription ends by itself when the VM ends. NOT_FOUND.
   using ConsoleCallback = std::function<void(absl::string_view bytes)>;
   absl::StatusOr<int64_t> SubscribeConsole(absl::string_view name, ConsoleCallback on_output);
+  // Ends a subscription. When it returns, the callback is not running and is never called
+  // again, so what it refers to may be destroyed; it waits for a call in progress. Called from
+  // inside that subscription's own callback it does not wait (no deadlock), and the callback is
+  // not called again after it returns. Unknown or ended subscriptions are ignored.
   void UnsubscribeConsole(int64_t subscription);
 
   // Writes keystrokes to the VM's console. NOT_FOUND; UNAVAILABLE: console not attached.
@@ -176,8 +170,10 @@ class VmManager {
 
   // Adopts every VM of the work dir that still runs (pid file names a live process whose
   // command line carries this work dir's uml_dir and the VM's umid): watching, console and
-  // agent are re-attached. Stale entries (dead process) are cleaned up. Returns the adopted
-  // names. Idempotent: VMs already managed are skipped.
+  // agent are re-attached. Stale entries (dead process) are cleaned up. A VM that runs but
+  // cannot be taken over (its spec file is missing or corrupt) is killed and ends kCrashed with
+  // the reason ("not adopted: ..."), reported through on_state_change and LastExit. Returns the
+  // adopted names. Idempotent: VMs already managed are skipped.
   absl::StatusOr<std::vector<std::string>> Adopt();
 
   // The guest kernel's version string over mconsole ("version"), e.g. "Linux (none) 6.1.176
@@ -201,49 +197,65 @@ class VmManager {
 
  private:
   struct Vm;
-  struct Fd;
   enum class Kind : uint8_t { kPidfd, kConsole, kAgent, kNotify };
+  struct Watch {  // What an epoll token stands for.
+    std::string name;
+    Kind kind;
+  };
 
-  explicit VmManager(VmManagerOptions options);
+  VmManager(VmManagerOptions options, std::string preload);
   absl::Status Init();
-  void Loop();
   std::string VmDir(absl::string_view name) const;
   std::string UmlDir(absl::string_view name) const;
+  std::string NewRequestId();
 
-  // Epoll handlers; each returns events to deliver after the lock is released.
-  void HandleNotify(const std::string& name, std::vector<VmEvent>* events)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void HandlePidfd(const std::string& name, std::vector<VmEvent>* events)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void HandleConsole(const std::string& name, uint32_t epoll_events,
-                     std::vector<std::pair<std::vector<ConsoleCallback>, std::string>>* out)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void HandleAgent(const std::string& name, uint32_t epoll_events, std::vector<VmEvent>* events)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The event loop and its handlers. Each handler takes mu_ itself, only around bookkeeping:
+  // reading lines, killing process groups, removing and writing files run without it.
+  void Loop();
+  void HandleDeath(const std::string& name, uint64_t token) ABSL_LOCKS_EXCLUDED(mu_);
+  void HandleNotify(const std::string& name, uint64_t token) ABSL_LOCKS_EXCLUDED(mu_);
+  void HandleConsole(const std::string& name, uint64_t token, bool hangup)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  void HandleAgent(const std::string& name, uint64_t token, bool hangup) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Start's steps: the argv (validates the spec), the name reserved in vms_, the files and the
+  // process; Unreserve undoes Reserve and Launch.
+  absl::StatusOr<std::vector<std::string>> CommandLine(const VmSpec& spec) const;
+  absl::Status Reserve(const VmSpec& spec) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status Launch(const VmSpec& spec, const std::string& admin_ip,
+                      const std::vector<std::string>& argv) ABSL_LOCKS_EXCLUDED(mu_);
+  void Unreserve(const std::string& name) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Open the VM's console / agent pty slave (path known from Start or from /proc/PID/fd on
-  // adoption) unless already open; AttachAgent then pings the agent. Take mu_ themselves.
-  void AttachConsole(const std::string& name);
-  void AttachAgent(const std::string& name);
-  void AttachConsoleLocked(const std::string& name, Vm& vm) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void AttachAgentLocked(const std::string& name, Vm& vm) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // adoption) unless already attached; AttachAgent then pings the agent.
+  void AttachConsole(const std::string& name) ABSL_LOCKS_EXCLUDED(mu_);
+  void AttachAgent(const std::string& name) ABSL_LOCKS_EXCLUDED(mu_);
+  // Unregisters the agent line and returns the channel, for the caller to Close without mu_.
+  std::shared_ptr<AgentChannel> DetachAgentLocked(Vm& vm) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Binds vms/NAME/notify.sock (the VM's mconsole=notify: target), replacing a stale one.
-  absl::StatusOr<std::unique_ptr<Fd>> BindNotify(const std::string& name);
+  absl::StatusOr<std::shared_ptr<common::UniqueFd>> BindNotify(const std::string& name) const;
+  // Writes the VM's spec file as the VM is now; writes of one VM are serialized, and none
+  // happens once its death is being handled. OK if the VM is gone.
+  absl::Status WriteSpec(const std::string& name) ABSL_LOCKS_EXCLUDED(mu_);
 
   absl::Status Register(int fd, const std::string& name, Kind kind, uint64_t* token)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Unregister(uint64_t token) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DetachAgentLocked(Vm& vm, const absl::Status& why) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // After a reboot the VM has its command line's NICs again, whatever was hot-plugged since.
-  void ForgetHotplugLocked(const std::string& name, Vm& vm) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void DetachConsoleLocked(Vm& vm) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Deliver(const std::vector<VmEvent>& events);
-  absl::Status WaitGone(absl::string_view name, absl::Duration timeout);
-  absl::Status AdoptOne(const std::string& name, std::vector<VmEvent>* events);
-  absl::Status RemoveFiles(const std::string& name, bool keep_logs);
+  void Unregister(int fd, uint64_t* token) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Deliver(const std::vector<VmEvent>& events) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status WaitGone(absl::string_view name, absl::Duration timeout) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status AdoptOne(const std::string& name, std::vector<VmEvent>* events)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Removes the files of a VM that no process runs for (stale adoption entry) while its name is
+  // held in vms_, so that no Start of that name runs meanwhile.
+  absl::Status RemoveStale(const std::string& name) ABSL_LOCKS_EXCLUDED(mu_);
+  // The caller holds the name (vms_) or knows nobody uses it.
+  absl::Status RemoveFiles(const std::string& name, bool keep_logs) const;
 
   const VmManagerOptions options_;
-  std::string preload_;
+  const std::string preload_;
+  std::shared_ptr<UmlLauncher> launcher_;
+  std::string request_prefix_;  // Random per manager: replies meant for an earlier one never match.
+  std::atomic<uint64_t> next_request_{1};
   int lock_fd_ = -1;
   int epoll_fd_ = -1;
   int wake_fd_ = -1;
@@ -252,15 +264,13 @@ class VmManager {
   std::atomic<int64_t> lpj_{0};  // Learnt from the first agent's ready line; WORK/lpj.
 
   mutable absl::Mutex mu_;
-  absl::CondVar changed_;  // Signalled on every state change, death and agent reply.
+  absl::CondVar changed_;  // Signalled on every state change and death.
   std::map<std::string, std::unique_ptr<Vm>, std::less<>> vms_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, VmEvent, std::less<>> last_exit_ ABSL_GUARDED_BY(mu_);
-  std::map<uint64_t, std::pair<std::string, Kind>> tokens_ ABSL_GUARDED_BY(mu_);
-  std::map<int64_t, std::string> subscriptions_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, Watch> tokens_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, std::shared_ptr<ConsoleLine>> subscriptions_ ABSL_GUARDED_BY(mu_);
   uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;
   int64_t next_subscription_ ABSL_GUARDED_BY(mu_) = 1;
-  uint64_t next_request_ ABSL_GUARDED_BY(mu_) = 1;
-  std::string request_prefix_;
 };
 
 }  // namespace clownix::vmm

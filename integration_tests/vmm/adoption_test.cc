@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -17,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
+#include "common/subprocess.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "vmm/testing/uml_test_env.h"
@@ -45,18 +45,15 @@ TEST(AdoptionTest, NewManagerAdoptsRunningVmsAfterACrash) {
   GroupReaper reaper;
 
   // The "old clownixd".
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  pid_t tool = fork();
-  if (tool == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    execl("vmm/tools/vmm_tool", "vmm_tool", "hold", work.c_str(), options.root_fs.c_str(),
-          options.xstate_fix_library.c_str(), "3", nullptr);
-    _exit(127);
-  }
-  close(out[1]);
-  FILE* lines = fdopen(out[0], "r");
+  common::SpawnOptions hold;
+  hold.argv = {"vmm/tools/vmm_tool", "hold", work, options.root_fs, options.xstate_fix_library,
+               "3"};
+  hold.output = common::SpawnOptions::Output::kPipe;
+  hold.stderr_to_parent = true;
+  absl::StatusOr<common::SpawnedChild> tool = common::Spawn(hold);
+  ASSERT_TRUE(tool.ok()) << tool.status();
+  FILE* lines = fdopen(tool->output.release(), "r");
+  ASSERT_NE(lines, nullptr);
   char line[256];
   while (fgets(line, sizeof(line), lines) != nullptr) {
     std::vector<std::string> f = absl::StrSplit(absl::StripAsciiWhitespace(line), ' ');
@@ -71,8 +68,8 @@ TEST(AdoptionTest, NewManagerAdoptsRunningVmsAfterACrash) {
   ASSERT_EQ(reaper.pids.size(), 3u);
 
   // clownixd dies hard. The VMs keep running.
-  ASSERT_EQ(kill(tool, SIGKILL), 0);
-  ASSERT_EQ(waitpid(tool, nullptr, 0), tool);
+  ASSERT_EQ(kill(tool->pid, SIGKILL), 0);
+  ASSERT_TRUE(common::WaitForChild(tool->pid).ok());
   for (auto& [name, pid] : reaper.pids) EXPECT_EQ(kill(pid, 0), 0) << name;
   // And one VM dies while nobody watches (waited for on a pidfd, so it is really gone).
   int a3 = static_cast<int>(syscall(SYS_pidfd_open, reaper.pids["a3"], 0));
@@ -126,7 +123,7 @@ TEST(AdoptionTest, NewManagerAdoptsRunningVmsAfterACrash) {
 
   // Watching works for adopted VMs: an outside kill -9 is noticed and cleaned up.
   ASSERT_EQ(kill(reaper.pids["a2"], SIGKILL), 0);
-  ASSERT_TRUE(manager.WaitForState("a2", VmState::kCrashed, absl::Seconds(2)).ok());
+  ASSERT_TRUE(manager.WaitForState("a2", VmState::kCrashed, absl::Seconds(30)).ok());
   EXPECT_TRUE(GroupGone(reaper.pids["a2"]));
   ASSERT_TRUE(manager.Halt("a1", absl::Seconds(10)).ok());
   EXPECT_TRUE(GroupGone(reaper.pids["a1"]));

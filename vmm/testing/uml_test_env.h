@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -17,8 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/subprocess.h"
 #include "vmm/vm_manager.h"
 
 namespace clownix::vmm::testing {
@@ -28,7 +29,8 @@ class ShortTempDir {
  public:
   ShortTempDir() {
     char tmpl[] = "/tmp/vmmt.XXXXXX";
-    path_ = mkdtemp(tmpl);
+    if (mkdtemp(tmpl) == nullptr) abort();  // /tmp not writable: no test can run.
+    path_ = tmpl;
   }
   ~ShortTempDir() {
     std::error_code ec;
@@ -49,34 +51,31 @@ inline VmManagerOptions DefaultOptions(const std::string& work_dir) {
   return o;
 }
 
-// A process started by a test, killed (whole group) and reaped on destruction.
+// A process started by a test in a process group of its own, killed (whole group) and reaped on
+// destruction.
 class HostProcess {
  public:
   explicit HostProcess(std::vector<std::string> argv) {
-    // Everything allocated before fork: the child of a multi-threaded process may only make
-    // async-signal-safe calls.
-    std::vector<char*> args;
-    for (std::string& a : argv) args.push_back(a.data());
-    args.push_back(nullptr);
-    pid_ = fork();
-    if (pid_ == 0) {
-      setpgid(0, 0);
-      execvp(args[0], args.data());
-      _exit(127);
-    }
-    setpgid(pid_, pid_);
+    common::SpawnOptions options;
+    options.argv = std::move(argv);
+    options.new_process_group = true;
+    absl::StatusOr<common::SpawnedChild> child = common::Spawn(options);
+    if (child.ok()) pid_ = child->pid;
+    status_ = child.status();
   }
   ~HostProcess() { Stop(); }
   void Stop() {
     if (pid_ <= 0) return;
     kill(-pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
+    common::WaitForChild(pid_).IgnoreError();  // Killed above; this only removes the zombie.
     pid_ = -1;
   }
   pid_t pid() const { return pid_; }
+  const absl::Status& status() const { return status_; }  // Why it did not start, if it did not.
 
  private:
-  pid_t pid_;
+  pid_t pid_ = -1;
+  absl::Status status_;
 };
 
 // Waits (inotify, no polling) until `path` exists or `timeout` passes; true if it exists.

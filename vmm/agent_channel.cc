@@ -1,0 +1,123 @@
+#include "vmm/agent_channel.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "vmm/pty.h"
+
+namespace clownix::vmm {
+
+AgentChannel::AgentChannel(common::UniqueFd line) : line_(std::move(line)) {}
+
+absl::Status AgentChannel::Ping(const std::string& id) {
+  absl::StatusOr<std::string> ping = AgentProtocol::EncodePing(id);
+  if (!ping.ok()) return ping.status();
+  {
+    absl::MutexLock lock(&mu_);
+    if (!closed_.ok()) return closed_;
+    ping_id_ = id;
+  }
+  if (!write_mu_.TryLock()) return absl::UnavailableError("a request is being written");
+  // A newline first: ends any partial line a previous client left in the guest's reader.
+  absl::Status written = WriteToLine(line_.get(), "\n" + *ping, absl::Now());
+  write_mu_.Unlock();
+  if (!written.ok()) return absl::UnavailableError(absl::StrCat("ping: ", written.message()));
+  return absl::OkStatus();
+}
+
+AgentChannel::ReadResult AgentChannel::OnReadable(bool hangup) {
+  ReadResult result;
+  std::string got;
+  char chunk[16384];
+  for (;;) {
+    ssize_t n = read(line_.get(), chunk, sizeof(chunk));
+    if (n > 0) {
+      got.append(chunk, static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    result.closed = !(n < 0 && errno == EAGAIN);  // 0 or EIO: the VM's side went away.
+    break;
+  }
+  if (got.empty() && hangup) result.closed = true;
+  absl::MutexLock lock(&mu_);
+  buffer_ += got;
+  size_t start = 0;
+  for (size_t nl; (nl = buffer_.find('\n', start)) != std::string::npos; start = nl + 1) {
+    absl::StatusOr<AgentProtocol::Reply> reply =
+        AgentProtocol::ParseReply(absl::string_view(buffer_).substr(start, nl - start));
+    if (!reply.ok()) continue;  // Noise on the line.
+    switch (reply->kind) {
+      case AgentProtocol::Reply::kReady:
+        if (reply->lpj > 0) result.ready_lpj = reply->lpj;
+        break;
+      case AgentProtocol::Reply::kPong:
+        if (reply->id == ping_id_) result.ping_answered = true;
+        break;
+      case AgentProtocol::Reply::kExec: {
+        auto it = pending_.find(reply->id);
+        if (it == pending_.end()) break;  // Its caller gave up, or a reply to another client.
+        it->second->done = true;
+        it->second->reply = std::move(*reply);
+        pending_.erase(it);
+        break;
+      }
+    }
+  }
+  buffer_.erase(0, start);
+  // A line longer than any reply can be is noise; drop it rather than grow without bound.
+  if (buffer_.size() > 4 * AgentProtocol::kMaxOutputCap) buffer_.clear();
+  return result;
+}
+
+absl::StatusOr<AgentProtocol::Reply> AgentChannel::Call(const std::string& id,
+                                                        absl::string_view request,
+                                                        absl::Time deadline) {
+  Pending pending;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!closed_.ok()) return closed_;
+    pending_[id] = &pending;
+  }
+  absl::Status written;
+  {
+    absl::MutexLock lock(&write_mu_);
+    written = WriteToLine(line_.get(), request, deadline);
+  }
+  absl::MutexLock lock(&mu_);
+  if (!written.ok() && !pending.done) {
+    pending_.erase(id);
+    return absl::UnavailableError(absl::StrCat("agent line: ", written.message()));
+  }
+  if (!mu_.AwaitWithDeadline(absl::Condition(&pending.done), deadline)) {
+    pending_.erase(id);
+    return absl::DeadlineExceededError("the agent did not answer in time");
+  }
+  if (!pending.error.ok()) return pending.error;
+  return std::move(pending.reply);
+}
+
+absl::Status AgentChannel::Send(absl::string_view request, absl::Time deadline) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!closed_.ok()) return closed_;
+  }
+  absl::MutexLock lock(&write_mu_);
+  return WriteToLine(line_.get(), request, deadline);
+}
+
+void AgentChannel::Close(const absl::Status& why) {
+  absl::MutexLock lock(&mu_);
+  if (!closed_.ok()) return;
+  closed_ = why.ok() ? absl::UnavailableError("agent line closed") : why;
+  for (auto& [id, pending] : pending_) {
+    pending->done = true;
+    pending->error = closed_;
+  }
+  pending_.clear();
+}
+
+}  // namespace clownix::vmm

@@ -1,0 +1,86 @@
+// AgentChannel: the host's end of one VM's agent line (wire format: agent_protocol.h).
+//
+// How it works. Callers write whole requests, one writer at a time, and wait for the reply that
+// carries their request id; the event loop calls OnReadable when the line has bytes, which splits
+// them into lines, hands each exec reply to the caller waiting for its id (replies come back in
+// any order) and reports the pong to the latest ping (the VM is RUNNING once it arrives). Lines
+// that are not replies are noise and skipped. Close fails every waiting call: the VM died or
+// rebooted, or the line hung up. A channel is never reopened; VmManager makes a new one when it
+// attaches the line again.
+#ifndef CLOWNIX_VMM_AGENT_CHANNEL_H_
+#define CLOWNIX_VMM_AGENT_CHANNEL_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/unique_fd.h"
+#include "vmm/agent_protocol.h"
+
+namespace clownix::vmm {
+
+// Thread-safety: every method may be called from any thread; OnReadable by one thread at a time.
+class AgentChannel {
+ public:
+  // `line`: clownix's end of the line (the agent pty's slave, pty.h; in tests any non-blocking
+  // descriptor pair's end), read and written.
+  explicit AgentChannel(common::UniqueFd line);
+
+  AgentChannel(const AgentChannel&) = delete;
+  AgentChannel& operator=(const AgentChannel&) = delete;
+
+  // The line's descriptor, for the event loop. Valid as long as the channel lives.
+  int fd() const { return line_.get(); }
+
+  // Pings with request id `id`; from now on only the pong to this id counts. Never blocks (it is
+  // called on the event loop): UNAVAILABLE when a request is being written at that moment or the
+  // line has no room, and the ping is then lost.
+  absl::Status Ping(const std::string& id);
+
+  struct ReadResult {
+    bool ping_answered = false;  // The pong to the latest ping arrived.
+    int64_t ready_lpj = 0;       // > 0: an agent announced itself with this loops_per_jiffy.
+    bool closed = false;         // The line hung up: the caller Closes the channel.
+  };
+  // Reads everything the line holds and completes the calls whose replies arrived. `hangup`: the
+  // event loop saw EPOLLHUP/EPOLLERR (the line counts as closed if nothing could be read).
+  ReadResult OnReadable(bool hangup);
+
+  // Writes `request` (AgentProtocol::EncodeExec with id `id`) and waits for its reply until
+  // `deadline`. UNAVAILABLE: the channel is or gets closed (the message is Close's) or the line
+  // refused the request; DEADLINE_EXCEEDED: no reply by then. Concurrent calls are independent.
+  absl::StatusOr<AgentProtocol::Reply> Call(const std::string& id, absl::string_view request,
+                                            absl::Time deadline);
+
+  // Writes `request` without waiting for any reply (e.g. a poweroff, whose agent dies with the
+  // guest). UNAVAILABLE when closed; errors of WriteToLine.
+  absl::Status Send(absl::string_view request, absl::Time deadline);
+
+  // Fails every waiting and later Call with `why`. Idempotent (the first reason stays).
+  void Close(const absl::Status& why);
+
+ private:
+  struct Pending {
+    bool done = false;
+    absl::Status error;
+    AgentProtocol::Reply reply;
+  };
+
+  const common::UniqueFd line_;
+  absl::Mutex write_mu_;  // One writer at a time, so requests never interleave on the line.
+  absl::Mutex mu_;
+  std::map<std::string, Pending*> pending_ ABSL_GUARDED_BY(mu_);  // Owned by the waiting Call.
+  std::string ping_id_ ABSL_GUARDED_BY(mu_);
+  std::string buffer_ ABSL_GUARDED_BY(mu_);  // Bytes read after the last complete line.
+  absl::Status closed_ ABSL_GUARDED_BY(mu_);  // Not OK once closed.
+};
+
+}  // namespace clownix::vmm
+
+#endif  // CLOWNIX_VMM_AGENT_CHANNEL_H_

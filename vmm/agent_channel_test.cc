@@ -1,0 +1,161 @@
+// AgentChannel over a real pty pair: the test plays the guest's agent on the master side.
+#include "vmm/agent_channel.h"
+
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "gtest/gtest.h"
+#include "vmm/pty.h"
+#include "vmm/testing/line_peer.h"
+
+namespace clownix::vmm {
+namespace {
+
+using ::clownix::vmm::testing::LinePeer;
+using ::clownix::vmm::testing::ReadablePump;
+
+// A channel on a pty's slave, the guest on its master, and an event loop stand-in that feeds the
+// channel and records what it reports.
+class AgentChannelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<Pty> pty = Pty::Open();
+    ASSERT_TRUE(pty.ok()) << pty.status();
+    pty_ = std::make_unique<Pty>(std::move(*pty));
+    absl::StatusOr<common::UniqueFd> line = Pty::OpenRawSlave(pty_->slave_path());
+    ASSERT_TRUE(line.ok()) << line.status();
+    channel_ = std::make_unique<AgentChannel>(std::move(*line));
+    guest_ = std::make_unique<LinePeer>(pty_->master());
+    pump_ = std::make_unique<ReadablePump>(channel_->fd(), [this](bool hangup) {
+      AgentChannel::ReadResult r = channel_->OnReadable(hangup);
+      absl::MutexLock lock(&mu_);
+      pongs_ += r.ping_answered ? 1 : 0;
+      if (r.ready_lpj > 0) lpj_ = r.ready_lpj;
+      closed_ |= r.closed;
+      return !r.closed;
+    });
+  }
+  void TearDown() override { pump_.reset(); }
+
+  // Reads one "Q exec ID ..." request; returns its id.
+  std::string ReadExecId() {
+    std::optional<std::string> line = guest_->ReadLine();
+    EXPECT_TRUE(line.has_value());
+    if (!line) return "";
+    std::vector<std::string> f = absl::StrSplit(*line, ' ');
+    EXPECT_GE(f.size(), 3u) << *line;
+    EXPECT_EQ(f[0], "Q");
+    EXPECT_EQ(f[1], "exec");
+    return f.size() >= 3 ? f[2] : "";
+  }
+  static std::string ExecReply(const std::string& id, int rc, const std::string& output) {
+    return absl::StrCat("A exec ", id, " ", rc, " ", output.size(), " ",
+                        absl::Base64Escape(output), "\n");
+  }
+  static std::string Request(const std::string& id, const std::string& command) {
+    return *AgentProtocol::EncodeExec(id, command, 5, 1024);
+  }
+
+  std::unique_ptr<Pty> pty_;
+  std::unique_ptr<AgentChannel> channel_;
+  std::unique_ptr<LinePeer> guest_;
+  std::unique_ptr<ReadablePump> pump_;
+  absl::Mutex mu_;
+  int pongs_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t lpj_ ABSL_GUARDED_BY(mu_) = 0;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+TEST_F(AgentChannelTest, RepliesReachTheCallerOfTheirIdInAnyOrder) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  absl::StatusOr<AgentProtocol::Reply> first, second;
+  std::thread a([&] { first = channel_->Call("r.1", Request("r.1", "one"), deadline); });
+  std::string id1 = ReadExecId();
+  std::thread b([&] { second = channel_->Call("r.2", Request("r.2", "two"), deadline); });
+  std::string id2 = ReadExecId();
+  ASSERT_EQ(id1, "r.1");
+  ASSERT_EQ(id2, "r.2");
+  // Noise, a reply nobody waits for, then the answers in reverse order, the first one split
+  // across writes.
+  const std::string reply2 = ExecReply("r.2", 2, "second\n");
+  ASSERT_TRUE(guest_->Write("login: \x1b[0m\nA exec r.9 0 0 \n"));
+  ASSERT_TRUE(guest_->Write(reply2.substr(0, 7)));
+  ASSERT_TRUE(guest_->Write(reply2.substr(7) + ExecReply("r.1", 0, "first\n")));
+  a.join();
+  b.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(first->exit_code, 0);
+  EXPECT_EQ(first->output, "first\n");
+  EXPECT_EQ(second->exit_code, 2);
+  EXPECT_EQ(second->output, "second\n");
+}
+
+TEST_F(AgentChannelTest, OnlyThePongToTheLatestPingCounts) {
+  ASSERT_TRUE(channel_->Ping("p.1").ok());
+  EXPECT_EQ(guest_->ReadLine(), "Q ping p.1");
+  ASSERT_TRUE(channel_->Ping("p.2").ok());
+  EXPECT_EQ(guest_->ReadLine(), "Q ping p.2");
+  ASSERT_TRUE(guest_->Write("A pong p.1\nA ready boot-7 4242\n"));
+  {
+    absl::MutexLock lock(&mu_);
+    auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return lpj_ != 0; };
+    ASSERT_TRUE(mu_.AwaitWithTimeout(absl::Condition(&ready), absl::Seconds(10)));
+    EXPECT_EQ(lpj_, 4242);
+    EXPECT_EQ(pongs_, 0);  // p.1's pong came before the ready line: already read.
+  }
+  ASSERT_TRUE(guest_->Write("A pong p.2\n"));
+  absl::MutexLock lock(&mu_);
+  auto answered = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return pongs_ == 1; };
+  EXPECT_TRUE(mu_.AwaitWithTimeout(absl::Condition(&answered), absl::Seconds(10)));
+}
+
+TEST_F(AgentChannelTest, CloseFailsWaitingAndLaterCalls) {
+  absl::StatusOr<AgentProtocol::Reply> reply;
+  std::thread caller(
+      [&] { reply = channel_->Call("c.1", Request("c.1", "x"), absl::Now() + absl::Seconds(60)); });
+  ReadExecId();  // The request is out: the caller is waiting.
+  channel_->Close(absl::UnavailableError("rebooted"));
+  caller.join();
+  EXPECT_EQ(reply.status(), absl::UnavailableError("rebooted"));
+  EXPECT_EQ(channel_->Call("c.2", Request("c.2", "y"), absl::Now() + absl::Seconds(60)).status(),
+            absl::UnavailableError("rebooted"));
+  EXPECT_EQ(channel_->Send(Request("c.3", "z"), absl::Now()).code(), absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(channel_->Ping("c.4").ok());
+  channel_->Close(absl::UnavailableError("again"));  // The first reason stays.
+  EXPECT_EQ(channel_->Send("x", absl::Now()), absl::UnavailableError("rebooted"));
+}
+
+TEST_F(AgentChannelTest, NoReplyByTheDeadlineIsDeadlineExceeded) {
+  absl::StatusOr<AgentProtocol::Reply> reply =
+      channel_->Call("d.1", Request("d.1", "x"), absl::Now() + absl::Milliseconds(50));
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kDeadlineExceeded);
+  // A late reply is dropped, not handed to the next caller.
+  ReadExecId();
+  ASSERT_TRUE(guest_->Write(ExecReply("d.1", 0, "late")));
+  std::thread next([&] {
+    reply = channel_->Call("d.2", Request("d.2", "y"), absl::Now() + absl::Seconds(30));
+  });
+  EXPECT_EQ(ReadExecId(), "d.2");
+  ASSERT_TRUE(guest_->Write(ExecReply("d.2", 0, "on time")));
+  next.join();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->output, "on time");
+}
+
+TEST_F(AgentChannelTest, AHangUpIsReported) {
+  pty_.reset();  // Closes the master: the guest's side is gone.
+  absl::MutexLock lock(&mu_);
+  auto closed = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closed_; };
+  EXPECT_TRUE(mu_.AwaitWithTimeout(absl::Condition(&closed), absl::Seconds(10)));
+}
+
+}  // namespace
+}  // namespace clownix::vmm

@@ -1,0 +1,141 @@
+#include "vmm/console_line.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <vector>
+
+#include "vmm/pty.h"
+
+namespace clownix::vmm {
+
+ConsoleLine::ConsoleLine(std::string log_path) : log_path_(std::move(log_path)) {}
+
+ConsoleLine::~ConsoleLine() = default;
+
+int ConsoleLine::Attach(common::UniqueFd line) {
+  absl::MutexLock lock(&mu_);
+  if (line_ || closed_) return -1;
+  if (!log_.valid() && !log_path_.empty()) {
+    // Without a log the console still works (history, subscribers); the log is for post-mortems.
+    log_.reset(open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+  }
+  line_ = std::make_shared<common::UniqueFd>(std::move(line));
+  return line_->get();
+}
+
+int ConsoleLine::fd() const {
+  absl::MutexLock lock(&mu_);
+  return line_ ? line_->get() : -1;
+}
+
+void ConsoleLine::Detach() {
+  absl::MutexLock lock(&mu_);
+  line_.reset();
+}
+
+bool ConsoleLine::OnReadable(bool hangup) {
+  std::shared_ptr<common::UniqueFd> line;
+  {
+    absl::MutexLock lock(&mu_);
+    line = line_;
+  }
+  if (!line) return false;
+  std::string got;
+  bool closed = false;
+  char chunk[16384];
+  for (;;) {
+    ssize_t n = read(line->get(), chunk, sizeof(chunk));
+    if (n > 0) {
+      got.append(chunk, static_cast<size_t>(n));
+      if (got.size() > 256 * 1024) break;  // Deliver; the rest comes with the next wake-up.
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    closed = !(n < 0 && errno == EAGAIN);  // 0 or EIO: the VM's side went away.
+    break;
+  }
+  if (got.empty()) return closed || hangup;
+  std::vector<std::shared_ptr<Subscriber>> subscribers;
+  {
+    absl::MutexLock lock(&mu_);
+    if (log_.valid()) {
+      // Best effort: a full disk loses log lines, never console output to subscribers.
+      ssize_t written = write(log_.get(), got.data(), got.size());
+      (void)written;
+    }
+    history_ += got;
+    if (history_.size() > kHistoryBytes) history_.erase(0, history_.size() - kHistoryBytes);
+    for (const auto& [id, sub] : subscribers_) subscribers.push_back(sub);
+  }
+  for (const std::shared_ptr<Subscriber>& sub : subscribers) Call(*sub, got);
+  return closed;
+}
+
+void ConsoleLine::Call(Subscriber& sub, absl::string_view bytes) {
+  absl::MutexLock lock(&sub.call_mu);
+  if (!sub.active.load()) return;
+  sub.caller.store(std::this_thread::get_id());
+  sub.callback(bytes);
+  sub.caller.store(std::thread::id());
+}
+
+void ConsoleLine::End(Subscriber& sub) {
+  sub.active.store(false);
+  if (sub.caller.load() == std::this_thread::get_id()) return;  // From inside its own callback.
+  // Waits for a call in progress; any later one sees `active` false.
+  absl::MutexLock lock(&sub.call_mu);
+}
+
+void ConsoleLine::Subscribe(int64_t id, Callback callback) {
+  auto sub = std::make_shared<Subscriber>(std::move(callback));
+  // Held from before the subscriber is visible to OnReadable until the history is delivered.
+  absl::MutexLock call_lock(&sub->call_mu);
+  std::string history;
+  {
+    absl::MutexLock lock(&mu_);
+    history = history_;
+    if (!closed_) subscribers_[id] = sub;
+  }
+  if (history.empty()) return;
+  sub->caller.store(std::this_thread::get_id());
+  sub->callback(history);
+  sub->caller.store(std::thread::id());
+}
+
+void ConsoleLine::Unsubscribe(int64_t id) {
+  std::shared_ptr<Subscriber> sub;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = subscribers_.find(id);
+    if (it == subscribers_.end()) return;
+    sub = std::move(it->second);
+    subscribers_.erase(it);
+  }
+  End(*sub);
+}
+
+absl::Status ConsoleLine::Write(absl::string_view bytes, absl::Time deadline) {
+  std::shared_ptr<common::UniqueFd> line;
+  {
+    absl::MutexLock lock(&mu_);
+    line = line_;
+  }
+  if (!line) return absl::UnavailableError("console not attached");
+  absl::MutexLock lock(&write_mu_);
+  return WriteToLine(line->get(), bytes, deadline);
+}
+
+void ConsoleLine::Close() {
+  std::map<int64_t, std::shared_ptr<Subscriber>> subscribers;
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    line_.reset();
+    subscribers.swap(subscribers_);
+  }
+  for (auto& [id, sub] : subscribers) End(*sub);
+}
+
+}  // namespace clownix::vmm

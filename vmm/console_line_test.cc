@@ -1,0 +1,251 @@
+// ConsoleLine over a real pty pair: the test plays the VM on the master side.
+#include "vmm/console_line.h"
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "common/file_io.h"
+#include "gtest/gtest.h"
+#include "vmm/pty.h"
+#include "vmm/testing/line_peer.h"
+
+namespace clownix::vmm {
+namespace {
+
+using ::clownix::vmm::testing::LinePeer;
+using ::clownix::vmm::testing::ReadablePump;
+
+// What one subscriber has seen.
+struct Seen {
+  absl::Mutex mu;
+  std::string bytes ABSL_GUARDED_BY(mu);
+  int calls ABSL_GUARDED_BY(mu) = 0;
+
+  ConsoleLine::Callback Callback() {
+    return [this](absl::string_view b) {
+      absl::MutexLock lock(&mu);
+      bytes.append(b.data(), b.size());
+      ++calls;
+    };
+  }
+  bool WaitFor(absl::string_view text) {
+    absl::MutexLock lock(&mu);
+    auto has = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return absl::StrContains(bytes, text); };
+    return mu.AwaitWithTimeout(absl::Condition(&has), absl::Seconds(10));
+  }
+  bool WaitForCalls(int n) {
+    absl::MutexLock lock(&mu);
+    auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return calls >= n; };
+    return mu.AwaitWithTimeout(absl::Condition(&enough), absl::Seconds(10));
+  }
+  std::string Get() {
+    absl::MutexLock lock(&mu);
+    return bytes;
+  }
+};
+
+class ConsoleLineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    log_path_ = absl::StrCat(getenv("TEST_TMPDIR"), "/console-", counter_++, ".log");
+    absl::StatusOr<Pty> pty = Pty::Open();
+    ASSERT_TRUE(pty.ok()) << pty.status();
+    pty_ = std::make_unique<Pty>(std::move(*pty));
+    line_ = std::make_unique<ConsoleLine>(log_path_);
+    absl::StatusOr<common::UniqueFd> slave = Pty::OpenRawSlave(pty_->slave_path());
+    ASSERT_TRUE(slave.ok()) << slave.status();
+    const int fd = line_->Attach(std::move(*slave));
+    ASSERT_GE(fd, 0);
+    vm_ = std::make_unique<LinePeer>(pty_->master());
+    pump_ = std::make_unique<ReadablePump>(fd, [this](bool hangup) {
+      const bool closed = line_->OnReadable(hangup);
+      if (closed) hung_up_.Notify();
+      return !closed;
+    });
+  }
+  void TearDown() override { pump_.reset(); }
+
+  static inline int counter_ = 0;
+  std::string log_path_;
+  std::unique_ptr<Pty> pty_;
+  std::unique_ptr<ConsoleLine> line_;
+  std::unique_ptr<LinePeer> vm_;
+  std::unique_ptr<ReadablePump> pump_;
+  absl::Notification hung_up_;
+};
+
+TEST_F(ConsoleLineTest, LogsKeepsHistoryAndFeedsSubscribersInOrder) {
+  Seen early;
+  line_->Subscribe(1, early.Callback());
+  ASSERT_TRUE(vm_->Write("boot 1\n"));
+  ASSERT_TRUE(early.WaitFor("boot 1\n"));
+  // A late subscriber gets the history first, then what follows.
+  Seen late;
+  line_->Subscribe(2, late.Callback());
+  EXPECT_EQ(late.Get(), "boot 1\n");
+  ASSERT_TRUE(vm_->Write("login: "));
+  ASSERT_TRUE(late.WaitFor("login: "));
+  EXPECT_EQ(late.Get(), "boot 1\nlogin: ");
+  EXPECT_EQ(early.Get(), "boot 1\nlogin: ");
+  EXPECT_EQ(common::ReadFile(log_path_).value_or(""), "boot 1\nlogin: ");
+  line_->Unsubscribe(1);
+  line_->Unsubscribe(2);
+}
+
+TEST_F(ConsoleLineTest, HistoryKeepsTheLast64KiB) {
+  Seen all;
+  line_->Subscribe(1, all.Callback());
+  std::string big;
+  for (int i = 0; big.size() < 100 * 1024; ++i) absl::StrAppend(&big, "line ", i, "\n");
+  ASSERT_TRUE(vm_->Write(big + "END\n"));
+  ASSERT_TRUE(all.WaitFor("END\n"));
+  Seen late;
+  line_->Subscribe(2, late.Callback());
+  const std::string whole = big + "END\n";
+  EXPECT_EQ(late.Get(), whole.substr(whole.size() - ConsoleLine::kHistoryBytes));
+}
+
+TEST_F(ConsoleLineTest, KeystrokesReachTheLine) {
+  ASSERT_TRUE(line_->Write("echo hi\n", absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(vm_->ReadLine(), "echo hi");
+  line_->Detach();
+  EXPECT_EQ(line_->Write("x", absl::Now() + absl::Seconds(5)).code(),
+            absl::StatusCode::kUnavailable);
+}
+
+// The use-after-free the subscription contract rules out: when Unsubscribe returns, a callback
+// that was running has finished and no further call comes, so its state may be destroyed.
+TEST_F(ConsoleLineTest, UnsubscribeWaitsForARunningCallbackAndNoCallFollows) {
+  struct Blocking {
+    absl::Mutex mu;
+    bool in_call ABSL_GUARDED_BY(mu) = false;
+    bool release ABSL_GUARDED_BY(mu) = false;
+    bool unsubscribe_returned ABSL_GUARDED_BY(mu) = false;
+    bool in_call_when_returned ABSL_GUARDED_BY(mu) = false;
+    int calls_after_return ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto state = std::make_unique<Blocking>();
+  Blocking* s = state.get();
+  line_->Subscribe(1, [s](absl::string_view) {
+    absl::MutexLock lock(&s->mu);
+    if (s->unsubscribe_returned) ++s->calls_after_return;
+    s->in_call = true;
+    auto released = [s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return s->release; };
+    s->mu.Await(absl::Condition(&released));
+    s->in_call = false;
+  });
+  Seen witness;  // Called after subscriber 1 in every delivery.
+  line_->Subscribe(2, witness.Callback());
+
+  ASSERT_TRUE(vm_->Write("first\n"));
+  {
+    absl::MutexLock lock(&s->mu);
+    auto in_call = [s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return s->in_call; };
+    ASSERT_TRUE(s->mu.AwaitWithTimeout(absl::Condition(&in_call), absl::Seconds(10)));
+  }
+  std::thread unsubscriber([&] {
+    line_->Unsubscribe(1);
+    absl::MutexLock lock(&s->mu);
+    s->unsubscribe_returned = true;
+    s->in_call_when_returned = s->in_call;
+  });
+  {
+    // The callback is blocked. A correct Unsubscribe cannot return now; a broken one returns at
+    // once. This wait gives a broken one the time to show (it ends at the deadline when all is
+    // well: nothing here depends on how long it takes).
+    absl::MutexLock lock(&s->mu);
+    auto returned = [s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return s->unsubscribe_returned; };
+    EXPECT_FALSE(s->mu.AwaitWithTimeout(absl::Condition(&returned), absl::Milliseconds(200)))
+        << "Unsubscribe returned while its callback was running";
+    s->release = true;
+  }
+  unsubscriber.join();
+  {
+    absl::MutexLock lock(&s->mu);
+    EXPECT_FALSE(s->in_call_when_returned);
+  }
+  // No call after the return: the witness sees the next chunk, which subscriber 1 would have
+  // been handed first.
+  ASSERT_TRUE(vm_->Write("second\n"));
+  ASSERT_TRUE(witness.WaitFor("second\n"));
+  {
+    absl::MutexLock lock(&s->mu);
+    EXPECT_EQ(s->calls_after_return, 0);
+  }
+  state.reset();  // Safe now: nothing refers to it any more.
+  ASSERT_TRUE(vm_->Write("third\n"));
+  ASSERT_TRUE(witness.WaitFor("third\n"));
+  line_->Unsubscribe(2);
+}
+
+TEST_F(ConsoleLineTest, UnsubscribingFromInsideTheCallbackDoesNotDeadlock) {
+  std::atomic<int> calls{0};
+  line_->Subscribe(1, [&](absl::string_view) {
+    ++calls;
+    line_->Unsubscribe(1);
+  });
+  Seen witness;
+  line_->Subscribe(2, witness.Callback());
+  ASSERT_TRUE(vm_->Write("one\n"));
+  ASSERT_TRUE(witness.WaitFor("one\n"));
+  ASSERT_TRUE(vm_->Write("two\n"));
+  ASSERT_TRUE(witness.WaitFor("two\n"));
+  EXPECT_EQ(calls.load(), 1);
+  line_->Unsubscribe(2);
+}
+
+TEST_F(ConsoleLineTest, UnsubscribeRacingDeliveriesNeverSeesALateCall) {
+  // Many subscribe/unsubscribe rounds against a steady stream of output.
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    while (!stop.load()) {
+      if (!vm_->Write("tick\n")) return;
+    }
+  });
+  for (int round = 0; round < 200; ++round) {
+    std::atomic<bool> done{false};
+    std::atomic<int> late{0};
+    line_->Subscribe(100 + round, [&](absl::string_view) {
+      if (done.load()) ++late;
+    });
+    line_->Unsubscribe(100 + round);
+    done = true;
+    // Anything after `done` would be a call after Unsubscribe returned. The witness's second
+    // call (the first is the history) comes from a delivery that started after it.
+    Seen witness;
+    line_->Subscribe(1000 + round, witness.Callback());
+    ASSERT_TRUE(witness.WaitForCalls(2));
+    line_->Unsubscribe(1000 + round);
+    EXPECT_EQ(late.load(), 0) << round;
+  }
+  stop = true;
+  writer.join();  // The pump keeps draining the line meanwhile.
+}
+
+TEST_F(ConsoleLineTest, CloseEndsSubscriptionsAndLaterOnesGetTheHistoryOnly) {
+  Seen seen;
+  line_->Subscribe(1, seen.Callback());
+  ASSERT_TRUE(vm_->Write("last words\n"));
+  ASSERT_TRUE(seen.WaitFor("last words\n"));
+  pump_.reset();
+  line_->Close();
+  Seen after;
+  line_->Subscribe(2, after.Callback());
+  EXPECT_EQ(after.Get(), "last words\n");
+  EXPECT_EQ(line_->fd(), -1);
+  line_->Unsubscribe(2);  // Unknown now: ignored.
+}
+
+TEST_F(ConsoleLineTest, AHangUpIsReported) {
+  pty_.reset();  // Closes the master: the VM's side is gone.
+  EXPECT_TRUE(hung_up_.WaitForNotificationWithTimeout(absl::Seconds(10)));
+}
+
+}  // namespace
+}  // namespace clownix::vmm

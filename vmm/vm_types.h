@@ -1,0 +1,47 @@
+// The plain data of vmm's public API: what a VM is asked to be (VmSpec) and what it is (VmState,
+// VmEvent). vm_manager.h includes this header; its units (spec_file.h, vm_exit.h) use it without
+// depending on VmManager.
+#ifndef CLOWNIX_VMM_VM_TYPES_H_
+#define CLOWNIX_VMM_VM_TYPES_H_
+
+#include <string>
+#include <vector>
+
+#include "common/seed_rules.h"
+
+namespace clownix::vmm {
+
+enum class VmState {
+  kBooting,  // Process started (or rebooting); the guest agent has not answered yet.
+  kRunning,  // The guest agent answered: Exec works.
+  kStopped,  // Ended by Halt/Kill or by the guest powering off (exit status 0). Final.
+  kCrashed,  // Ended any other way (signal, non-zero exit, kernel panic). Final.
+};
+const char* VmStateName(VmState state);
+
+struct VmEvent {
+  std::string name;
+  VmState state;
+  std::string reason;  // Why, for kStopped/kCrashed ("killed by signal 9", "kernel panic: ...").
+};
+
+struct NicSpec {
+  int index = 0;         // ethN, 0..7. eth0 is the admin interface.
+  std::string ctl_path;  // The LAN's control socket (UML daemon transport).
+
+  bool operator==(const NicSpec& other) const {
+    return index == other.index && ctl_path == other.ctl_path;
+  }
+};
+
+// The seed's rules for each field: common/seed_rules.h.
+struct VmSpec {
+  std::string name;  // [a-z0-9][a-z0-9_-]{0,31}; the umid and the guest hostname.
+  int number = 0;    // 1..9999: MACs and the admin IP derive from it.
+  int mem_mib = common::kDefaultMemMib;  // common::kMinMemMib..common::kMaxMemMib.
+  std::vector<NicSpec> nics;
+};
+
+}  // namespace clownix::vmm
+
+#endif  // CLOWNIX_VMM_VM_TYPES_H_
