@@ -1,14 +1,12 @@
 #include "server/clownix_server.h"
 
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include <fstream>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/file_io.h"
+#include "common/subprocess.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "proto/grpc/health/v1/health.pb.h"
@@ -23,33 +21,22 @@ std::pair<uint8_t, uint8_t> AdminPrefix(const ServerOptions& options) {
   return options.admin_prefix().value_or(std::make_pair(uint8_t{10}, uint8_t{0}));
 }
 
-absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
-}
+constexpr size_t kMaxKeyBytes = 64 << 10;
 
 // The RSA public key that goes into every VM: the given one, or one generated into the work dir.
 absl::StatusOr<std::string> PublicKey(const ServerOptions& options) {
-  if (!options.rsa_public.empty()) return ReadSmallFile(options.rsa_public);
+  if (!options.rsa_public.empty()) return common::ReadFile(options.rsa_public, kMaxKeyBytes);
   std::string key = options.work_dir + "/id_rsa";
   if (access((key + ".pub").c_str(), R_OK) != 0) {
-    pid_t pid = fork();
-    if (pid == 0) {
-      execlp("ssh-keygen", "ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C",
-             "clownix", "-f", key.c_str(), nullptr);
-      _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-      return absl::UnavailableError("ssh-keygen failed (install openssh-client or give "
-                                    "--rsa_public)");
+    common::SpawnOptions keygen;
+    keygen.argv = {"ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "clownix",
+                   "-f", key};
+    if (absl::Status s = common::RunChecked(keygen); !s.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          s.message(), " (install openssh-client or give --rsa_public)"));
     }
   }
-  return ReadSmallFile(key + ".pub");
+  return common::ReadFile(key + ".pub", kMaxKeyBytes);
 }
 
 absl::StatusOr<std::unique_ptr<RuntimeController>> StartRuntime(const ServerOptions& options,

@@ -23,19 +23,13 @@ uint32_t Checksum(absl::string_view data) {
       crc32(0, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
 }
 
-absl::Status ErrnoStatus(const std::string& what, int err) {
-  std::string message = absl::StrCat(what, ": ", strerror(err));
-  if (err == ENOSPC || err == EDQUOT) return absl::ResourceExhaustedError(message);
-  return absl::UnavailableError(message);
-}
-
 absl::StatusOr<std::string> ReadAll(int fd, const std::string& path) {
   std::string data;
   char chunk[1 << 16];
   while (true) {
     ssize_t n = read(fd, chunk, sizeof(chunk));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(absl::StrCat("read ", path), errno);
+    if (n < 0) return absl::ErrnoToStatus(errno, absl::StrCat("read ", path));
     if (n == 0) return data;
     data.append(chunk, n);
   }
@@ -47,7 +41,7 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::Open(
     const std::string& path, const std::function<absl::Status(absl::string_view)>& on_record,
     ReplayResult* result) {
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoStatus(absl::StrCat("open ", path), errno);
+  if (fd < 0) return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
   std::unique_ptr<Journal> journal(new Journal(fd, path, 0));
   absl::StatusOr<std::string> data = ReadAll(fd, path);
   if (!data.ok()) return data.status();
@@ -92,10 +86,10 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::Open(
   }
   if (result->torn_bytes > 0) {
     if (ftruncate(fd, offset) != 0 || fdatasync(fd) != 0) {
-      return ErrnoStatus(absl::StrCat("truncate torn tail of ", path), errno);
+      return absl::ErrnoToStatus(errno, absl::StrCat("truncate torn tail of ", path));
     }
   }
-  if (lseek(fd, offset, SEEK_SET) < 0) return ErrnoStatus(absl::StrCat("seek ", path), errno);
+  if (lseek(fd, offset, SEEK_SET) < 0) return absl::ErrnoToStatus(errno, absl::StrCat("seek ", path));
   journal->synced_size_ = offset;
   return journal;
 }
@@ -132,7 +126,7 @@ absl::Status Journal::Sync() {
     if (ftruncate(fd_, synced_size_) != 0 || lseek(fd_, synced_size_, SEEK_SET) < 0) {
       err = errno;
     }
-    return ErrnoStatus(absl::StrCat("append to ", path_), err);
+    return absl::ErrnoToStatus(err, absl::StrCat("append to ", path_));
   }
   synced_size_ += written;
   return absl::OkStatus();
@@ -141,7 +135,7 @@ absl::Status Journal::Sync() {
 absl::Status Journal::Reset() {
   buffer_.clear();
   if (ftruncate(fd_, 0) != 0 || lseek(fd_, 0, SEEK_SET) < 0 || fdatasync(fd_) != 0) {
-    return ErrnoStatus(absl::StrCat("reset ", path_), errno);
+    return absl::ErrnoToStatus(errno, absl::StrCat("reset ", path_));
   }
   synced_size_ = 0;
   return absl::OkStatus();

@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/file_io.h"
 #include "google/protobuf/util/json_util.h"
 #include "server/label_selector.h"
 #include "server/log.h"
@@ -22,60 +23,6 @@ constexpr char kSnapshotFile[] = "state.json";
 constexpr char kJournalFile[] = "journal.log";
 constexpr char kLockFile[] = "clownixd.lock";
 
-absl::Status ErrnoError(const std::string& what) {
-  return absl::UnavailableError(absl::StrCat(what, ": ", strerror(errno)));
-}
-
-absl::Status WriteFileDurably(const std::string& dir, const std::string& name,
-                              const std::string& data) {
-  std::string path = absl::StrCat(dir, "/", name);
-  std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError(absl::StrCat("create ", tmp));
-  size_t written = 0;
-  while (written < data.size()) {
-    ssize_t n = write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      absl::Status status = ErrnoError(absl::StrCat("write ", tmp));
-      close(fd);
-      unlink(tmp.c_str());
-      return status;
-    }
-    written += n;
-  }
-  if (fsync(fd) != 0) {
-    absl::Status status = ErrnoError(absl::StrCat("fsync ", tmp));
-    close(fd);
-    unlink(tmp.c_str());
-    return status;
-  }
-  close(fd);
-  if (rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError(absl::StrCat("rename ", tmp));
-  int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return ErrnoError(absl::StrCat("open ", dir));
-  int rc = fsync(dir_fd);
-  close(dir_fd);
-  if (rc != 0) return ErrnoError(absl::StrCat("fsync ", dir));
-  return absl::OkStatus();
-}
-
-absl::StatusOr<std::string> ReadFileIfExists(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0 && errno == ENOENT) return std::string();
-  if (fd < 0) return ErrnoError(absl::StrCat("open ", path));
-  std::string data;
-  char chunk[1 << 16];
-  ssize_t n;
-  while ((n = read(fd, chunk, sizeof(chunk))) > 0 || (n < 0 && errno == EINTR)) {
-    if (n > 0) data.append(chunk, n);
-  }
-  absl::Status status = n < 0 ? ErrnoError(absl::StrCat("read ", path)) : absl::OkStatus();
-  close(fd);
-  if (!status.ok()) return status;
-  return data;
-}
-
 }  // namespace
 
 TopologyStore::TopologyStore(Options options) : options_(std::move(options)) {}
@@ -83,7 +30,7 @@ TopologyStore::TopologyStore(Options options) : options_(std::move(options)) {}
 absl::StatusOr<std::unique_ptr<TopologyStore>> TopologyStore::Open(Options options,
                                                                    Recovery* recovery) {
   if (mkdir(options.work_dir.c_str(), 0700) != 0 && errno != EEXIST) {
-    return ErrnoError(absl::StrCat("create work dir ", options.work_dir));
+    return absl::ErrnoToStatus(errno, absl::StrCat("create work dir ", options.work_dir));
   }
   std::unique_ptr<TopologyStore> store(new TopologyStore(std::move(options)));
   Recovery local;
@@ -97,13 +44,13 @@ absl::Status TopologyStore::Recover(Recovery* recovery) {
   const std::string& dir = options_.work_dir;
   std::string lock_path = absl::StrCat(dir, "/", kLockFile);
   lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock_fd_ < 0) return ErrnoError(absl::StrCat("open ", lock_path));
+  if (lock_fd_ < 0) return absl::ErrnoToStatus(errno, absl::StrCat("open ", lock_path));
   if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     return absl::FailedPreconditionError(
         absl::StrCat("work dir ", dir, " is in use by another clownixd (", lock_path, " is locked)"));
   }
 
-  absl::StatusOr<std::string> snapshot = ReadFileIfExists(absl::StrCat(dir, "/", kSnapshotFile));
+  absl::StatusOr<std::string> snapshot = common::ReadFileIfExists(absl::StrCat(dir, "/", kSnapshotFile));
   if (!snapshot.ok()) return snapshot.status();
   if (!snapshot->empty()) {
     clownix::v1::Network network;
@@ -311,7 +258,7 @@ absl::Status TopologyStore::WriteSnapshot() {
   print_options.preserve_proto_field_names = true;
   auto s = google::protobuf::util::MessageToJsonString(working_.ToNetwork(), &json, print_options);
   if (!s.ok()) return absl::InternalError(absl::StrCat("snapshot to JSON: ", s.ToString()));
-  if (absl::Status w = WriteFileDurably(options_.work_dir, kSnapshotFile, json); !w.ok()) return w;
+  if (absl::Status w = common::WriteFileDurably(absl::StrCat(options_.work_dir, "/", kSnapshotFile), json); !w.ok()) return w;
   snapshot_bytes_ = json.size();
   // The snapshot now holds every journaled event: a crash before this reset replays them as
   // no-ops (their revisions are not above the snapshot's).
