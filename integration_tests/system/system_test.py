@@ -265,11 +265,11 @@ class DemoNetworkTest(SystemTestCase):
     def test_a_vm_killed_with_sigkill_is_crashed_and_its_links_go_down(self):
         self.bring_up_demo()
         pid = self.system.vm_pid("vm2")
-        started = time.monotonic()
         os.kill(pid, signal.SIGKILL)
         vm = wait_for(lambda: (lambda v: v if v["state"] == "VM_STATE_CRASHED" else None)(
-            self.system.vms()["vm2"]), 10, "vm2 to be CRASHED")
-        self.assertLess(time.monotonic() - started, 2.0)
+            self.system.vms()["vm2"]), 30, "vm2 to be CRASHED")
+        # clownixd saw the exit itself (it reaps the VM, so it knows the signal), not a failed
+        # probe later on.
         self.assertIn("signal 9", vm.get("stateReason", ""))
         wait_for(lambda: not self.system.links()["vm2/eth1"].get("up"), 10, "vm2/eth1 down")
         # The whole process group is gone, helpers included.
@@ -287,11 +287,9 @@ class DemoNetworkTest(SystemTestCase):
         self.assertIsNotNone(old)
         vm_pids = {vm: self.system.vm_pid(vm) for vm in ("vm1", "router", "vm2")}
         os.kill(old, signal.SIGKILL)
-        started = time.monotonic()
-        wait_for(lambda: (self.system.switch_pid() or old) != old, 10, "a new switch")
-        wait_for(lambda: ping_ok(self.system, "vm1", "192.168.2.1", count=1, wait=1)[0], 10,
+        wait_for(lambda: (self.system.switch_pid() or old) != old, 30, "a new switch")
+        wait_for(lambda: ping_ok(self.system, "vm1", "192.168.2.1", count=1, wait=1)[0], 30,
                  "the ping to resume")
-        self.assertLess(time.monotonic() - started, 10)
         # No VM was touched.
         self.assertEqual(vm_pids, {vm: self.system.vm_pid(vm) for vm in vm_pids})
 
@@ -372,8 +370,10 @@ class MachinesTest(SystemTestCase):
         self.assertEqual(self.system.links()["a/eth1"]["toLan"]["delayUs"], 40000)
         delayed = self.system.exec("a", "ping -c 5 -W 3 10.9.1.2")
         self.assertEqual(delayed.returncode, 0, delayed.stdout)
-        # 40 ms each way on a's link: about 80 ms more per round trip.
-        self.assertGreater(rtt_ms(delayed.stdout), base + 60, delayed.stdout)
+        # 40 ms each way on a's link: no round trip can be shorter than 80 ms (a floor: a busy
+        # machine only adds time, so no upper bound and nothing relative to `base`).
+        self.assertGreaterEqual(rtt_ms(delayed.stdout), 79, "base %s ms: %s" % (
+            base, delayed.stdout))
         self.system.must("impair", "a/eth1", "--clear")
         self.system.must("impair", "a/eth1", "--loss", "100")
         lossy = self.system.exec("a", "ping -c 3 -W 1 10.9.1.2")
@@ -417,14 +417,19 @@ class MachinesTest(SystemTestCase):
     def test_sigterm_with_a_command_running_stops_everything_promptly(self):
         running = subprocess.Popen(
             [CLOWNIX, "--server", self.system.address, "exec", "a", "--timeout", "120s", "--",
-             "sleep 100"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(1)  # let the command start in the guest (nothing is asserted on this wait)
-        started = time.monotonic()
+             "touch /run/sigterm-test; sleep 100"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_for(lambda: self.system.exec("a", "test -e /run/sigterm-test").returncode == 0, 60,
+                 "the command to run in the guest")
         self.system.process.send_signal(signal.SIGTERM)
         self.assertEqual(self.system.process.wait(timeout=60), 0)
-        self.assertLess(time.monotonic() - started, 30)
         _, err = running.communicate(timeout=30)
+        # The command ended because its VM was stopped (clownixd stops the VMs first so that it
+        # drains at once), not because its 120 s timeout ran out.
         self.assertNotEqual(running.returncode, 0)
+        self.assertNotIn("DEADLINE_EXCEEDED", err)
+        self.assertIn("UNAVAILABLE", err)
+        self.assertRegex(err, r"vm a\b.*ended")
         wait_for(lambda: not processes_of(self.work_dir), 30, "every process to end")
 
     def test_bad_requests_are_refused_and_change_nothing(self):
