@@ -25,9 +25,9 @@ namespace clownix::common {
 
 inline constexpr int kMinVmNumber = 1;
 inline constexpr int kMaxVmNumber = 9999;  // n/100 and n%100 must fit two decimal digits.
-inline constexpr int kMaxNics = 8;         // eth0..eth7: UML's limit (docs/uml-facts.md).
+inline constexpr int kMaxNics = 8;         // eth0..eth7: UML's limit (docs/uml-facts.md #16).
 inline constexpr int kDefaultMemMib = 64;
-inline constexpr int kMinMemMib = 48;    // Below this the guest runs out of memory at boot.
+inline constexpr int kMinMemMib = 48;    // UML OOM-panics below this (docs/uml-facts.md #2).
 inline constexpr int kMaxMemMib = 8192;
 inline constexpr size_t kMaxNameLength = 32;
 inline constexpr size_t kMaxTapNameLength = 15;  // Taps are host interfaces: IFNAMSIZ - 1.
