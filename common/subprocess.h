@@ -42,7 +42,8 @@ struct SpawnOptions {
   std::string output_path;
   // Only stdout goes to `output`; stderr stays the parent's.
   bool stderr_to_parent = false;
-  // Descriptors the child gets: `parent` of this process becomes `child` in the new one.
+  // Descriptors the child gets: `parent` of this process becomes `child` in the new one. Applied
+  // last, so a `child` of 0, 1 or 2 replaces what the options above put there.
   struct Fd {
     int parent;
     int child;

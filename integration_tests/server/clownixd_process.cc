@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/subprocess.h"
 
 namespace clownix::testing {
 namespace {
@@ -36,15 +37,11 @@ absl::StatusOr<std::unique_ptr<ClownixdProcess>> ClownixdProcess::Start(
   std::string binary = ClownixdPath();
   std::vector<std::string> args = {binary, "--work_dir", work_dir};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  pid_t pid = fork();
-  if (pid < 0) return absl::InternalError(absl::StrCat("fork: ", strerror(errno)));
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
-  }
+  common::SpawnOptions spawn;
+  spawn.argv = args;
+  absl::StatusOr<common::SpawnedChild> child = common::Spawn(spawn);
+  if (!child.ok()) return child.status();
+  pid_t pid = child->pid;
   std::unique_ptr<ClownixdProcess> process(new ClownixdProcess(work_dir, pid));
   auto channel = process->NewChannel();
   auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(20);
@@ -53,39 +50,23 @@ absl::StatusOr<std::unique_ptr<ClownixdProcess>> ClownixdProcess::Start(
     pid_t done = waitpid(pid, &status, WNOHANG);
     return absl::UnavailableError(absl::StrCat(
         "clownixd (", binary, ") did not answer on ", process->address(),
-        done == pid ? absl::StrCat("; it exited with status ", status) : ""));
+        done == pid ? absl::StrCat("; it ", common::DescribeWaitStatus(status)) : ""));
   }
   return process;
 }
 
 int ClownixdProcess::RunToExit(const std::vector<std::string>& args, std::string* output) {
-  std::string binary = ClownixdPath();
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) abort();
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(pipe_fds[1], STDOUT_FILENO);
-    dup2(pipe_fds[1], STDERR_FILENO);
-    close(pipe_fds[0]);
-    std::vector<std::string> all = {binary};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : all) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    // A wedged child must not hang the test: the alarm ends it.
-    alarm(20);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
+  common::SpawnOptions spawn;
+  spawn.argv = {ClownixdPath()};
+  spawn.argv.insert(spawn.argv.end(), args.begin(), args.end());
+  // A wedged clownixd must not hang the test.
+  absl::StatusOr<common::RunResult> result = common::Run(spawn, 1 << 20, absl::Seconds(20));
+  if (!result.ok()) {
+    *output = result.status().ToString();
+    return -1;
   }
-  close(pipe_fds[1]);
-  output->clear();
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(pipe_fds[0], buf, sizeof(buf))) > 0) output->append(buf, n);
-  close(pipe_fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return status;
+  *output = result->output;
+  return result->wait_status;
 }
 
 ClownixdProcess::~ClownixdProcess() {

@@ -28,7 +28,8 @@ class ClownixdProcess {
   ~ClownixdProcess();
 
   // Runs clownixd with `args` to its end (at most 20 s); returns the waitpid status and puts what
-  // it wrote to stdout and stderr into `output`.
+  // it wrote to stdout and stderr into `output` (-1 and the error there if it could not run or
+  // was killed at 20 s).
   static int RunToExit(const std::vector<std::string>& args, std::string* output);
 
   std::shared_ptr<grpc::Channel> NewChannel() const;

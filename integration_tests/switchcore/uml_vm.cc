@@ -16,6 +16,9 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/subprocess.h"
+
+extern char** environ;
 
 namespace clownix::switchcore {
 
@@ -52,22 +55,23 @@ absl::StatusOr<std::unique_ptr<UmlVm>> UmlVm::Boot(const Spec& spec, absl::Durat
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
     return absl::InternalError(strerror(errno));
   }
-  std::string preload = "LD_PRELOAD=" + spec.xstate_lib;
-  std::string log = dir + "/stderr.log";
-  auto vm = std::unique_ptr<UmlVm>(new UmlVm());
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in[0], 0);
-    dup2(out[1], 1);
-    int err = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(err, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    putenv(preload.data());
-    execv(argv[0], argv.data());
-    _exit(127);
+  common::SpawnOptions spawn;
+  spawn.argv = args;
+  spawn.env = std::vector<std::string>{"LD_PRELOAD=" + spec.xstate_lib};
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (strncmp(*e, "LD_PRELOAD=", 11) != 0) spawn.env->push_back(*e);
   }
+  // Console on stdin/stdout; the kernel's own messages (stderr) to a log.
+  spawn.output = common::SpawnOptions::Output::kFile;
+  spawn.output_path = dir + "/stderr.log";
+  spawn.fds = {{in[0], 0}, {out[1], 1}};
+  auto vm = std::unique_ptr<UmlVm>(new UmlVm());
+  absl::StatusOr<common::SpawnedChild> child = common::Spawn(spawn);
+  if (!child.ok()) {
+    for (int fd : {in[0], in[1], out[0], out[1]}) close(fd);
+    return child.status();
+  }
+  pid_t pid = child->pid;
   close(in[0]);
   close(out[1]);
   vm->pid_ = pid;
