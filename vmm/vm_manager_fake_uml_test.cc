@@ -1,0 +1,338 @@
+// VmManager's logic without UML: a FakeUmlLauncher starts a stand-in process per VM and the test
+// plays the guest (agent line, console, mconsole notifications). Lifecycle, exit classification,
+// Exec reply matching, reboots, the spec file and adoption run in well under a second each; what
+// needs a real kernel (mconsole commands, NIC hot-plug, the guest's own agent) is in
+// vm_manager_test.cc.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "common/file_io.h"
+#include "gtest/gtest.h"
+#include "vmm/spec_file.h"
+#include "vmm/testing/fake_uml_launcher.h"
+#include "vmm/testing/line_peer.h"
+#include "vmm/testing/uml_test_env.h"
+#include "vmm/vm_manager.h"
+
+namespace clownix::vmm {
+namespace {
+
+using ::clownix::vmm::testing::FakeGuest;
+using ::clownix::vmm::testing::FakeUmlLauncher;
+using ::clownix::vmm::testing::GroupGone;
+using ::clownix::vmm::testing::LinePeer;
+using ::clownix::vmm::testing::ShortTempDir;
+
+constexpr absl::Duration kWait = absl::Seconds(30);
+
+class VmManagerFakeUmlTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    work_ = dir_.path() + "/w";
+    root_fs_ = dir_.path() + "/rootfs.img";
+    ASSERT_TRUE(common::WriteFileDurably(root_fs_, "not an image: nobody boots it").ok());
+    ASSERT_TRUE(Recreate().ok());
+  }
+  void TearDown() override {
+    if (manager_) {
+      for (const VmInfo& vm : manager_->List()) manager_->Kill(vm.spec.name).IgnoreError();
+    }
+    manager_.reset();
+    for (pid_t pid : pids_) kill(-pid, SIGKILL);  // VMs left running by a test that adopts.
+  }
+
+  VmManagerOptions Options() {
+    VmManagerOptions o;
+    o.work_dir = work_;
+    o.kernel = "/bin/true";  // Must exist and be executable; the fake starts /bin/sh instead.
+    o.root_fs = root_fs_;
+    o.xstate_fix = XstateFix::kNever;
+    o.launcher = launcher_;
+    o.on_state_change = [this](const VmEvent& e) {
+      absl::MutexLock lock(&mu_);
+      events_.push_back(e);
+    };
+    return o;
+  }
+  // A new manager over the same work dir (the old one goes first; its VMs keep running).
+  absl::Status Recreate() {
+    manager_.reset();
+    absl::StatusOr<std::unique_ptr<VmManager>> m = VmManager::Create(Options());
+    if (!m.ok()) return m.status();
+    manager_ = std::move(*m);
+    return absl::OkStatus();
+  }
+
+  // Starts `name` and plays its agent's first answer (a ready line, then the pong to the ping).
+  std::shared_ptr<FakeGuest> StartRunning(const VmSpec& spec) {
+    absl::Status started = manager_->Start(spec);
+    EXPECT_TRUE(started.ok()) << started;
+    std::shared_ptr<FakeGuest> guest = launcher_->Guest(spec.name);
+    EXPECT_NE(guest, nullptr);
+    if (!guest) return nullptr;
+    pids_.push_back(guest->pid);
+    AnswerPing(*guest, "A ready boot-1 1234\n");
+    absl::Status running = manager_->WaitForState(spec.name, VmState::kRunning, kWait);
+    EXPECT_TRUE(running.ok()) << running;
+    return guest;
+  }
+  // Reads the next ping on the guest's agent line and answers it (after `before`).
+  void AnswerPing(FakeGuest& guest, const std::string& before = "") {
+    LinePeer agent(guest.agent.get());
+    std::optional<std::string> ping = agent.ReadLine();
+    ASSERT_TRUE(ping.has_value());
+    ASSERT_TRUE(absl::StartsWith(*ping, "Q ping ")) << *ping;
+    ASSERT_TRUE(agent.Write(absl::StrCat(before, "A pong ", ping->substr(7), "\n")));
+  }
+  // Reads the next exec request on the guest's agent line: {id, command}.
+  std::pair<std::string, std::string> ReadExec(FakeGuest& guest) {
+    std::optional<std::string> line = LinePeer(guest.agent.get()).ReadLine();
+    EXPECT_TRUE(line.has_value());
+    if (!line) return {};
+    std::vector<std::string> f = absl::StrSplit(*line, ' ');
+    EXPECT_EQ(f.size(), 6u) << *line;
+    if (f.size() != 6) return {};
+    std::string command;
+    EXPECT_TRUE(absl::Base64Unescape(f[5], &command));
+    return {f[2], command};
+  }
+  static void ReplyExec(FakeGuest& guest, const std::string& id, int rc, const std::string& out) {
+    ASSERT_TRUE(LinePeer(guest.agent.get())
+                    .Write(absl::StrCat("A exec ", id, " ", rc, " ", out.size(), " ",
+                                        absl::Base64Escape(out), "\n")));
+  }
+  std::vector<VmState> StatesOf(const std::string& name, size_t at_least) {
+    absl::MutexLock lock(&mu_);
+    auto count = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      size_t n = 0;
+      for (const VmEvent& e : events_) n += e.name == name;
+      return n >= at_least;
+    };
+    mu_.AwaitWithTimeout(absl::Condition(&count), kWait);
+    std::vector<VmState> states;
+    for (const VmEvent& e : events_) {
+      if (e.name == name) states.push_back(e.state);
+    }
+    return states;
+  }
+
+  ShortTempDir dir_;
+  std::string work_;
+  std::string root_fs_;
+  std::shared_ptr<FakeUmlLauncher> launcher_ = std::make_shared<FakeUmlLauncher>();
+  std::unique_ptr<VmManager> manager_;
+  std::vector<pid_t> pids_;
+  absl::Mutex mu_;
+  std::vector<VmEvent> events_ ABSL_GUARDED_BY(mu_);
+};
+
+TEST_F(VmManagerFakeUmlTest, BootsExecsAndKills) {
+  std::shared_ptr<FakeGuest> guest = StartRunning({"vm1", 7, 64, {}});
+  ASSERT_NE(guest, nullptr);
+  absl::StatusOr<VmInfo> info = manager_->Get("vm1");
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->pid, guest->pid);
+  EXPECT_EQ(info->admin_ip, "10.0.0.7");
+  // The agent's ready line taught the manager the guest's lpj (written before RUNNING).
+  EXPECT_EQ(common::ReadFile(work_ + "/lpj").value_or(""), "1234\n");
+  // The spec file is what a restarted clownixd will read.
+  absl::StatusOr<SpecFile::Contents> spec = SpecFile::Read(work_ + "/vms/vm1/spec");
+  ASSERT_TRUE(spec.ok()) << spec.status();
+  EXPECT_EQ(spec->spec.number, 7);
+
+  // Two Execs in flight, answered in reverse order.
+  absl::StatusOr<ExecResult> first, second;
+  std::thread a([&] { first = manager_->Exec("vm1", "echo one"); });
+  auto [id1, command1] = ReadExec(*guest);
+  std::thread b([&] { second = manager_->Exec("vm1", "echo two"); });
+  auto [id2, command2] = ReadExec(*guest);
+  EXPECT_EQ(command1, "echo one");
+  EXPECT_EQ(command2, "echo two");
+  ReplyExec(*guest, id2, 2, "two\n");
+  ReplyExec(*guest, id1, 0, "one\n");
+  a.join();
+  b.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(first->output, "one\n");
+  EXPECT_EQ(second->exit_code, 2);
+  EXPECT_EQ(second->output, "two\n");
+
+  // The console: output reaches subscribers and console.log, keystrokes reach the line.
+  absl::Mutex mu;
+  std::string seen;
+  absl::StatusOr<int64_t> sub = manager_->SubscribeConsole("vm1", [&](absl::string_view b) {
+    absl::MutexLock lock(&mu);
+    seen.append(b.data(), b.size());
+  });
+  ASSERT_TRUE(sub.ok());
+  ASSERT_TRUE(LinePeer(guest->console.get()).Write("login: "));
+  {
+    absl::MutexLock lock(&mu);
+    auto has = [&] { return absl::StrContains(seen, "login: "); };
+    EXPECT_TRUE(mu.AwaitWithTimeout(absl::Condition(&has), kWait));
+  }
+  ASSERT_TRUE(manager_->WriteConsole("vm1", "root\n").ok());
+  EXPECT_EQ(LinePeer(guest->console.get()).ReadLine(), "root");
+  manager_->UnsubscribeConsole(*sub);
+
+  ASSERT_TRUE(manager_->Kill("vm1").ok());
+  absl::StatusOr<VmEvent> last = manager_->LastExit("vm1");
+  ASSERT_TRUE(last.ok());
+  EXPECT_EQ(last->state, VmState::kStopped);
+  EXPECT_EQ(last->reason, "stopped by clownix; killed by signal 9 (Killed)");
+  EXPECT_TRUE(GroupGone(guest->pid));  // sh's sleep too.
+  EXPECT_FALSE(std::filesystem::exists(work_ + "/uml/vm1"));
+  EXPECT_FALSE(std::filesystem::exists(work_ + "/vms/vm1/spec"));
+  EXPECT_EQ(common::ReadFile(work_ + "/vms/vm1/console.log").value_or(""), "login: ");
+  EXPECT_EQ(StatesOf("vm1", 3),
+            (std::vector<VmState>{VmState::kBooting, VmState::kRunning, VmState::kStopped}));
+}
+
+TEST_F(VmManagerFakeUmlTest, DeathsAreClassified) {
+  std::shared_ptr<FakeGuest> killed = StartRunning({"k1", 1, 64, {}});
+  std::shared_ptr<FakeGuest> panicked = StartRunning({"p1", 2, 64, {}});
+  ASSERT_TRUE(killed && panicked);
+  // An Exec waiting when the VM dies fails at once; it does not wait for its deadline.
+  absl::StatusOr<ExecResult> waiting;
+  std::thread exec([&] { waiting = manager_->Exec("k1", "sleep 100", absl::Seconds(3600)); });
+  ReadExec(*killed);
+  ASSERT_EQ(kill(killed->pid, SIGKILL), 0);
+  ASSERT_TRUE(manager_->WaitForState("k1", VmState::kCrashed, kWait).ok());
+  exec.join();
+  EXPECT_EQ(waiting.status().code(), absl::StatusCode::kUnavailable) << waiting.status();
+  EXPECT_TRUE(absl::StrContains(waiting.status().message(), "killed by signal 9"))
+      << waiting.status();
+  EXPECT_EQ(manager_->LastExit("k1")->reason, "killed by signal 9 (Killed)");
+  EXPECT_TRUE(GroupGone(killed->pid));
+
+  // A panic notification names the cause of the crash that follows. The reboot announcement
+  // after it (same socket, handled in order) shows when the manager has taken both.
+  ASSERT_TRUE(panicked->Notify(mconsole_wire::kNotifyPanic, "Kernel panic - not syncing").ok());
+  ASSERT_TRUE(panicked->Notify(mconsole_wire::kNotifySocket, "/w/uml/p1/mconsole").ok());
+  ASSERT_TRUE(manager_->WaitForState("p1", VmState::kBooting, kWait).ok());
+  ASSERT_EQ(kill(panicked->pid, SIGABRT), 0);
+  ASSERT_TRUE(manager_->WaitForState("p1", VmState::kCrashed, kWait).ok());
+  EXPECT_TRUE(absl::StartsWith(manager_->LastExit("p1")->reason,
+                               "kernel panic: Kernel panic - not syncing; killed by signal 6"))
+      << manager_->LastExit("p1")->reason;
+}
+
+TEST_F(VmManagerFakeUmlTest, AGuestRebootFailsExecsInFlightAndTheAgentAnswersAgain) {
+  std::shared_ptr<FakeGuest> guest = StartRunning({"r1", 3, 64, {}});
+  ASSERT_NE(guest, nullptr);
+  absl::StatusOr<ExecResult> waiting;
+  std::thread exec([&] { waiting = manager_->Exec("r1", "sleep 100", absl::Seconds(3600)); });
+  ReadExec(*guest);
+  // The kernel restarted (UML announces its mconsole again).
+  ASSERT_TRUE(guest->Notify(mconsole_wire::kNotifySocket, "/w/uml/r1/mconsole").ok());
+  exec.join();
+  EXPECT_EQ(waiting.status().code(), absl::StatusCode::kUnavailable) << waiting.status();
+  EXPECT_TRUE(absl::StrContains(waiting.status().message(), "rebooted")) << waiting.status();
+  ASSERT_TRUE(manager_->WaitForState("r1", VmState::kBooting, kWait).ok());
+  EXPECT_EQ(manager_->Exec("r1", "true").status().code(), absl::StatusCode::kFailedPrecondition);
+  // Its agent starts and says so; the manager pings it on a new channel.
+  ASSERT_TRUE(guest->Notify(mconsole_wire::kNotifyUser, "agent-ready r1\n").ok());
+  AnswerPing(*guest);
+  ASSERT_TRUE(manager_->WaitForState("r1", VmState::kRunning, kWait).ok());
+  std::thread again([&] { waiting = manager_->Exec("r1", "hostname"); });
+  auto [id, command] = ReadExec(*guest);
+  ReplyExec(*guest, id, 0, "r1\n");
+  again.join();
+  ASSERT_TRUE(waiting.ok()) << waiting.status();
+  EXPECT_EQ(waiting->output, "r1\n");
+  EXPECT_EQ(StatesOf("r1", 4), (std::vector<VmState>{VmState::kBooting, VmState::kRunning,
+                                                     VmState::kBooting, VmState::kRunning}));
+}
+
+TEST_F(VmManagerFakeUmlTest, ASpecFileThatCannotBeWrittenIsReported) {
+  std::shared_ptr<FakeGuest> guest = StartRunning({"s1", 4, 64, {}});
+  ASSERT_NE(guest, nullptr);
+  // A directory where the spec file goes: the durable write's rename fails.
+  const std::string spec = work_ + "/vms/s1/spec";
+  std::filesystem::remove(spec);
+  std::filesystem::create_directories(spec + "/blocker");
+  ASSERT_TRUE(guest->Notify(mconsole_wire::kNotifySocket, "/w/uml/s1/mconsole").ok());
+  ASSERT_TRUE(manager_->WaitForState("s1", VmState::kBooting, kWait).ok());
+  StatesOf("s1", 3);
+  absl::MutexLock lock(&mu_);
+  ASSERT_EQ(events_.size(), 3u);
+  EXPECT_TRUE(absl::StrContains(events_[2].reason, "rebooting; the spec file could not be updated"))
+      << events_[2].reason;
+}
+
+TEST_F(VmManagerFakeUmlTest, AFailedLaunchLeavesNothing) {
+  launcher_->FailNextLaunch(absl::ResourceExhaustedError("no more processes"));
+  EXPECT_EQ(manager_->Start({"f1", 5, 64, {}}), absl::ResourceExhaustedError("no more processes"));
+  EXPECT_TRUE(std::filesystem::is_empty(work_ + "/vms"));
+  EXPECT_TRUE(std::filesystem::is_empty(work_ + "/uml"));
+  EXPECT_TRUE(manager_->List().empty());
+  // The name and number are free again.
+  ASSERT_NE(StartRunning({"f1", 5, 64, {}}), nullptr);
+}
+
+TEST_F(VmManagerFakeUmlTest, HaltPowersOffThroughTheAgent) {
+  std::shared_ptr<FakeGuest> guest = StartRunning({"h1", 6, 64, {}});
+  ASSERT_NE(guest, nullptr);
+  absl::Status halted;
+  std::thread halt([&] { halted = manager_->Halt("h1", absl::Seconds(600)); });
+  auto [id, command] = ReadExec(*guest);
+  EXPECT_EQ(command, "poweroff");
+  ASSERT_EQ(kill(guest->pid, SIGTERM), 0);  // The guest powers off.
+  halt.join();
+  EXPECT_TRUE(halted.ok()) << halted;
+  EXPECT_EQ(manager_->LastExit("h1")->state, VmState::kStopped);
+}
+
+TEST_F(VmManagerFakeUmlTest, ANewManagerAdoptsRunningVmsAndStopsThoseItCannotDescribe) {
+  std::shared_ptr<FakeGuest> kept = StartRunning({"a1", 1, 64, {}});
+  std::shared_ptr<FakeGuest> broken = StartRunning({"a2", 2, 64, {}});
+  ASSERT_TRUE(kept && broken);
+  // clownixd restarts. Meanwhile a2's spec file was cut short.
+  ASSERT_TRUE(Recreate().ok());
+  ASSERT_TRUE(common::WriteFileDurably(work_ + "/vms/a2/spec", "format=2\nname=a2\n").ok());
+  absl::StatusOr<std::vector<std::string>> adopted = manager_->Adopt();
+  ASSERT_TRUE(adopted.ok()) << adopted.status();
+  EXPECT_EQ(*adopted, std::vector<std::string>{"a1"});
+
+  // a1 is driven as before: its lines are re-opened by path.
+  AnswerPing(*kept);
+  ASSERT_TRUE(manager_->WaitForState("a1", VmState::kRunning, kWait).ok());
+  absl::StatusOr<VmInfo> info = manager_->Get("a1");
+  ASSERT_TRUE(info.ok());
+  EXPECT_TRUE(info->adopted);
+  EXPECT_EQ(info->pid, kept->pid);
+  absl::StatusOr<ExecResult> r;
+  std::thread exec([&] { r = manager_->Exec("a1", "hostname"); });
+  auto [id, command] = ReadExec(*kept);
+  ReplyExec(*kept, id, 0, "a1\n");
+  exec.join();
+  ASSERT_TRUE(r.ok()) << r.status();
+
+  // a2 cannot be managed without its spec: it was stopped, and says why.
+  ASSERT_TRUE(manager_->WaitForState("a2", VmState::kCrashed, kWait).ok());
+  const std::string reason = manager_->LastExit("a2")->reason;
+  EXPECT_TRUE(absl::StartsWith(reason, "not adopted: ")) << reason;
+  EXPECT_TRUE(absl::StrContains(reason, "no number= line")) << reason;
+  EXPECT_TRUE(GroupGone(broken->pid));
+  EXPECT_EQ(manager_->Get("a2").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(StatesOf("a2", 3).back(), VmState::kCrashed);
+
+  ASSERT_TRUE(manager_->Kill("a1").ok());
+  EXPECT_EQ(manager_->LastExit("a1")->reason,
+            "stopped by clownix; exited (adopted VM: status not available)");
+}
+
+}  // namespace
+}  // namespace clownix::vmm
