@@ -1,13 +1,11 @@
 #include "clients/cli/topology_file.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/file_io.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace clownix::cli {
@@ -34,19 +32,12 @@ absl::StatusOr<v1::Network> ReadTopologyFile(const std::string& path) {
     text << std::cin.rdbuf();
     return ParseTopologyJson(text.str(), "<stdin>");
   }
-  std::ifstream file(path, std::ios::binary);
-  if (!file) {
-    const int error = errno;
-    std::string message = absl::StrCat("cannot read ", path, ": ", std::strerror(error));
-    if (error == ENOENT) return absl::NotFoundError(message);
-    if (error == EACCES) return absl::PermissionDeniedError(message);
-    return absl::InvalidArgumentError(message);
+  absl::StatusOr<std::string> file = common::ReadFile(path);
+  if (!file.ok()) {
+    return absl::Status(file.status().code(),
+                        absl::StrCat("cannot read the topology file: ", file.status().message()));
   }
-  text << file.rdbuf();
-  if (file.bad()) {
-    return absl::InvalidArgumentError(absl::StrCat("cannot read ", path, ": I/O error"));
-  }
-  return ParseTopologyJson(text.str(), path);
+  return ParseTopologyJson(*file, path);
 }
 
 }  // namespace clownix::cli

@@ -71,7 +71,7 @@ TEST(ReadTopologyFileTest, MissingFile) {
   auto network = ReadTopologyFile("/nonexistent/net.json");
   EXPECT_EQ(network.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(network.status().message(),
-              HasSubstr("cannot read /nonexistent/net.json: No such file"));
+              HasSubstr("cannot read the topology file: open /nonexistent/net.json: No such file"));
 }
 
 }  // namespace
