@@ -1,0 +1,76 @@
+// VmDriver: what the reconciler needs of the VM runtime, and nothing more. clownixd runs it over
+// vmm::VmManager (vm_manager_driver.h); tests over a fake (testing/fake_vm_driver.h), so the
+// reconciler's rules run without User-Mode-Linux.
+//
+// The driver reports what happens to VMs (booting, answering, ending) as Events through a
+// callback given when it is made, from any thread (for a Start, possibly before Start returns).
+#ifndef CLOWNIX_SERVER_VM_DRIVER_H_
+#define CLOWNIX_SERVER_VM_DRIVER_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "proto/clownix/v1/resources.pb.h"
+
+namespace clownix::server {
+
+class VmDriver {
+ public:
+  // A VM to boot. `nics`: interface index (0 for the admin eth0) -> the control socket of the
+  // LAN it plugs into (SwitchDriver::ControlPath).
+  struct Spec {
+    std::string name;
+    int number = 0;
+    int mem_mib = 0;
+    std::map<int, std::string> nics;
+  };
+
+  // A VM that runs. `state`: VM_STATE_BOOTING until its guest agent answers, then
+  // VM_STATE_RUNNING. `nics` as in Spec: those it has now (hot-plugged ones included).
+  struct Info {
+    std::string name;
+    clownix::v1::VmState state = clownix::v1::VM_STATE_BOOTING;
+    int pid = 0;  // the main pid of the VM's process (UML names its NICs' data sockets after it)
+    std::map<int, std::string> nics;
+  };
+
+  // A change of a VM's state: VM_STATE_BOOTING, VM_STATE_RUNNING, or VM_STATE_STOPPED /
+  // VM_STATE_CRASHED (ended; `reason` says how).
+  struct Event {
+    std::string name;
+    clownix::v1::VmState state = clownix::v1::VM_STATE_UNSPECIFIED;
+    std::string reason;
+  };
+
+  virtual ~VmDriver() = default;
+
+  // Every method may be called from any thread, concurrently. Those that act on a VM block
+  // until it is done (Kill and Halt until the VM is gone). NOT_FOUND: no such VM.
+
+  // Boots a VM; OK once its process runs. INVALID_ARGUMENT, ALREADY_EXISTS, FAILED_PRECONDITION
+  // (e.g. a LAN's control socket is missing), UNAVAILABLE / INTERNAL (could not start it).
+  virtual absl::Status Start(const Spec& spec) = 0;
+  // Ends it at once.
+  virtual absl::Status Kill(const std::string& name) = 0;
+  // Powers it off, killing it once `grace` has passed.
+  virtual absl::Status Halt(const std::string& name, absl::Duration grace) = 0;
+  // Reboots it in place (it is BOOTING again).
+  virtual absl::Status Reboot(const std::string& name) = 0;
+  // Hot-plugs NIC `index` on the LAN of `ctl_path` / unplugs it. FAILED_PRECONDITION: the VM is
+  // not RUNNING (or no LAN listens at `ctl_path`); ALREADY_EXISTS / NOT_FOUND for the NIC.
+  virtual absl::Status AttachNic(const std::string& name, int index,
+                                 const std::string& ctl_path) = 0;
+  virtual absl::Status DetachNic(const std::string& name, int index) = 0;
+
+  // The VMs that run now. Cheap; never blocks on a VM.
+  virtual absl::StatusOr<Info> Get(const std::string& name) const = 0;
+  virtual std::vector<Info> List() const = 0;
+};
+
+}  // namespace clownix::server
+
+#endif  // CLOWNIX_SERVER_VM_DRIVER_H_
