@@ -1,14 +1,13 @@
 #include "server/saved_ports.h"
 
-#include <cstdio>
-#include <fstream>
-#include <sstream>
+#include <cstring>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "common/file_io.h"
 
 namespace clownix::server {
 namespace {
@@ -22,11 +21,11 @@ std::string MacText(const std::array<uint8_t, 6>& mac) {
 
 }  // namespace
 
-void SavedPorts::Load() {
+absl::Status SavedPorts::Load() {
   ports_.clear();
-  std::ifstream in(path_);
-  std::string line;
-  while (std::getline(in, line)) {
+  absl::StatusOr<std::string> text = common::ReadFileIfExists(path_);
+  if (!text.ok()) return text.status();
+  for (absl::string_view line : absl::StrSplit(*text, '\n', absl::SkipEmpty())) {
     std::vector<std::string> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
     if (fields.size() != 4) continue;
     SwitchClient::PortInfo port;
@@ -44,6 +43,7 @@ void SavedPorts::Load() {
     std::memcpy(&port.vm_address.addr, address.data(), address.size());
     ports_[port.port_id] = port;
   }
+  return absl::OkStatus();
 }
 
 absl::Status SavedPorts::Put(const SwitchClient::PortInfo& port) {
@@ -64,16 +64,7 @@ absl::Status SavedPorts::Write() const {
     absl::StrAppend(&text, id, " ", port.lan, " ", port.mac_known ? MacText(port.mac) : "-", " ",
                     absl::BytesToHexString(address), "\n");
   }
-  std::string tmp = path_ + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out.flush()) return absl::UnavailableError(absl::StrCat("cannot write ", tmp));
-  }
-  if (std::rename(tmp.c_str(), path_.c_str()) != 0) {
-    return absl::UnavailableError(absl::StrCat("cannot rename ", tmp, " to ", path_));
-  }
-  return absl::OkStatus();
+  return common::WriteFileDurably(path_, text);
 }
 
 }  // namespace clownix::server

@@ -6,7 +6,8 @@
 // handshake told it. Without this file, a clownixd killed with SIGKILL (its switch goes with it)
 // would come back with VMs it can adopt but not reach. One line per port:
 //   PORT_ID LAN MAC|- HEX(VM_ADDRESS)
-// rewritten atomically (write + rename) on every change; ports change only when NICs come and go.
+// rewritten atomically and durably (common::WriteFileDurably) on every change; ports change only
+// when NICs come and go.
 #ifndef CLOWNIX_SERVER_SAVED_PORTS_H_
 #define CLOWNIX_SERVER_SAVED_PORTS_H_
 
@@ -24,8 +25,9 @@ class SavedPorts {
   explicit SavedPorts(std::string path) : path_(std::move(path)) {}
 
   // Reads the file (missing: none). Lines that do not parse are skipped: a port lost that way
-  // only costs that VM's traffic until its NIC is plugged again.
-  void Load();
+  // only costs that VM's traffic until its NIC is plugged again. Errors: the file cannot be read
+  // (as errno maps them; no port is loaded then).
+  absl::Status Load();
   const std::map<uint64_t, switchcore::SwitchClient::PortInfo>& ports() const { return ports_; }
 
   // Record or forget a VM port, and rewrite the file. Errors come from the file system.

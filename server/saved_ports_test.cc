@@ -34,7 +34,7 @@ TEST(SavedPorts, RoundTripsEveryField) {
   std::remove(path.c_str());
   {
     SavedPorts saved(path);
-    saved.Load();
+    ASSERT_TRUE(saved.Load().ok());
     EXPECT_TRUE(saved.ports().empty());
     ASSERT_TRUE(saved.Put(Port(7, "lan1", true)).ok());
     ASSERT_TRUE(saved.Put(Port(9, "lan2", false)).ok());
@@ -42,7 +42,7 @@ TEST(SavedPorts, RoundTripsEveryField) {
     ASSERT_TRUE(saved.Erase(11).ok());
   }
   SavedPorts saved(path);
-  saved.Load();
+  ASSERT_TRUE(saved.Load().ok());
   ASSERT_EQ(saved.ports().size(), 2u);
   const auto& a = saved.ports().at(7);
   EXPECT_EQ(a.lan, "lan1");
@@ -63,9 +63,19 @@ TEST(SavedPorts, GarbageLinesAreSkipped) {
     out << "not a port\n0 lan1 - 00\n12 lan1 zz 0011\n";
   }
   SavedPorts saved(path);
-  saved.Load();
+  ASSERT_TRUE(saved.Load().ok());
   ASSERT_EQ(saved.ports().size(), 1u);
   EXPECT_EQ(saved.ports().begin()->first, 3u);
+}
+
+TEST(SavedPorts, AFileThatCannotBeReadIsReported) {
+  std::string path = Path();
+  std::string cmd = "rm -rf '" + path + "' && mkdir -p '" + path + "'";  // a directory
+  ASSERT_EQ(system(cmd.c_str()), 0);
+  SavedPorts saved(path);
+  EXPECT_FALSE(saved.Load().ok());
+  EXPECT_TRUE(saved.ports().empty());
+  EXPECT_FALSE(saved.Put(Port(1, "lan1", false)).ok());
 }
 
 }  // namespace
