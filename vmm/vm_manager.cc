@@ -34,6 +34,7 @@
 #include "vmm/console_line.h"
 #include "vmm/host_probe.h"
 #include "vmm/mconsole_client.h"
+#include "vmm/nic_hotplug.h"
 #include "vmm/process_group.h"
 #include "vmm/pty.h"
 #include "vmm/spec_file.h"
@@ -52,17 +53,6 @@ absl::Status NoSuchVm(absl::string_view name) {
 // The same status with "vm NAME: " before its message.
 absl::Status ForVm(absl::string_view name, const absl::Status& status) {
   return absl::Status(status.code(), absl::StrCat("vm ", name, ": ", status.message()));
-}
-
-// UML silently leaves out a NIC whose control socket is missing (docs/uml-facts.md #13): refuse
-// instead.
-absl::Status CheckCtlSocket(const NicSpec& nic) {
-  struct stat st;
-  if (stat(nic.ctl_path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode)) {
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "eth%d: no LAN control socket at %s (is the switch running?)", nic.index, nic.ctl_path));
-  }
-  return absl::OkStatus();
 }
 
 // The path of the pty slave a VM's process holds as descriptor `fd`, "" if it holds none.
@@ -89,6 +79,8 @@ std::string ReadCmdline(pid_t pid) {
 
 }  // namespace
 
+// Every field is guarded by VmManager::mu_ (a Vm is reached only through vms_); the annotation
+// cannot name another class's member, so the analysis does not check it.
 struct VmManager::Vm {
   // What it is.
   VmSpec spec;
@@ -800,7 +792,7 @@ absl::Status VmManager::Start(const VmSpec& spec) {
   absl::StatusOr<std::vector<std::string>> argv = CommandLine(spec);
   if (!argv.ok()) return argv.status();
   for (const NicSpec& nic : spec.nics) {
-    if (absl::Status s = CheckCtlSocket(nic); !s.ok()) return s;
+    if (absl::Status s = NicHotplug::CheckLanSocket(nic); !s.ok()) return s;
   }
   if (absl::Status s = Reserve(spec); !s.ok()) return s;
   if (absl::Status s = Launch(spec, *admin_ip, *argv); !s.ok()) {
@@ -974,35 +966,9 @@ absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
     if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
     number = it->second->spec.number;
   }
-  absl::StatusOr<std::string> mac = common::VmMac(number, nic.index);
-  if (!mac.ok()) return mac.status();
-  absl::StatusOr<std::string> value = UmlCommandLine::NicValue({nic.index, *mac, nic.ctl_path});
-  if (!value.ok()) return value.status();
-  if (absl::Status s = CheckCtlSocket(nic); !s.ok()) return s;
-  const std::string check = absl::StrFormat("test -e /sys/class/net/eth%d", nic.index);
-  absl::StatusOr<ExecResult> present = Exec(name, check, absl::Seconds(10));
-  if (!present.ok()) return present.status();
-  if (present->exit_code == 0) {
-    return absl::AlreadyExistsError(absl::StrFormat("vm %s already has eth%d", name, nic.index));
-  }
   const std::string mconsole = UmlDir(name) + "/mconsole";
-  absl::StatusOr<std::string> reply =
-      MconsoleClient::Send(mconsole, absl::StrFormat("config eth%d=%s", nic.index, *value));
-  if (!reply.ok()) return reply.status();
-  present = Exec(name, check, absl::Seconds(10));
-  if (!present.ok()) return present.status();
-  if (present->exit_code != 0) {
-    return absl::UnavailableError(absl::StrFormat(
-        "vm %s: UML accepted eth%d but no interface appeared (is anything listening on %s?)", name,
-        nic.index, nic.ctl_path));
-  }
-  auto forget = [&] {
-    absl::MutexLock lock(&mu_);
-    auto it = vms_.find(name);
-    if (it == vms_.end()) return;
-    std::vector<NicSpec>& nics = it->second->spec.nics;
-    nics.erase(std::remove(nics.begin(), nics.end(), nic), nics.end());
-  };
+  auto run = [&](const std::string& command) { return Exec(name, command, absl::Seconds(10)); };
+  if (absl::Status s = NicHotplug::Plug(name, number, nic, mconsole, run); !s.ok()) return s;
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
@@ -1012,28 +978,27 @@ absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
   absl::Status written = WriteSpec(std::string(name));
   if (written.ok()) return absl::OkStatus();
   // A NIC its spec file does not list would be forgotten by a restarted clownixd: undo.
-  forget();
-  absl::StatusOr<std::string> removed =
-      MconsoleClient::Send(mconsole, absl::StrFormat("remove eth%d", nic.index));
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it != vms_.end()) {
+      std::vector<NicSpec>& nics = it->second->spec.nics;
+      nics.erase(std::remove(nics.begin(), nics.end(), nic), nics.end());
+    }
+  }
+  absl::Status removed = NicHotplug::Remove(nic.index, mconsole);
   return ForVm(name, absl::Status(written.code(),
                                   absl::StrCat("eth", nic.index, " not plugged: the spec file ",
                                                "could not be updated: ", written.message(),
                                                removed.ok() ? "" : "; unplugging it again failed: ",
-                                               removed.ok() ? "" : removed.status().message())));
+                                               removed.message())));
 }
 
 absl::Status VmManager::DetachNic(absl::string_view name, int index) {
-  if (absl::Status s = common::ValidateNicIndex(index); !s.ok()) return s;
-  absl::StatusOr<ExecResult> down = Exec(
-      name, absl::StrFormat("test -e /sys/class/net/eth%d && ip link set eth%d down", index, index),
-      absl::Seconds(10));
-  if (!down.ok()) return down.status();
-  if (down->exit_code != 0) {
-    return absl::NotFoundError(absl::StrFormat("vm %s has no eth%d", name, index));
+  auto run = [&](const std::string& command) { return Exec(name, command, absl::Seconds(10)); };
+  if (absl::Status s = NicHotplug::Unplug(name, index, UmlDir(name) + "/mconsole", run); !s.ok()) {
+    return s;
   }
-  absl::StatusOr<std::string> reply =
-      MconsoleClient::Send(UmlDir(name) + "/mconsole", absl::StrFormat("remove eth%d", index));
-  if (!reply.ok()) return reply.status();
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);

@@ -58,13 +58,6 @@ struct VmInfo {
   std::string console_log;  // Path.
 };
 
-struct ExecResult {
-  int exit_code = 0;                // 128+N when the command was killed by signal N.
-  std::string output;               // stdout+stderr, the first `output_cap` bytes.
-  uint64_t total_output_bytes = 0;  // How much the command produced.
-  bool truncated() const { return total_output_bytes > output.size(); }
-};
-
 enum class XstateFix { kAuto, kAlways, kNever };
 
 struct VmManagerOptions {

@@ -1,9 +1,10 @@
-// The plain data of vmm's public API: what a VM is asked to be (VmSpec) and what it is (VmState,
-// VmEvent). vm_manager.h includes this header; its units (spec_file.h, vm_exit.h) use it without
-// depending on VmManager.
+// The plain data of vmm's public API: what a VM is asked to be (VmSpec), what it is (VmState,
+// VmEvent) and what a command run in it gave (ExecResult). vm_manager.h includes this header; its
+// units (spec_file.h, vm_exit.h, nic_hotplug.h) use it without depending on VmManager.
 #ifndef CLOWNIX_VMM_VM_TYPES_H_
 #define CLOWNIX_VMM_VM_TYPES_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,13 @@ struct VmSpec {
   int number = 0;    // 1..9999: MACs and the admin IP derive from it.
   int mem_mib = common::kDefaultMemMib;  // common::kMinMemMib..common::kMaxMemMib.
   std::vector<NicSpec> nics;
+};
+
+struct ExecResult {
+  int exit_code = 0;                // 128+N when the command was killed by signal N.
+  std::string output;               // stdout+stderr, the first `output_cap` bytes.
+  uint64_t total_output_bytes = 0;  // How much the command produced.
+  bool truncated() const { return total_output_bytes > output.size(); }
 };
 
 }  // namespace clownix::vmm

@@ -159,7 +159,12 @@ int Bench(char** argv) {
       "shmem_delta_mib=%.1f memavailable_drop_mib=%.1f\n",
       double(procs) / n, naive / 1024.0 / n, rss / 1024.0 / n, pss / 1024.0 / n,
       shmem_delta / 1024.0 / n, avail_delta / 1024.0 / n);
-  for (const auto& vm : manager.List()) manager.Kill(vm.spec.name).IgnoreError();
+  for (const auto& vm : manager.List()) {
+    if (absl::Status s = manager.Kill(vm.spec.name); !s.ok()) {
+      fprintf(stderr, "kill %s: %s\n", vm.spec.name.c_str(), s.ToString().c_str());
+      ++failed;
+    }
+  }
   return failed == 0 ? 0 : 1;
 }
 
