@@ -60,7 +60,7 @@ absl::StatusOr<std::unique_ptr<RuntimeController>> StartRuntime(const ServerOpti
   runtime.admin_netns = options.admin_netns;
   runtime.admin_tap = options.admin_tap;
   runtime.num_tap = options.num_tap;
-  return RuntimeController::Start(store, std::move(runtime));
+  return RuntimeController::Create(store, std::move(runtime));
 }
 
 }  // namespace
