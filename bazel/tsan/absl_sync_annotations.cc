@@ -84,6 +84,18 @@ __attribute__((constructor)) void CheckInterposed() {
 
 constexpr unsigned kRead = __tsan_mutex_read_lock;
 
+// Whether `pc` is in the executable, where all instrumented code is (--dynamic_mode=off), rather
+// than in a shared library (all of them uninstrumented Debian ones).
+bool CalledFromExecutable(void* pc) {
+  static void* const executable = [] {
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void*>(&CheckInterposed), &info) == 0) Fail("dladdr failed");
+    return info.dli_fbase;
+  }();
+  Dl_info info;
+  return dladdr(pc, &info) != 0 && info.dli_fbase == executable;
+}
+
 // Some real functions call others of this file through the PLT (AwaitWithTimeout calls
 // AwaitWithDeadline, CondVar::WaitWithTimeout calls WaitWithDeadline, ...): only the outermost
 // call on a thread tells TSAN, or it would see the mutex released twice.
@@ -170,9 +182,13 @@ void* NotifiedYet(const absl::Notification* n) {
 namespace absl {
 ABSL_NAMESPACE_BEGIN
 
+// Only a mutex destroyed by our (instrumented) code is announced. gRPC destroys its own after the
+// last user lets go of a reference count, an ordering TSAN cannot see in uninstrumented code, so
+// the destruction would look like a race with the last unlock; freeing the memory resets TSAN's
+// state for it anyway.
 Mutex::~Mutex() {
   static auto real = RealFn<void (*)(Mutex*)>("5MutexD2Ev");
-  __tsan_mutex_destroy(this, 0);
+  if (CalledFromExecutable(__builtin_return_address(0))) __tsan_mutex_destroy(this, 0);
   real(this);
 }
 
