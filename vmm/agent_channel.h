@@ -77,7 +77,7 @@ class AgentChannel {
   absl::Mutex mu_;
   std::map<std::string, Pending*> pending_ ABSL_GUARDED_BY(mu_);  // Owned by the waiting Call.
   std::string ping_id_ ABSL_GUARDED_BY(mu_);
-  std::string buffer_ ABSL_GUARDED_BY(mu_);  // Bytes read after the last complete line.
+  std::string buffer_ ABSL_GUARDED_BY(mu_);   // Bytes read after the last complete line.
   absl::Status closed_ ABSL_GUARDED_BY(mu_);  // Not OK once closed.
 };
 

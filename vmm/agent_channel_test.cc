@@ -56,8 +56,8 @@ class AgentChannelTest : public ::testing::Test {
     return f.size() >= 3 ? f[2] : "";
   }
   static std::string ExecReply(const std::string& id, int rc, const std::string& output) {
-    return absl::StrCat("A exec ", id, " ", rc, " ", output.size(), " ",
-                        absl::Base64Escape(output), "\n");
+    return absl::StrCat("A exec ", id, " ", rc, " ", output.size(), " ", absl::Base64Escape(output),
+                        "\n");
   }
   static std::string Request(const std::string& id, const std::string& command) {
     return *AgentProtocol::EncodeExec(id, command, 5, 1024);
@@ -127,7 +127,8 @@ TEST_F(AgentChannelTest, CloseFailsWaitingAndLaterCalls) {
   EXPECT_EQ(reply.status(), absl::UnavailableError("rebooted"));
   EXPECT_EQ(channel_->Call("c.2", Request("c.2", "y"), absl::Now() + absl::Seconds(60)).status(),
             absl::UnavailableError("rebooted"));
-  EXPECT_EQ(channel_->Send(Request("c.3", "z"), absl::Now()).code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(channel_->Send(Request("c.3", "z"), absl::Now()).code(),
+            absl::StatusCode::kUnavailable);
   EXPECT_FALSE(channel_->Ping("c.4").ok());
   channel_->Close(absl::UnavailableError("again"));  // The first reason stays.
   EXPECT_EQ(channel_->Send("x", absl::Now()), absl::UnavailableError("rebooted"));
@@ -140,9 +141,8 @@ TEST_F(AgentChannelTest, NoReplyByTheDeadlineIsDeadlineExceeded) {
   // A late reply is dropped, not handed to the next caller.
   ReadExecId();
   ASSERT_TRUE(guest_->Write(ExecReply("d.1", 0, "late")));
-  std::thread next([&] {
-    reply = channel_->Call("d.2", Request("d.2", "y"), absl::Now() + absl::Seconds(30));
-  });
+  std::thread next(
+      [&] { reply = channel_->Call("d.2", Request("d.2", "y"), absl::Now() + absl::Seconds(30)); });
   EXPECT_EQ(ReadExecId(), "d.2");
   ASSERT_TRUE(guest_->Write(ExecReply("d.2", 0, "on time")));
   next.join();

@@ -80,8 +80,8 @@ class ConsoleLine {
   struct Subscriber {
     explicit Subscriber(Callback cb) : callback(std::move(cb)) {}
     const Callback callback;
-    absl::Mutex call_mu;             // Held while `callback` runs.
-    std::atomic<bool> active{true};  // Cleared before call_mu is taken to end it.
+    absl::Mutex call_mu;                    // Held while `callback` runs.
+    std::atomic<bool> active{true};         // Cleared before call_mu is taken to end it.
     std::atomic<std::thread::id> caller{};  // The thread running `callback`, if any.
   };
 

@@ -56,8 +56,8 @@ class FakeMconsole {
       mconsole_wire::Request request;
       sockaddr_un from = {};
       socklen_t from_len = sizeof(from);
-      ssize_t n = recvfrom(fd_, &request, sizeof(request), 0,
-                           reinterpret_cast<sockaddr*>(&from), &from_len);
+      ssize_t n = recvfrom(fd_, &request, sizeof(request), 0, reinterpret_cast<sockaddr*>(&from),
+                           &from_len);
       if (n <= 0) return;
       std::string error;
       {
@@ -136,9 +136,9 @@ TEST_F(NicHotplugTest, RefusesWhatCannotWork) {
   absl::Status stale = NicHotplug::Plug("vm7", 7, {2, ctl_}, mconsole_path_, never_appears.Run());
   EXPECT_EQ(stale.code(), absl::StatusCode::kUnavailable) << stale;
   ScriptedGuest unused;
-  EXPECT_EQ(NicHotplug::Plug("vm7", 7, {3, dir_ + "/no-switch"}, mconsole_path_, unused.Run())
-                .code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(
+      NicHotplug::Plug("vm7", 7, {3, dir_ + "/no-switch"}, mconsole_path_, unused.Run()).code(),
+      absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(NicHotplug::Plug("vm7", 7, {8, ctl_}, mconsole_path_, unused.Run()).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(NicHotplug::Plug("vm7", 7, {1, ctl_ + ",x"}, mconsole_path_, unused.Run()).code(),
@@ -151,8 +151,8 @@ TEST_F(NicHotplugTest, RefusesWhatCannotWork) {
 TEST_F(NicHotplugTest, UnplugTakesTheInterfaceDownFirst) {
   ScriptedGuest guest{{0}};
   ASSERT_TRUE(NicHotplug::Unplug("vm7", 2, mconsole_path_, guest.Run()).ok());
-  EXPECT_EQ(guest.commands, std::vector<std::string>{
-                                "test -e /sys/class/net/eth2 && ip link set eth2 down"});
+  EXPECT_EQ(guest.commands,
+            std::vector<std::string>{"test -e /sys/class/net/eth2 && ip link set eth2 down"});
   EXPECT_EQ(mconsole_->commands(), std::vector<std::string>{"remove eth2"});
   ScriptedGuest absent{{1}};
   EXPECT_EQ(NicHotplug::Unplug("vm7", 3, mconsole_path_, absent.Run()).code(),

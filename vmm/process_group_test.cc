@@ -37,8 +37,7 @@ TEST(ProcessGroupTest, KillsAndWaitsForEveryMember) {
   // The others were reparented and exited: none runs any more (whoever adopted them may not have
   // reaped them yet).
   for (pid_t pid : ProcessGroup::Members(child->pid)) {
-    std::string stat =
-        common::ReadFileIfExists(absl::StrCat("/proc/", pid, "/stat")).value_or("");
+    std::string stat = common::ReadFileIfExists(absl::StrCat("/proc/", pid, "/stat")).value_or("");
     size_t paren = stat.rfind(')');
     if (paren == std::string::npos) continue;  // Gone meanwhile.
     EXPECT_EQ(stat.substr(paren + 2, 1), "Z") << "pid " << pid << " still runs";

@@ -19,7 +19,8 @@ absl::StatusOr<common::UniqueFd> Pty::OpenRawSlave(const std::string& path) {
   common::UniqueFd fd(open(path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) return absl::ErrnoToStatus(errno, absl::StrCat("open ", path));
   termios t;
-  if (tcgetattr(fd.get(), &t) != 0) return absl::ErrnoToStatus(errno, absl::StrCat("tcgetattr ", path));
+  if (tcgetattr(fd.get(), &t) != 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("tcgetattr ", path));
   cfmakeraw(&t);
   if (tcsetattr(fd.get(), TCSANOW, &t) != 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("tcsetattr ", path));
@@ -53,9 +54,10 @@ absl::Status WriteToLine(int fd, absl::string_view data, absl::Time deadline) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN) return absl::ErrnoToStatus(errno, "write");
     const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) return absl::DeadlineExceededError("the line is not draining");
-    const int wait_ms = static_cast<int>(
-        std::min<int64_t>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 60000));
+    if (left <= absl::ZeroDuration())
+      return absl::DeadlineExceededError("the line is not draining");
+    const int wait_ms = static_cast<int>(std::min<int64_t>(
+        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 60000));
     pollfd p = {fd, POLLOUT, 0};
     if (poll(&p, 1, wait_ms) < 0 && errno != EINTR) return absl::ErrnoToStatus(errno, "poll");
   }

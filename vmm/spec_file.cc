@@ -16,8 +16,8 @@ constexpr int kFormat = 2;
 constexpr size_t kMaxFileBytes = 64 * 1024;  // A spec is a few hundred bytes.
 
 absl::Status LineError(int line_number, absl::string_view line, absl::string_view what) {
-  return absl::DataLossError(absl::StrCat("line ", line_number, " \"", absl::CHexEscape(line),
-                                          "\": ", what));
+  return absl::DataLossError(
+      absl::StrCat("line ", line_number, " \"", absl::CHexEscape(line), "\": ", what));
 }
 
 }  // namespace
@@ -26,7 +26,8 @@ std::string SpecFile::Encode(const Contents& contents) {
   const VmSpec& spec = contents.spec;
   std::string text = absl::StrCat("format=", kFormat, "\nname=", spec.name,
                                   "\nnumber=", spec.number, "\nmem=", spec.mem_mib, "\n");
-  for (const NicSpec& nic : spec.nics) absl::StrAppend(&text, "nic=", nic.index, " ", nic.ctl_path, "\n");
+  for (const NicSpec& nic : spec.nics)
+    absl::StrAppend(&text, "nic=", nic.index, " ", nic.ctl_path, "\n");
   for (const NicSpec& nic : contents.boot_nics) {
     absl::StrAppend(&text, "bootnic=", nic.index, " ", nic.ctl_path, "\n");
   }
@@ -49,7 +50,8 @@ absl::StatusOr<SpecFile::Contents> SpecFile::Parse(absl::string_view text) {
       ended = true;
       continue;
     }
-    std::pair<absl::string_view, absl::string_view> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(line, absl::MaxSplits('=', 1));
     const absl::string_view key = kv.first;
     const absl::string_view value = kv.second;
     if (key == "nic" || key == "bootnic") {
@@ -77,7 +79,8 @@ absl::StatusOr<SpecFile::Contents> SpecFile::Parse(absl::string_view text) {
     if (key == "format") {
       int format = 0;
       if (line_number != 1 || !absl::SimpleAtoi(value, &format) || format != kFormat) {
-        return LineError(line_number, line, absl::StrCat("only format ", kFormat, ", first, is known"));
+        return LineError(line_number, line,
+                         absl::StrCat("only format ", kFormat, ", first, is known"));
       }
       has_format = true;
     } else if (key == "name") {

@@ -63,7 +63,8 @@ TEST(SpecFileTest, ACutFileIsDataLoss) {
   // Every cut of the file at a line boundary (and in the middle of a line) short of the end.
   for (size_t size = 0; size + 1 < whole.size(); ++size) {
     absl::StatusOr<SpecFile::Contents> cut = SpecFile::Parse(whole.substr(0, size));
-    EXPECT_EQ(cut.status().code(), absl::StatusCode::kDataLoss) << size << ": " << whole.substr(0, size);
+    EXPECT_EQ(cut.status().code(), absl::StatusCode::kDataLoss)
+        << size << ": " << whole.substr(0, size);
   }
   absl::StatusOr<SpecFile::Contents> cut = SpecFile::Parse(whole.substr(0, whole.size() - 4));
   EXPECT_TRUE(absl::StrContains(cut.status().message(), "no end line")) << cut.status();

@@ -8,7 +8,7 @@
 namespace clownix::vmm {
 namespace {
 
-constexpr int Exited(int code) { return code << 8; }      // As waitpid encodes it.
+constexpr int Exited(int code) { return code << 8; }  // As waitpid encodes it.
 constexpr int Signaled(int signal) { return signal; }
 
 TEST(ClassifyExitTest, GuestPowerOffIsAStop) {

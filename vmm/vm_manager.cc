@@ -728,8 +728,8 @@ absl::Status VmManager::Launch(const VmSpec& spec, const std::string& admin_ip,
   if (!ec) fs::remove_all(dir, ec);
   if (!ec) fs::create_directories(dir, ec);
   if (ec) return absl::ErrnoToStatus(ec.value(), dir);
-  if (absl::Status s = ConfigDisk::Build({spec.name, admin_ip, options_.rsa_public_key},
-                                         dir + "/config.img");
+  if (absl::Status s =
+          ConfigDisk::Build({spec.name, admin_ip, options_.rsa_public_key}, dir + "/config.img");
       !s.ok()) {
     return s;
   }
@@ -899,10 +899,10 @@ absl::Status VmManager::Reboot(absl::string_view name) {
   absl::Status written = WriteSpec(std::string(name));
   Deliver(events);
   if (!written.ok()) {
-    return ForVm(name, absl::Status(written.code(),
-                                    absl::StrCat("rebooted, but the spec file could not be "
-                                                 "updated: ",
-                                                 written.message())));
+    return ForVm(
+        name, absl::Status(written.code(), absl::StrCat("rebooted, but the spec file could not be "
+                                                        "updated: ",
+                                                        written.message())));
   }
   return absl::OkStatus();
 }

@@ -207,8 +207,7 @@ class VmManager {
   void Loop();
   void HandleDeath(const std::string& name, uint64_t token) ABSL_LOCKS_EXCLUDED(mu_);
   void HandleNotify(const std::string& name, uint64_t token) ABSL_LOCKS_EXCLUDED(mu_);
-  void HandleConsole(const std::string& name, uint64_t token, bool hangup)
-      ABSL_LOCKS_EXCLUDED(mu_);
+  void HandleConsole(const std::string& name, uint64_t token, bool hangup) ABSL_LOCKS_EXCLUDED(mu_);
   void HandleAgent(const std::string& name, uint64_t token, bool hangup) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Start's steps: the argv (validates the spec), the name reserved in vms_, the files and the

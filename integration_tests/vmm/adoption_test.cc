@@ -46,8 +46,8 @@ TEST(AdoptionTest, NewManagerAdoptsRunningVmsAfterACrash) {
 
   // The "old clownixd".
   common::SpawnOptions hold;
-  hold.argv = {"vmm/tools/vmm_tool", "hold", work, options.root_fs, options.xstate_fix_library,
-               "3"};
+  hold.argv = {"vmm/tools/vmm_tool",       "hold", work, options.root_fs,
+               options.xstate_fix_library, "3"};
   hold.output = common::SpawnOptions::Output::kPipe;
   hold.stderr_to_parent = true;
   absl::StatusOr<common::SpawnedChild> tool = common::Spawn(hold);
