@@ -25,8 +25,8 @@ TEST(EndpointRef, StoreKeyIsTheLinksKey) {
 }
 
 TEST(EndpointRef, RoundTripsThroughTheMessage) {
-  for (const EndpointRef& ref : {EndpointRef::Nic("a", 0), EndpointRef::Nic("b", 7),
-                                 EndpointRef::Tap("tap0")}) {
+  for (const EndpointRef& ref :
+       {EndpointRef::Nic("a", 0), EndpointRef::Nic("b", 7), EndpointRef::Tap("tap0")}) {
     EXPECT_EQ(EndpointRef::FromProto(ref.ToProto()), ref) << ref;
   }
   clownix::v1::Endpoint message;

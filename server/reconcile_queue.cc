@@ -6,8 +6,7 @@
 namespace clownix::server {
 
 bool ReconcileWork::empty() const {
-  return vms.empty() && lans.empty() && links.empty() && vm_events.empty() &&
-         port_events.empty();
+  return vms.empty() && lans.empty() && links.empty() && vm_events.empty() && port_events.empty();
 }
 
 void ReconcileWork::Merge(ReconcileWork other) {
@@ -64,9 +63,7 @@ void ReconcileQueue::PromoteDueLocked(absl::Time now) {
 std::optional<ReconcileWork> ReconcileQueue::Next() {
   absl::MutexLock lock(&mu_);
   busy_ = false;
-  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return closed_ || !pending_.empty();
-  };
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closed_ || !pending_.empty(); };
   while (true) {
     PromoteDueLocked(absl::Now());
     if (ready()) break;
@@ -88,8 +85,7 @@ std::optional<ReconcileWork> ReconcileQueue::Next() {
 void ReconcileQueue::WaitIdle(uint64_t revision) {
   absl::MutexLock lock(&mu_);
   auto idle = [this, revision]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return closed_ ||
-           ((revisions_ended_ || revision_ >= revision) && !busy_ && pending_.empty());
+    return closed_ || ((revisions_ended_ || revision_ >= revision) && !busy_ && pending_.empty());
   };
   mu_.Await(absl::Condition(&idle));
 }

@@ -44,13 +44,12 @@ ReconcileWork RetryVm(const std::string& vm) {
 
 }  // namespace
 
-Reconciler::Reconciler(TopologyStore* store, ReconcileQueue* queue, VmDriver* vms,
-                       SwitchDriver* sw, Options options)
+Reconciler::Reconciler(TopologyStore* store, ReconcileQueue* queue, VmDriver* vms, SwitchDriver* sw,
+                       Options options)
     : store_(store), queue_(queue), vms_(vms), sw_(sw), options_(std::move(options)) {}
 
 std::unique_ptr<Reconciler> Reconciler::Create(TopologyStore* store, ReconcileQueue* queue,
-                                               VmDriver* vms, SwitchDriver* sw,
-                                               Options options) {
+                                               VmDriver* vms, SwitchDriver* sw, Options options) {
   std::unique_ptr<Reconciler> reconciler(new Reconciler(store, queue, vms, sw, std::move(options)));
   reconciler->Begin();
   return reconciler;
@@ -253,8 +252,8 @@ void Reconciler::RestoreSavedPorts(ReconcileWork& work) {
     }
     absl::StatusOr<uint64_t> restored = sw_->RestorePort(port);
     if (!restored.ok()) {
-      Log(LogLevel::kWarning, absl::StrCat(endpoint->StoreKey(), ": port not restored: ",
-                                           restored.status().ToString()));
+      Log(LogLevel::kWarning, absl::StrCat(endpoint->StoreKey(),
+                                           ": port not restored: ", restored.status().ToString()));
       stale.push_back(id);
       continue;
     }
@@ -412,8 +411,7 @@ void Reconciler::ReconcileLink(const EndpointRef& endpoint) {
           s.code() == absl::StatusCode::kNotFound ? absl::OkStatus() : s, std::move(retry));
 }
 
-void Reconciler::Outcome(const std::string& what, const absl::Status& status,
-                         ReconcileWork retry) {
+void Reconciler::Outcome(const std::string& what, const absl::Status& status, ReconcileWork retry) {
   auto it = failures_.find(what);
   if (status.ok()) {
     if (it != failures_.end()) {

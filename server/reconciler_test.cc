@@ -442,16 +442,14 @@ TEST_F(ReconcilerTest, HotPlugAndUnplugFollowTheLinks) {
   Apply(CreateVm("a"));
   Apply(Connect(Nic("a", 1), "blue"));
   Apply(Connect(Nic("a", 2), "red"));
-  EXPECT_EQ(vms_.Get("a")->nics,
-            (std::map<int, std::string>{{0, sw_->ControlPath(kAdminLan)},
-                                        {1, sw_->ControlPath("blue")},
-                                        {2, sw_->ControlPath("red")}}));
+  EXPECT_EQ(vms_.Get("a")->nics, (std::map<int, std::string>{{0, sw_->ControlPath(kAdminLan)},
+                                                             {1, sw_->ControlPath("blue")},
+                                                             {2, sw_->ControlPath("red")}}));
   Apply(Disconnect(Nic("a", 1)));
   Apply(Disconnect(Nic("a", 2)));
   Apply(Connect(Nic("a", 2), "blue"));
-  EXPECT_EQ(vms_.Get("a")->nics,
-            (std::map<int, std::string>{{0, sw_->ControlPath(kAdminLan)},
-                                        {2, sw_->ControlPath("blue")}}));
+  EXPECT_EQ(vms_.Get("a")->nics, (std::map<int, std::string>{{0, sw_->ControlPath(kAdminLan)},
+                                                             {2, sw_->ControlPath("blue")}}));
 }
 
 TEST_F(ReconcilerTest, AFailedHotPlugIsRetriedWhenTransient) {
@@ -578,7 +576,7 @@ TEST_F(ReconcilerTest, AfterStopMachineCallsAreRefused) {
   EXPECT_EQ(reconciler_->StartVm("a").code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(reconciler_->HaltVm("a", absl::Seconds(1)).code(), absl::StatusCode::kUnavailable);
   EXPECT_EQ(reconciler_->RebootVm("a").code(), absl::StatusCode::kUnavailable);
-  reconciler_->WaitIdle(1000);  // returns: the queue is closed
+  reconciler_->WaitIdle(1000);      // returns: the queue is closed
   EXPECT_TRUE(vms_.Get("a").ok());  // the reconciler leaves VMs alone
 }
 

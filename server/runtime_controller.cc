@@ -34,7 +34,7 @@ RuntimeController::RuntimeController(TopologyStore* store, Options options)
     : store_(store), options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<RuntimeController>> RuntimeController::Create(TopologyStore* store,
-                                                                            Options options) {
+                                                                             Options options) {
   std::unique_ptr<RuntimeController> controller(new RuntimeController(store, std::move(options)));
   if (absl::Status s = controller->StartBackends(); !s.ok()) return s;
   if (absl::Status s = controller->CreateTaps(); !s.ok()) return s;
@@ -124,9 +124,9 @@ void RuntimeController::KillAllVms() {
   for (std::thread& killer : killers) killer.join();
   for (size_t i = 0; i < vms.size(); ++i) {
     if (results[i].ok() || results[i].code() == absl::StatusCode::kNotFound) continue;
-    Log(LogLevel::kError, absl::StrCat("vm \"", vms[i].name, "\" was not stopped: ",
-                                       results[i].ToString(),
-                                       "; the next clownixd adopts it if it still runs"));
+    Log(LogLevel::kError,
+        absl::StrCat("vm \"", vms[i].name, "\" was not stopped: ", results[i].ToString(),
+                     "; the next clownixd adopts it if it still runs"));
   }
 }
 
@@ -136,9 +136,7 @@ absl::Status RuntimeController::Halt(const std::string& vm, absl::Duration grace
   return reconciler_->HaltVm(vm, grace);
 }
 
-absl::Status RuntimeController::Reboot(const std::string& vm) {
-  return reconciler_->RebootVm(vm);
-}
+absl::Status RuntimeController::Reboot(const std::string& vm) { return reconciler_->RebootVm(vm); }
 
 absl::StatusOr<clownix::v1::ExecResponse> RuntimeController::Exec(const std::string& vm,
                                                                   const std::string& command,
@@ -151,8 +149,8 @@ absl::StatusOr<clownix::v1::ExecResponse> RuntimeController::Exec(const std::str
 
 absl::StatusOr<std::unique_ptr<MachineRuntime::ConsoleAttachment>> RuntimeController::AttachConsole(
     const std::string& vm, std::function<void(const std::string&)> on_output) {
-  absl::StatusOr<int64_t> subscription = vmm_->SubscribeConsole(
-      vm, [on_output = std::move(on_output)](absl::string_view bytes) {
+  absl::StatusOr<int64_t> subscription =
+      vmm_->SubscribeConsole(vm, [on_output = std::move(on_output)](absl::string_view bytes) {
         on_output(std::string(bytes));
       });
   if (!subscription.ok()) return subscription.status();

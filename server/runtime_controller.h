@@ -49,7 +49,7 @@ class RuntimeController final : public MachineRuntime, public SwitchBackend {
   // answers), VmManager::Create and Adopt, HostNetwork::ConfigureAdminTap, and the store's for
   // the taps. A start that fails leaves the VMs it found running, for the next one to adopt.
   static absl::StatusOr<std::unique_ptr<RuntimeController>> Create(TopologyStore* store,
-                                                                    Options options);
+                                                                   Options options);
   // Stop().
   ~RuntimeController() override;
 

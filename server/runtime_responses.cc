@@ -20,8 +20,8 @@ clownix::v1::LanStats BuildLanStats(const std::string& lan,
     }
     if (port.kind == ctl::PortKind::kVm && port.mac_known) {
       const auto& mac = port.mac;
-      out->set_mac(absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
-                                   mac[3], mac[4], mac[5]));
+      out->set_mac(absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                                   mac[4], mac[5]));
     }
     absl::StatusOr<SwitchDriver::Counters> counters = read_counters(port.port_id);
     out->set_up(counters.ok());

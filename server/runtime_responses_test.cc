@@ -47,8 +47,8 @@ TEST(BuildLanStats, OnePortEntryPerPortOfTheLan) {
     return std::nullopt;
   };
 
-  clownix::v1::LanStats stats = BuildLanStats("blue", {vm, tap, elsewhere, unknown}, counters,
-                                              identify);
+  clownix::v1::LanStats stats =
+      BuildLanStats("blue", {vm, tap, elsewhere, unknown}, counters, identify);
   EXPECT_EQ(stats.lan(), "blue");
   ASSERT_EQ(stats.ports_size(), 3);
 

@@ -33,9 +33,7 @@ absl::StatusOr<uint64_t> SwitchClientDriver::AttachTap(const std::string& lan,
   return client_->AttachTap(lan, tap);
 }
 
-absl::Status SwitchClientDriver::DetachTap(uint64_t port_id) {
-  return client_->DetachTap(port_id);
-}
+absl::Status SwitchClientDriver::DetachTap(uint64_t port_id) { return client_->DetachTap(port_id); }
 
 absl::Status SwitchClientDriver::SetImpairment(uint64_t port_id,
                                                const clownix::v1::Impairment& to_lan,

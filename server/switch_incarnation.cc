@@ -14,8 +14,9 @@ absl::StatusOr<uint32_t> NextSwitchIncarnation(const std::string& work_dir) {
   uint32_t starts = 0;
   absl::string_view count = absl::StripAsciiWhitespace(*text);
   if (!count.empty() && !absl::SimpleAtoi(count, &starts)) {
-    return absl::DataLossError(absl::StrCat(path, " does not hold a count of starts; remove it "
-                                                  "and ports.saved next to it"));
+    return absl::DataLossError(absl::StrCat(path,
+                                            " does not hold a count of starts; remove it "
+                                            "and ports.saved next to it"));
   }
   ++starts;
   if (absl::Status s = common::WriteFileDurably(path, absl::StrCat(starts, "\n")); !s.ok()) {

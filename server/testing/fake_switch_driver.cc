@@ -121,8 +121,7 @@ void FakeSwitchDriver::FailSetImpairment(absl::Status status, int times) {
   Script("set_impairment", "", std::move(status), times);
 }
 
-uint64_t FakeSwitchDriver::ConnectVm(const std::string& lan,
-                                     const switchcore::DataAddress& address,
+uint64_t FakeSwitchDriver::ConnectVm(const std::string& lan, const switchcore::DataAddress& address,
                                      std::optional<std::array<uint8_t, 6>> mac) {
   PortEvent event;
   {
@@ -215,9 +214,8 @@ std::optional<SwitchDriver::Port> FakeSwitchDriver::TapPort(const std::string& t
 bool FakeSwitchDriver::WaitUntil(const std::function<bool(const State&)>& condition,
                                  absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
-  auto holds = [this, &condition]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return condition(state_);
-  };
+  auto holds = [this, &condition]()
+                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return condition(state_); };
   return mu_.AwaitWithTimeout(absl::Condition(&holds), timeout);
 }
 
@@ -230,8 +228,8 @@ absl::Status FakeSwitchDriver::TakeLocked(const std::string& op, const std::stri
   return status;
 }
 
-void FakeSwitchDriver::Script(const std::string& op, const std::string& name,
-                              absl::Status status, int times) {
+void FakeSwitchDriver::Script(const std::string& op, const std::string& name, absl::Status status,
+                              int times) {
   absl::MutexLock lock(&mu_);
   if (times == 0) {
     failures_.erase({op, name});

@@ -73,8 +73,7 @@ class FakeSwitchDriver final : public SwitchDriver {
   // The port of tap `tap`, if attached.
   std::optional<Port> TapPort(const std::string& tap) const;
   // Blocks until `condition` holds of the switch or `timeout` passes; whether it holds.
-  bool WaitUntil(const std::function<bool(const State&)>& condition,
-                 absl::Duration timeout) const;
+  bool WaitUntil(const std::function<bool(const State&)>& condition, absl::Duration timeout) const;
 
  private:
   struct Failure {

@@ -204,9 +204,7 @@ FakeVmDriver::Vms FakeVmDriver::vms() const {
 bool FakeVmDriver::WaitUntil(const std::function<bool(const Vms&)>& condition,
                              absl::Duration timeout) const {
   absl::MutexLock lock(&mu_);
-  auto holds = [this, &condition]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return condition(vms_);
-  };
+  auto holds = [this, &condition]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return condition(vms_); };
   return mu_.AwaitWithTimeout(absl::Condition(&holds), timeout);
 }
 
