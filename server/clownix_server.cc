@@ -39,7 +39,7 @@ absl::StatusOr<std::string> PublicKey(const ServerOptions& options) {
   return common::ReadFile(key + ".pub", kMaxKeyBytes);
 }
 
-absl::StatusOr<std::unique_ptr<RuntimeController>> StartRuntime(const ServerOptions& options,
+absl::StatusOr<std::unique_ptr<RuntimeController>> CreateRuntime(const ServerOptions& options,
                                                                 TopologyStore* store) {
   absl::StatusOr<BulkPaths> bulk = FindBulkPaths(options.bulk_dir);
   if (!bulk.ok()) return bulk.status();
@@ -65,14 +65,14 @@ absl::StatusOr<std::unique_ptr<RuntimeController>> StartRuntime(const ServerOpti
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Start(const ServerOptions& options) {
+absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const ServerOptions& options) {
   std::unique_ptr<ClownixServer> server(new ClownixServer(options));
   TopologyStore::Options store_options;
   store_options.work_dir = options.work_dir;
   store_options.rules.admin_prefix = AdminPrefix(options);
   TopologyStore::Recovery recovery;
   absl::StatusOr<std::unique_ptr<TopologyStore>> store =
-      TopologyStore::Open(store_options, &recovery);
+      TopologyStore::Create(store_options, &recovery);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
   Log(LogLevel::kInfo,
@@ -82,7 +82,7 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Start(const Server
 
   if (options.backends) {
     absl::StatusOr<std::unique_ptr<RuntimeController>> runtime =
-        StartRuntime(options, server->store_.get());
+        CreateRuntime(options, server->store_.get());
     if (!runtime.ok()) return runtime.status();
     server->runtime_ = *std::move(runtime);
   }

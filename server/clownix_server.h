@@ -23,7 +23,7 @@ class ClownixServer {
   // off) and starts serving. FAILED_PRECONDITION when the work dir is in use; UNAVAILABLE when an
   // address cannot be bound; the backends' errors when they cannot start (NOT_FOUND for a missing
   // kernel, root_fs or binary, ...).
-  static absl::StatusOr<std::unique_ptr<ClownixServer>> Start(const ServerOptions& options);
+  static absl::StatusOr<std::unique_ptr<ClownixServer>> Create(const ServerOptions& options);
   ~ClownixServer();
 
   // Blocks until Shutdown is called (from another thread or a signal handler thread).

@@ -31,7 +31,7 @@ class ClownixServerTest : public testing::Test {
   }
   void Restart() {
     server_.reset();
-    auto server = ClownixServer::Start(options_);
+    auto server = ClownixServer::Create(options_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
     channel_ = grpc::CreateChannel("unix:" + options_.socket_path(),

@@ -37,7 +37,7 @@ absl::StatusOr<std::string> ReadAll(int fd, const std::string& path) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Journal>> Journal::Open(
+absl::StatusOr<std::unique_ptr<Journal>> Journal::Create(
     const std::string& path, const std::function<absl::Status(absl::string_view)>& on_record,
     ReplayResult* result) {
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

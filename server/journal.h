@@ -32,7 +32,7 @@ class Journal {
   // Reads every record of the journal at `path` (a missing file has none) and calls `on_record`
   // with each payload in order; then opens the file for appending after the last good record,
   // truncating a torn tail. DATA_LOSS for corruption before the tail; `on_record` errors abort.
-  static absl::StatusOr<std::unique_ptr<Journal>> Open(
+  static absl::StatusOr<std::unique_ptr<Journal>> Create(
       const std::string& path, const std::function<absl::Status(absl::string_view)>& on_record,
       ReplayResult* result);
 

@@ -22,7 +22,7 @@ class JournalTest : public testing::Test {
 
   absl::StatusOr<std::unique_ptr<Journal>> Open(std::vector<std::string>* records,
                                                 Journal::ReplayResult* result) {
-    return Journal::Open(
+    return Journal::Create(
         path_,
         [records](absl::string_view r) {
           records->emplace_back(r);
@@ -182,7 +182,7 @@ TEST_F(JournalTest, ReplayErrorStopsOpen) {
     (*journal)->Append("first");
     ASSERT_TRUE((*journal)->Sync().ok());
   }
-  auto journal = Journal::Open(
+  auto journal = Journal::Create(
       path_, [](absl::string_view) { return absl::DataLossError("bad"); }, &result);
   EXPECT_EQ(journal.status().code(), absl::StatusCode::kDataLoss);
 }

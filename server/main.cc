@@ -94,7 +94,7 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   absl::StatusOr<std::unique_ptr<clownix::server::ClownixServer>> server =
-      clownix::server::ClownixServer::Start(*options);
+      clownix::server::ClownixServer::Create(*options);
   if (!server.ok()) {
     fprintf(stderr, "clownixd: %s\n", server.status().ToString().c_str());
     return 1;

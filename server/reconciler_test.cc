@@ -106,7 +106,7 @@ class ReconcilerTest : public ::testing::Test {
     dir_ = FreshDir();
     TopologyStore::Options options;
     options.work_dir = dir_;
-    absl::StatusOr<std::unique_ptr<TopologyStore>> store = TopologyStore::Open(options);
+    absl::StatusOr<std::unique_ptr<TopologyStore>> store = TopologyStore::Create(options);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }

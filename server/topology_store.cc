@@ -27,7 +27,7 @@ constexpr char kLockFile[] = "clownixd.lock";
 
 TopologyStore::TopologyStore(Options options) : options_(std::move(options)) {}
 
-absl::StatusOr<std::unique_ptr<TopologyStore>> TopologyStore::Open(Options options,
+absl::StatusOr<std::unique_ptr<TopologyStore>> TopologyStore::Create(Options options,
                                                                    Recovery* recovery) {
   if (mkdir(options.work_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return absl::ErrnoToStatus(errno, absl::StrCat("create work dir ", options.work_dir));
@@ -88,7 +88,7 @@ absl::Status TopologyStore::Recover(Recovery* recovery) {
     return absl::OkStatus();
   };
   absl::StatusOr<std::unique_ptr<Journal>> journal =
-      Journal::Open(absl::StrCat(dir, "/", kJournalFile), on_record, &replay);
+      Journal::Create(absl::StrCat(dir, "/", kJournalFile), on_record, &replay);
   if (!journal.ok()) return journal.status();
   journal_ = *std::move(journal);
   recovery->journal_records = replay.records;

@@ -52,8 +52,9 @@ class TopologyStore {
 
   // Loads state.json and replays journal.log from `options.work_dir` (created if missing) and
   // starts the writer. FAILED_PRECONDITION if another clownixd holds the work dir; DATA_LOSS or
-  // INVALID_ARGUMENT if the files are corrupt; UNAVAILABLE for I/O errors.
-  static absl::StatusOr<std::unique_ptr<TopologyStore>> Open(Options options,
+  // INVALID_ARGUMENT if the files are corrupt; I/O errors as absl::ErrnoToStatus maps their errno
+  // (PERMISSION_DENIED, RESOURCE_EXHAUSTED for a full disk, UNAVAILABLE, ...).
+  static absl::StatusOr<std::unique_ptr<TopologyStore>> Create(Options options,
                                                              Recovery* recovery = nullptr);
   ~TopologyStore();
 

@@ -44,7 +44,7 @@ TopologyStore::Options Opts(const std::string& dir) {
 TEST(TopologyStore, AcknowledgedMutationsSurviveReopen) {
   std::string dir = FreshDir();
   {
-    auto store = TopologyStore::Open(Opts(dir));
+    auto store = TopologyStore::Create(Opts(dir));
     ASSERT_TRUE(store.ok()) << store.status();
     auto lan = (*store)->Mutate(CreateLan("l1"));
     ASSERT_TRUE(lan.ok());
@@ -63,7 +63,7 @@ TEST(TopologyStore, AcknowledgedMutationsSurviveReopen) {
     EXPECT_EQ((*store)->revision(), 3u);
   }
   TopologyStore::Recovery recovery;
-  auto store = TopologyStore::Open(Opts(dir), &recovery);
+  auto store = TopologyStore::Create(Opts(dir), &recovery);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_EQ(recovery.journal_records, 3u);
   EXPECT_EQ((*store)->revision(), 3u);
@@ -77,15 +77,15 @@ TEST(TopologyStore, AcknowledgedMutationsSurviveReopen) {
 
 TEST(TopologyStore, SecondOpenOfTheSameWorkDirIsRefused) {
   std::string dir = FreshDir();
-  auto first = TopologyStore::Open(Opts(dir));
+  auto first = TopologyStore::Create(Opts(dir));
   ASSERT_TRUE(first.ok());
-  auto second = TopologyStore::Open(Opts(dir));
+  auto second = TopologyStore::Create(Opts(dir));
   EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(TopologyStore, ConcurrentWritersGetContiguousRevisions) {
   std::string dir = FreshDir();
-  auto store = TopologyStore::Open(Opts(dir));
+  auto store = TopologyStore::Create(Opts(dir));
   ASSERT_TRUE(store.ok());
   constexpr int kThreads = 8, kEach = 50;
   std::vector<std::vector<uint64_t>> seen(kThreads);
@@ -117,7 +117,7 @@ TEST(TopologyStore, CompactionWritesASnapshotAndKeepsEverything) {
   TopologyStore::Options options = Opts(dir);
   options.compact_min_bytes = 2000;
   {
-    auto store = TopologyStore::Open(options);
+    auto store = TopologyStore::Create(options);
     ASSERT_TRUE(store.ok());
     for (int i = 0; i < 200; ++i) {
       ASSERT_TRUE((*store)->Mutate(CreateVm("vm" + std::to_string(i))).ok());
@@ -131,7 +131,7 @@ TEST(TopologyStore, CompactionWritesASnapshotAndKeepsEverything) {
   ASSERT_EQ(stat((dir + "/journal.log").c_str(), &st), 0);
   EXPECT_LT(st.st_size, 2 * 2000 + 4096) << "the journal was never compacted";
   TopologyStore::Recovery recovery;
-  auto store = TopologyStore::Open(options, &recovery);
+  auto store = TopologyStore::Create(options, &recovery);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_GT(recovery.snapshot_revision, 0u);
   EXPECT_EQ((*store)->revision(), 201u);
@@ -146,7 +146,7 @@ TEST(TopologyStore, CompactionWritesASnapshotAndKeepsEverything) {
 TEST(TopologyStore, TornJournalTailIsCutAndReported) {
   std::string dir = FreshDir();
   {
-    auto store = TopologyStore::Open(Opts(dir));
+    auto store = TopologyStore::Create(Opts(dir));
     ASSERT_TRUE(store.ok());
     ASSERT_TRUE((*store)->Mutate(CreateLan("a")).ok());
     ASSERT_TRUE((*store)->Mutate(CreateLan("b")).ok());
@@ -156,7 +156,7 @@ TEST(TopologyStore, TornJournalTailIsCutAndReported) {
   ASSERT_EQ(stat(journal.c_str(), &st), 0);
   ASSERT_EQ(truncate(journal.c_str(), st.st_size - 3), 0);
   TopologyStore::Recovery recovery;
-  auto store = TopologyStore::Open(Opts(dir), &recovery);
+  auto store = TopologyStore::Create(Opts(dir), &recovery);
   ASSERT_TRUE(store.ok()) << store.status();
   EXPECT_GT(recovery.torn_bytes, 0u);
   EXPECT_EQ((*store)->revision(), 1u);
@@ -169,16 +169,16 @@ TEST(TopologyStore, CorruptSnapshotIsDataLoss) {
   int fd = open((dir + "/state.json").c_str(), O_WRONLY | O_CREAT, 0600);
   ASSERT_EQ(write(fd, "{not json", 9), 9);
   close(fd);
-  EXPECT_EQ(TopologyStore::Open(Opts(dir)).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(TopologyStore::Create(Opts(dir)).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(TopologyStore, ResumingWatchersAfterRestartGetReplayedEvents) {
   std::string dir = FreshDir();
   {
-    auto store = TopologyStore::Open(Opts(dir));
+    auto store = TopologyStore::Create(Opts(dir));
     for (const char* n : {"a", "b", "c"}) ASSERT_TRUE((*store)->Mutate(CreateLan(n)).ok());
   }
-  auto store = TopologyStore::Open(Opts(dir));
+  auto store = TopologyStore::Create(Opts(dir));
   ASSERT_TRUE(store.ok());
   EXPECT_EQ((*store)->hub().oldest_revision(), 1u);
   EXPECT_EQ((*store)->hub().last_revision(), 3u);
@@ -186,7 +186,7 @@ TEST(TopologyStore, ResumingWatchersAfterRestartGetReplayedEvents) {
 
 TEST(TopologyStore, SubmitAfterShutdownIsUnavailable) {
   std::string dir = FreshDir();
-  auto store = TopologyStore::Open(Opts(dir));
+  auto store = TopologyStore::Create(Opts(dir));
   ASSERT_TRUE(store.ok());
   (*store)->Shutdown();
   EXPECT_EQ((*store)->Mutate(CreateLan("a")).status().code(), absl::StatusCode::kUnavailable);

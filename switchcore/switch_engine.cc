@@ -356,7 +356,7 @@ absl::StatusOr<std::pair<uint64_t, int>> SwitchEngine::AttachTap(const ctl::Requ
       return absl::AlreadyExistsError(absl::StrCat("tap \"", *name, "\" is already attached"));
     }
   }
-  absl::StatusOr<std::unique_ptr<TapDevice>> tap = TapDevice::Open(*name);
+  absl::StatusOr<std::unique_ptr<TapDevice>> tap = TapDevice::Create(*name);
   if (!tap.ok()) return tap.status();
   auto port = std::make_unique<Port>(id, ctl::PortKind::kTap, *lan);
   port->fd = (*tap)->fd();

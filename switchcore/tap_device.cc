@@ -28,7 +28,7 @@ absl::Status TapDevice::ValidateName(absl::string_view name) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::unique_ptr<TapDevice>> TapDevice::Open(absl::string_view name) {
+absl::StatusOr<std::unique_ptr<TapDevice>> TapDevice::Create(absl::string_view name) {
   if (absl::Status s = ValidateName(name); !s.ok()) return s;
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {

@@ -15,7 +15,7 @@ class TapDevice {
  public:
   // INVALID_ARGUMENT for a bad name (1..15 chars of [A-Za-z0-9_.-]); FAILED_PRECONDITION if the
   // name is taken by a non-tap interface or a busy tap; PERMISSION_DENIED without CAP_NET_ADMIN.
-  static absl::StatusOr<std::unique_ptr<TapDevice>> Open(absl::string_view name);
+  static absl::StatusOr<std::unique_ptr<TapDevice>> Create(absl::string_view name);
   static absl::Status ValidateName(absl::string_view name);
 
   ~TapDevice();

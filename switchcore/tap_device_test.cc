@@ -28,14 +28,14 @@ class TapDeviceNetnsTest : public ::testing::Test {
 };
 
 TEST_F(TapDeviceNetnsTest, CreatesPassesFramesAndRefusesABusyName) {
-  auto tap = TapDevice::Open("tdt0");
+  auto tap = TapDevice::Create("tdt0");
   ASSERT_TRUE(tap.ok()) << tap.status();
   EXPECT_GE((*tap)->fd(), 0);
   EXPECT_EQ((*tap)->name(), "tdt0");
   // The same name while attached: busy.
-  EXPECT_EQ(TapDevice::Open("tdt0").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(TapDevice::Create("tdt0").status().code(), absl::StatusCode::kFailedPrecondition);
   // A name taken by a non-tap interface.
-  EXPECT_EQ(TapDevice::Open("lo").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(TapDevice::Create("lo").status().code(), absl::StatusCode::kFailedPrecondition);
   // Non-blocking: nothing to read on a fresh tap that is down.
   char buf[2048];
   EXPECT_LT(read((*tap)->fd(), buf, sizeof(buf)), 0);
