@@ -499,7 +499,6 @@ void VmManager::HandleAgent(const std::string& name, uint64_t token, bool hangup
         .IgnoreError();
   }
   std::vector<VmEvent> events;
-  bool closed = false;
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
@@ -510,12 +509,12 @@ void VmManager::HandleAgent(const std::string& name, uint64_t token, bool hangup
       events.push_back({name, VmState::kRunning, "agent answered"});
       changed_.SignalAll();
     }
-    if (read.closed) {
-      DetachAgentLocked(vm);
-      closed = true;
-    }
+    // UML holds the line's master for its whole life (reboots included), so a hang-up means its
+    // process is ending, and it may be seen before the pidfd says so. The line only leaves the
+    // event loop: the death closes the channel and fails the calls still waiting with its reason.
+    // New requests fail at once (writing to a hung-up line fails).
+    if (read.closed) Unregister(agent->fd(), &vm.agent_token);
   }
-  if (closed) agent->Close(absl::UnavailableError("agent line closed"));
   Deliver(events);
 }
 
@@ -552,6 +551,7 @@ void VmManager::AttachConsole(const std::string& name) {
 
 void VmManager::AttachAgent(const std::string& name) {
   std::shared_ptr<AgentChannel> agent;
+  std::shared_ptr<AgentChannel> hung_up;
   std::string path;
   {
     absl::MutexLock lock(&mu_);
@@ -559,7 +559,13 @@ void VmManager::AttachAgent(const std::string& name) {
     if (it == vms_.end() || it->second->ending) return;
     agent = it->second->agent;
     path = it->second->agent_pts;
+    if (agent && it->second->agent_token == 0) {
+      // Hung up, yet the VM announces an agent: the line is back, so the old channel goes.
+      hung_up = DetachAgentLocked(*it->second);
+      agent = nullptr;
+    }
   }
+  if (hung_up) hung_up->Close(absl::UnavailableError("agent line closed"));
   if (!agent) {
     if (path.empty()) return;
     absl::StatusOr<common::UniqueFd> line = Pty::OpenRawSlave(path);

@@ -229,6 +229,38 @@ TEST_F(VmManagerFakeUmlTest, DeathsAreClassified) {
       << manager_->LastExit("p1")->reason;
 }
 
+// UML's lines hang up as its process ends, and the hang-up may be seen before the death: a call
+// waiting on the agent fails with the death's reason, not "line closed".
+TEST_F(VmManagerFakeUmlTest, AnAgentHangUpLeavesWaitingCallsToTheDeathsReason) {
+  std::shared_ptr<FakeGuest> guest = StartRunning({"g1", 8, 64, {}});
+  ASSERT_NE(guest, nullptr);
+  absl::Mutex mu;
+  std::string seen;
+  absl::StatusOr<int64_t> sub = manager_->SubscribeConsole("g1", [&](absl::string_view b) {
+    absl::MutexLock lock(&mu);
+    seen.append(b.data(), b.size());
+  });
+  ASSERT_TRUE(sub.ok());
+  absl::StatusOr<ExecResult> waiting;
+  std::thread exec([&] { waiting = manager_->Exec("g1", "sleep 100", absl::Seconds(3600)); });
+  ReadExec(*guest);
+  guest->agent.reset();  // The agent line hangs up; the process still runs.
+  // Console output written after the hang-up is delivered after the hang-up is handled (one
+  // event loop, events in the order they happened).
+  ASSERT_TRUE(LinePeer(guest->console.get()).Write("after the hang-up\n"));
+  {
+    absl::MutexLock lock(&mu);
+    auto has = [&] { return absl::StrContains(seen, "after the hang-up"); };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&has), kWait));
+  }
+  ASSERT_EQ(kill(guest->pid, SIGKILL), 0);
+  exec.join();
+  EXPECT_EQ(waiting.status().code(), absl::StatusCode::kUnavailable) << waiting.status();
+  EXPECT_TRUE(absl::StrContains(waiting.status().message(), "vm g1: ended: killed by signal 9"))
+      << waiting.status();
+  manager_->UnsubscribeConsole(*sub);
+}
+
 TEST_F(VmManagerFakeUmlTest, AGuestRebootFailsExecsInFlightAndTheAgentAnswersAgain) {
   std::shared_ptr<FakeGuest> guest = StartRunning({"r1", 3, 64, {}});
   ASSERT_NE(guest, nullptr);

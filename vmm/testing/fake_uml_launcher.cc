@@ -59,8 +59,9 @@ absl::StatusOr<UmlLauncher::Launched> FakeUmlLauncher::Launch(const Request& req
 
   common::SpawnOptions options;
   // sh does not exec its last command when another follows, so the pid stays sh's, and its
-  // cmdline ends with UML's argv.
-  options.argv = {"/bin/sh", "-c", "sleep 100000; :", "fake-uml"};
+  // cmdline ends with UML's argv. It closes the masters: the guest's copies are the only ones,
+  // so FakeGuest decides when a line hangs up. It keeps the slaves (Adopt finds them).
+  options.argv = {"/bin/sh", "-c", "exec 3>&- 5>&-; sleep 100000; :", "fake-uml"};
   options.argv.insert(options.argv.end(), request.argv.begin(), request.argv.end());
   options.output = common::SpawnOptions::Output::kFile;
   options.output_path = request.log_path;

@@ -27,8 +27,9 @@ namespace clownix::vmm::testing {
 struct FakeGuest {
   pid_t pid = 0;
   std::string umid;
-  common::UniqueFd console;  // con0's master: what the VM prints, where keystrokes arrive.
-  common::UniqueFd agent;    // ssl1's master: the guest agent's end.
+  // The lines' masters (the only ones: reset() hangs the line up).
+  common::UniqueFd console;  // con0: what the VM prints, where keystrokes arrive.
+  common::UniqueFd agent;    // ssl1: the guest agent's end.
   std::string notify_socket;
 
   // Sends an mconsole notification to the VM's notify socket, as UML does.
