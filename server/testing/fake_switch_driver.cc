@@ -10,7 +10,7 @@ using switchcore::ctl::PortKind;
 
 absl::Status FakeSwitchDriver::CreateLan(const std::string& lan, clownix::v1::LanMode mode) {
   absl::MutexLock lock(&mu_);
-  if (absl::Status s = TakeLocked("create_lan", lan); !s.ok()) return s;
+  if (absl::Status s = script_.Take("create_lan", lan); !s.ok()) return s;
   if (!state_.lans.emplace(lan, mode).second) {
     return absl::AlreadyExistsError(absl::StrCat("lan \"", lan, "\" exists"));
   }
@@ -30,7 +30,7 @@ absl::StatusOr<uint64_t> FakeSwitchDriver::AttachTap(const std::string& lan,
   PortEvent event;
   {
     absl::MutexLock lock(&mu_);
-    if (absl::Status s = TakeLocked("attach_tap", tap); !s.ok()) return s;
+    if (absl::Status s = script_.Take("attach_tap", tap); !s.ok()) return s;
     if (!state_.lans.count(lan)) {
       return absl::NotFoundError(absl::StrCat("lan \"", lan, "\" does not exist"));
     }
@@ -71,7 +71,7 @@ absl::Status FakeSwitchDriver::SetImpairment(uint64_t port_id,
                                              const clownix::v1::Impairment& to_lan,
                                              const clownix::v1::Impairment& from_lan) {
   absl::MutexLock lock(&mu_);
-  if (absl::Status s = TakeLocked("set_impairment", ""); !s.ok()) return s;
+  if (absl::Status s = script_.Take("set_impairment", ""); !s.ok()) return s;
   if (!state_.ports.count(port_id)) {
     return absl::NotFoundError(absl::StrCat("port ", port_id, " does not exist"));
   }
@@ -112,13 +112,16 @@ absl::StatusOr<SwitchDriver::Counters> FakeSwitchDriver::ReadCounters(uint64_t p
 }
 
 void FakeSwitchDriver::FailCreateLan(const std::string& lan, absl::Status status, int times) {
-  Script("create_lan", lan, std::move(status), times);
+  absl::MutexLock lock(&mu_);
+  script_.Set("create_lan", lan, std::move(status), times);
 }
 void FakeSwitchDriver::FailAttachTap(const std::string& tap, absl::Status status, int times) {
-  Script("attach_tap", tap, std::move(status), times);
+  absl::MutexLock lock(&mu_);
+  script_.Set("attach_tap", tap, std::move(status), times);
 }
 void FakeSwitchDriver::FailSetImpairment(absl::Status status, int times) {
-  Script("set_impairment", "", std::move(status), times);
+  absl::MutexLock lock(&mu_);
+  script_.Set("set_impairment", "", std::move(status), times);
 }
 
 uint64_t FakeSwitchDriver::ConnectVm(const std::string& lan, const switchcore::DataAddress& address,
@@ -188,14 +191,12 @@ void FakeSwitchDriver::Restart() {
 
 int FakeSwitchDriver::create_lan_calls(const std::string& lan) const {
   absl::MutexLock lock(&mu_);
-  auto it = calls_.find({"create_lan", lan});
-  return it == calls_.end() ? 0 : it->second;
+  return script_.Calls("create_lan", lan);
 }
 
 int FakeSwitchDriver::set_impairment_calls() const {
   absl::MutexLock lock(&mu_);
-  auto it = calls_.find({"set_impairment", ""});
-  return it == calls_.end() ? 0 : it->second;
+  return script_.Calls("set_impairment", "");
 }
 
 FakeSwitchDriver::State FakeSwitchDriver::state() const {
@@ -217,25 +218,6 @@ bool FakeSwitchDriver::WaitUntil(const std::function<bool(const State&)>& condit
   auto holds = [this, &condition]()
                    ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return condition(state_); };
   return mu_.AwaitWithTimeout(absl::Condition(&holds), timeout);
-}
-
-absl::Status FakeSwitchDriver::TakeLocked(const std::string& op, const std::string& name) {
-  ++calls_[{op, name}];
-  auto it = failures_.find({op, name});
-  if (it == failures_.end()) return absl::OkStatus();
-  absl::Status status = it->second.status;
-  if (it->second.times > 0 && --it->second.times == 0) failures_.erase(it);
-  return status;
-}
-
-void FakeSwitchDriver::Script(const std::string& op, const std::string& name, absl::Status status,
-                              int times) {
-  absl::MutexLock lock(&mu_);
-  if (times == 0) {
-    failures_.erase({op, name});
-    return;
-  }
-  failures_[{op, name}] = Failure{std::move(status), times};
 }
 
 void FakeSwitchDriver::Deliver(const std::vector<PortEvent>& events) {

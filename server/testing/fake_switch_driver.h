@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/switch_driver.h"
+#include "server/testing/failure_script.h"
 
 namespace clownix::server::testing {
 
@@ -76,21 +77,13 @@ class FakeSwitchDriver final : public SwitchDriver {
   bool WaitUntil(const std::function<bool(const State&)>& condition, absl::Duration timeout) const;
 
  private:
-  struct Failure {
-    absl::Status status;
-    int times = -1;
-  };
-  absl::Status TakeLocked(const std::string& op, const std::string& name)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Script(const std::string& op, const std::string& name, absl::Status status, int times);
   void Deliver(const std::vector<PortEvent>& events);
 
   const std::function<void(const PortEvent&)> on_event_;
   mutable absl::Mutex mu_;
   State state_ ABSL_GUARDED_BY(mu_);
   uint64_t next_port_id_ ABSL_GUARDED_BY(mu_) = 1;
-  std::map<std::pair<std::string, std::string>, Failure> failures_ ABSL_GUARDED_BY(mu_);
-  std::map<std::pair<std::string, std::string>, int> calls_ ABSL_GUARDED_BY(mu_);
+  FailureScript script_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace clownix::server::testing

@@ -21,7 +21,7 @@ absl::Status FakeVmDriver::Start(const Spec& spec) {
   {
     absl::MutexLock lock(&mu_);
     last_specs_[spec.name] = spec;
-    if (absl::Status s = TakeLocked("start", spec.name); !s.ok()) return s;
+    if (absl::Status s = script_.Take("start", spec.name); !s.ok()) return s;
     if (vms_.count(spec.name)) {
       return absl::AlreadyExistsError(absl::StrCat("vm \"", spec.name, "\" runs"));
     }
@@ -42,7 +42,7 @@ absl::Status FakeVmDriver::Kill(const std::string& name) {
   Event event;
   {
     absl::MutexLock lock(&mu_);
-    if (absl::Status s = TakeLocked("kill", name); !s.ok()) return s;
+    if (absl::Status s = script_.Take("kill", name); !s.ok()) return s;
     if (!vms_.count(name)) return NoVm(name);
     event = EndLocked(name, VM_STATE_STOPPED, "killed");
   }
@@ -54,7 +54,7 @@ absl::Status FakeVmDriver::Halt(const std::string& name, absl::Duration grace) {
   Event event;
   {
     absl::MutexLock lock(&mu_);
-    if (absl::Status s = TakeLocked("halt", name); !s.ok()) return s;
+    if (absl::Status s = script_.Take("halt", name); !s.ok()) return s;
     if (!vms_.count(name)) return NoVm(name);
     event = EndLocked(name, VM_STATE_STOPPED, "halted");
   }
@@ -80,7 +80,7 @@ absl::Status FakeVmDriver::Reboot(const std::string& name) {
 absl::Status FakeVmDriver::AttachNic(const std::string& name, int index,
                                      const std::string& ctl_path) {
   absl::MutexLock lock(&mu_);
-  if (absl::Status s = TakeLocked("nic", name); !s.ok()) return s;
+  if (absl::Status s = script_.Take("nic", name); !s.ok()) return s;
   auto it = vms_.find(name);
   if (it == vms_.end()) return NoVm(name);
   if (it->second.state != VM_STATE_RUNNING) {
@@ -94,7 +94,7 @@ absl::Status FakeVmDriver::AttachNic(const std::string& name, int index,
 
 absl::Status FakeVmDriver::DetachNic(const std::string& name, int index) {
   absl::MutexLock lock(&mu_);
-  if (absl::Status s = TakeLocked("nic", name); !s.ok()) return s;
+  if (absl::Status s = script_.Take("nic", name); !s.ok()) return s;
   auto it = vms_.find(name);
   if (it == vms_.end()) return NoVm(name);
   if (it->second.state != VM_STATE_RUNNING) {
@@ -157,37 +157,37 @@ void FakeVmDriver::Crash(const std::string& name, const std::string& reason) {
 }
 
 void FakeVmDriver::FailStart(const std::string& name, absl::Status status, int times) {
-  Script("start", name, std::move(status), times);
+  absl::MutexLock lock(&mu_);
+  script_.Set("start", name, std::move(status), times);
 }
 void FakeVmDriver::FailKill(const std::string& name, absl::Status status, int times) {
-  Script("kill", name, std::move(status), times);
+  absl::MutexLock lock(&mu_);
+  script_.Set("kill", name, std::move(status), times);
 }
 void FakeVmDriver::FailHalt(const std::string& name, absl::Status status, int times) {
-  Script("halt", name, std::move(status), times);
+  absl::MutexLock lock(&mu_);
+  script_.Set("halt", name, std::move(status), times);
 }
 void FakeVmDriver::FailNicChanges(const std::string& name, absl::Status status, int times) {
-  Script("nic", name, std::move(status), times);
+  absl::MutexLock lock(&mu_);
+  script_.Set("nic", name, std::move(status), times);
 }
 
 int FakeVmDriver::starts(const std::string& name) const {
   absl::MutexLock lock(&mu_);
-  auto it = calls_.find({"start", name});
-  return it == calls_.end() ? 0 : it->second;
+  return script_.Calls("start", name);
 }
 int FakeVmDriver::kills(const std::string& name) const {
   absl::MutexLock lock(&mu_);
-  auto it = calls_.find({"kill", name});
-  return it == calls_.end() ? 0 : it->second;
+  return script_.Calls("kill", name);
 }
 int FakeVmDriver::halts(const std::string& name) const {
   absl::MutexLock lock(&mu_);
-  auto it = calls_.find({"halt", name});
-  return it == calls_.end() ? 0 : it->second;
+  return script_.Calls("halt", name);
 }
 int FakeVmDriver::nic_changes(const std::string& name) const {
   absl::MutexLock lock(&mu_);
-  auto it = calls_.find({"nic", name});
-  return it == calls_.end() ? 0 : it->second;
+  return script_.Calls("nic", name);
 }
 
 VmDriver::Spec FakeVmDriver::last_spec(const std::string& name) const {
@@ -206,25 +206,6 @@ bool FakeVmDriver::WaitUntil(const std::function<bool(const Vms&)>& condition,
   absl::MutexLock lock(&mu_);
   auto holds = [this, &condition]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return condition(vms_); };
   return mu_.AwaitWithTimeout(absl::Condition(&holds), timeout);
-}
-
-absl::Status FakeVmDriver::TakeLocked(const std::string& op, const std::string& name) {
-  ++calls_[{op, name}];
-  auto it = failures_.find({op, name});
-  if (it == failures_.end()) return absl::OkStatus();
-  absl::Status status = it->second.status;
-  if (it->second.times > 0 && --it->second.times == 0) failures_.erase(it);
-  return status;
-}
-
-void FakeVmDriver::Script(const std::string& op, const std::string& name, absl::Status status,
-                          int times) {
-  absl::MutexLock lock(&mu_);
-  if (times == 0) {
-    failures_.erase({op, name});
-    return;
-  }
-  failures_[{op, name}] = Failure{std::move(status), times};
 }
 
 VmDriver::Event FakeVmDriver::EndLocked(const std::string& name, clownix::v1::VmState state,

@@ -15,6 +15,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "server/testing/failure_script.h"
 #include "server/vm_driver.h"
 
 namespace clownix::server::testing {
@@ -64,14 +65,6 @@ class FakeVmDriver final : public VmDriver {
   bool WaitUntil(const std::function<bool(const Vms&)>& condition, absl::Duration timeout) const;
 
  private:
-  struct Failure {
-    absl::Status status;
-    int times = -1;
-  };
-  // The scripted failure of `op` on `name` now, counting the call; OK when none.
-  absl::Status TakeLocked(const std::string& op, const std::string& name)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void Script(const std::string& op, const std::string& name, absl::Status status, int times);
   // Ends a VM: removes it and returns its final event.
   Event EndLocked(const std::string& name, clownix::v1::VmState state, std::string reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -82,8 +75,7 @@ class FakeVmDriver final : public VmDriver {
   Vms vms_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::map<int, std::string>> boot_nics_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Spec> last_specs_ ABSL_GUARDED_BY(mu_);
-  std::map<std::pair<std::string, std::string>, Failure> failures_ ABSL_GUARDED_BY(mu_);
-  std::map<std::pair<std::string, std::string>, int> calls_ ABSL_GUARDED_BY(mu_);
+  FailureScript script_ ABSL_GUARDED_BY(mu_);
   bool boot_to_running_ ABSL_GUARDED_BY(mu_) = true;
   int next_pid_ ABSL_GUARDED_BY(mu_) = 1000;
 };
