@@ -15,6 +15,9 @@ packages=(
   python3-grpcio python3-protobuf clang libclang-rt-14-dev
   # the Python package: typed stubs (mypy-protobuf), its type check, its offline pip install
   mypy-protobuf mypy python3-setuptools python3-venv python3-wheel
+  # checks in tools/test.sh: clang 14 for --config=clang and --config=tsan (bazel/clang, its TSAN
+  # runtime in libclang-rt-14-dev), clang-format for tools/check_format.sh
+  clang-14 clang-format
 )
 
 missing=()
