@@ -1,19 +1,73 @@
 #!/usr/bin/env bash
-# Runs every test of clownix: installs the Debian packages it needs (tools/setup.sh), builds
-# offline with Bazel and runs `bazel test //...` (unit tests, fuzzers for a bounded time, and the
-# whole-system tests with real clownixd, clownix-switchcore and UML VMs). Extra arguments go to
-# `bazel test`. Ends with one line "N passed, N failed".
+# Runs every test and check of clownix, offline, after installing the Debian packages it needs
+# (tools/setup.sh):
+#   1. `bazel test //...`: unit tests, fuzzers for a bounded time, and the whole-system tests with
+#      real clownixd, clownix-switchcore and UML VMs. Extra arguments go to this `bazel test`.
+#   2. thread-safety: everything compiled with clang -Wthread-safety -Werror (--config=clang,
+#      .bazelrc), so every ABSL_GUARDED_BY / ABSL_EXCLUSIVE_LOCKS_REQUIRED contract holds.
+#   3. tsan: the tests of the threaded code (server, vmm with its UML VMs, the switch's control
+#      client, the CLI and graph clients) again under ThreadSanitizer (--config=tsan).
+#   4. format: every C++ file as .clang-format says (tools/check_format.sh).
+# Each test of 1 and 3 counts as one result, 2 and 4 as one each; every step runs even if an
+# earlier one failed. Ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bash tools/setup.sh || exit 1
 
 log=$(mktemp /tmp/clownix-test.XXXXXX.log)
 trap 'rm -f "$log"' EXIT
-bazel test --test_output=errors //... "$@" 2>&1 | tee "$log"
-status=${PIPESTATUS[0]}
+passed=0 failed=0 status=0
 
-passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
-failed=$(grep -cE '^//[^ ]+ +(FAILED|TIMEOUT|NO STATUS|INCOMPLETE)' "$log")
+# run_tests NAME BAZEL_ARGS...: `bazel test`, each test one result. A failure before any test ran
+# (a build or analysis error) counts as one failed result.
+run_tests() {
+  local name=$1 start=$SECONDS
+  shift
+  echo
+  echo "=== ${name}: bazel test $*"
+  bazel test "$@" 2>&1 | tee "$log"
+  local rc=${PIPESTATUS[0]}
+  local p f
+  p=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
+  f=$(grep -cE '^//[^ ]+ +(FAILED|TIMEOUT|NO STATUS|INCOMPLETE)' "$log")
+  if ((rc != 0)); then
+    status=1
+    ((f == 0)) && f=1
+  fi
+  passed=$((passed + p)) failed=$((failed + f))
+  echo "=== ${name}: ${p} passed, ${f} failed in $((SECONDS - start))s"
+}
+
+# check NAME COMMAND...: one result for the whole command.
+check() {
+  local name=$1 start=$SECONDS
+  shift
+  echo
+  echo "=== ${name}: $*"
+  if "$@"; then
+    passed=$((passed + 1))
+    echo "=== ${name} PASSED in $((SECONDS - start))s"
+  else
+    failed=$((failed + 1)) status=1
+    echo "=== ${name} FAILED in $((SECONDS - start))s"
+  fi
+}
+
+run_tests tests --test_output=errors //... "$@"
+
+# Builds only the objects (compilation_outputs): the analysis is a compiler pass, linking adds
+# nothing to it. Its own output directory (bazel/clang/BUILD.bazel says why).
+check thread-safety \
+  bazel build --config=clang --keep_going --output_groups=compilation_outputs //...
+
+# Only tests and what they need are built (--build_tests_only). The fuzzers and the Python client
+# have no threads of ours for TSAN to watch.
+run_tests tsan --config=tsan --test_output=errors --keep_going --build_tests_only -- \
+  //bazel/tsan/... //server/... //vmm/... //switchcore/... -//switchcore:fuzz_test \
+  //clients/... -//clients/python/...
+
+check format bash tools/check_format.sh
+
 echo
 echo "${passed} passed, ${failed} failed"
 exit "$status"
