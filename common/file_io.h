@@ -23,8 +23,7 @@ namespace clownix::common {
 absl::StatusOr<std::string> ReadFile(const std::string& path, size_t max_bytes = 64 << 20);
 
 // Like ReadFile, but a missing file reads as "".
-absl::StatusOr<std::string> ReadFileIfExists(const std::string& path,
-                                             size_t max_bytes = 64 << 20);
+absl::StatusOr<std::string> ReadFileIfExists(const std::string& path, size_t max_bytes = 64 << 20);
 
 // Replaces `path` with `contents` atomically and durably (see above), with permissions `mode`.
 // On error `path` is unchanged and no PATH.tmp is left behind.

@@ -21,10 +21,9 @@ absl::Status CheckName(absl::string_view kind, absl::string_view name, size_t ma
   bool ok = name.size() <= max_length && IsNameStart(name[0]);
   for (char c : name) ok = ok && IsNameChar(c);
   if (!ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(kind, " name \"", absl::CHexEscape(name), "\" is invalid: use 1 to ",
-                     max_length, " characters of a-z, 0-9, '_' and '-', starting with a letter ",
-                     "or digit"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        kind, " name \"", absl::CHexEscape(name), "\" is invalid: use 1 to ", max_length,
+        " characters of a-z, 0-9, '_' and '-', starting with a letter ", "or digit"));
   }
   return absl::OkStatus();
 }
@@ -49,17 +48,16 @@ absl::Status ValidateTapName(absl::string_view name) {
 
 absl::Status ValidateVmNumber(int number) {
   if (number < kMinVmNumber || number > kMaxVmNumber) {
-    return absl::InvalidArgumentError(absl::StrFormat("vm number %d is out of range %d..%d",
-                                                      number, kMinVmNumber, kMaxVmNumber));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("vm number %d is out of range %d..%d", number, kMinVmNumber, kMaxVmNumber));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateMemMib(absl::string_view owner, int64_t mem_mib) {
   if (mem_mib < kMinMemMib || mem_mib > kMaxMemMib) {
-    return absl::InvalidArgumentError(absl::StrCat(owner, ": mem_mib ", mem_mib,
-                                                   " is out of range ", kMinMemMib, "..",
-                                                   kMaxMemMib));
+    return absl::InvalidArgumentError(absl::StrCat(
+        owner, ": mem_mib ", mem_mib, " is out of range ", kMinMemMib, "..", kMaxMemMib));
   }
   return absl::OkStatus();
 }
@@ -99,8 +97,8 @@ absl::Status ValidateAdminPrefix(absl::string_view prefix) {
     if (part.empty() || part.size() > 3 ||
         !std::all_of(part.begin(), part.end(), absl::ascii_isdigit) ||
         !absl::SimpleAtoi(part, &value) || value > 255) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "admin prefix \"%s\": \"%s\" is not a byte", absl::CHexEscape(prefix), part));
+      return absl::InvalidArgumentError(absl::StrFormat("admin prefix \"%s\": \"%s\" is not a byte",
+                                                        absl::CHexEscape(prefix), part));
     }
   }
   return absl::OkStatus();

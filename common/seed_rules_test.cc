@@ -13,8 +13,8 @@ TEST(SeedRulesTest, NamesAcceptTheAlphabet) {
 }
 
 TEST(SeedRulesTest, NamesRejectWithAMessageNamingTheThing) {
-  for (const char* bad : {"", "A", "R2", "-x", "_x", "a b", "a/b", "a.b", "..", "x\n", "$(id)",
-                          "\xc3\xa9", "x;rm"}) {
+  for (const char* bad :
+       {"", "A", "R2", "-x", "_x", "a b", "a/b", "a.b", "..", "x\n", "$(id)", "\xc3\xa9", "x;rm"}) {
     absl::Status s = ValidateName("lan", bad);
     EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(s.message().find("lan name"), std::string::npos) << s;
@@ -43,25 +43,27 @@ TEST(SeedRulesTest, MacRejectsOutOfRange) {
 TEST(SeedRulesTest, ParseVmMacIsTheInverseOfVmMac) {
   for (int vm : {1, 9, 10, 99, 100, 123, 4567, 9999}) {
     for (int eth = 0; eth < kMaxNics; ++eth) {
-      std::array<uint8_t, 6> mac = {0x02, 0x00, static_cast<uint8_t>((vm / 1000) << 4 | vm / 100 % 10),
-                                    static_cast<uint8_t>((vm / 10 % 10) << 4 | vm % 10), 0x00,
+      std::array<uint8_t, 6> mac = {0x02,
+                                    0x00,
+                                    static_cast<uint8_t>((vm / 1000) << 4 | vm / 100 % 10),
+                                    static_cast<uint8_t>((vm / 10 % 10) << 4 | vm % 10),
+                                    0x00,
                                     static_cast<uint8_t>(eth)};
       std::optional<VmNic> nic = ParseVmMac(mac);
       ASSERT_TRUE(nic.has_value()) << vm << "/" << eth;
       EXPECT_EQ(nic->vm, vm);
       EXPECT_EQ(nic->eth, eth);
-      EXPECT_EQ(*VmMac(nic->vm, nic->eth),
-                absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
-                                mac[4], mac[5]));
+      EXPECT_EQ(*VmMac(nic->vm, nic->eth), absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", mac[0],
+                                                           mac[1], mac[2], mac[3], mac[4], mac[5]));
     }
   }
 }
 
 TEST(SeedRulesTest, ParseVmMacRejectsOtherMacs) {
   using Mac = std::array<uint8_t, 6>;
-  for (const Mac& mac : {Mac{0x52, 0x54, 0, 0x12, 0x34, 0x56}, Mac{0x02, 0, 0x0a, 1, 0, 1},
-                         Mac{0x02, 0, 0, 1, 1, 1}, Mac{0x02, 0, 0, 0, 0, 1},
-                         Mac{0x02, 0, 0, 1, 0, 8}, Mac{0x02, 0, 0, 1, 0, 0x10}}) {
+  for (const Mac& mac :
+       {Mac{0x52, 0x54, 0, 0x12, 0x34, 0x56}, Mac{0x02, 0, 0x0a, 1, 0, 1}, Mac{0x02, 0, 0, 1, 1, 1},
+        Mac{0x02, 0, 0, 0, 0, 1}, Mac{0x02, 0, 0, 1, 0, 8}, Mac{0x02, 0, 0, 1, 0, 0x10}}) {
     EXPECT_FALSE(ParseVmMac(mac).has_value());
   }
 }

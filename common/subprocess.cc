@@ -49,8 +49,7 @@ absl::StatusOr<std::string> ResolveProgram(const std::string& name) {
 
 // In the child: async-signal-safe calls only.
 [[noreturn]] void ExecChild(const SpawnOptions& options, const char* program, char** argv,
-                            char** envp, int stdin_fd, int output_fd, int report_fd,
-                            pid_t parent) {
+                            char** envp, int stdin_fd, int output_fd, int report_fd, pid_t parent) {
   if (options.parent_death_signal != 0) {
     if (prctl(PR_SET_PDEATHSIG, options.parent_death_signal) != 0) ChildFail(report_fd);
     if (getppid() != parent) _exit(1);  // The parent is already gone.
@@ -106,8 +105,8 @@ absl::StatusOr<SpawnedChild> Spawn(const SpawnOptions& options) {
   }
 
   UniqueFd stdin_fd(open(options.stdin_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!stdin_fd.valid()) return ErrnoStatus(errno, absl::StrCat("spawn ", name, ": open ",
-                                                                options.stdin_path));
+  if (!stdin_fd.valid())
+    return ErrnoStatus(errno, absl::StrCat("spawn ", name, ": open ", options.stdin_path));
   UniqueFd output_write, output_read;
   switch (options.output) {
     case SpawnOptions::Output::kInherit:
@@ -136,8 +135,8 @@ absl::StatusOr<SpawnedChild> Spawn(const SpawnOptions& options) {
 
   pid_t parent = getpid();
   pid_t pid = fork();
-  if (pid < 0) return absl::UnavailableError(absl::StrCat("spawn ", name, ": fork: ",
-                                                          strerror(errno)));
+  if (pid < 0)
+    return absl::UnavailableError(absl::StrCat("spawn ", name, ": fork: ", strerror(errno)));
   if (pid == 0) {
     ExecChild(options, program->c_str(), argv.data(), options.env ? envp.data() : environ,
               stdin_fd.get(), output_write.get(), report_write.get(), parent);
@@ -187,7 +186,8 @@ absl::StatusOr<RunResult> Run(SpawnOptions options, size_t output_cap, absl::Dur
     int wait_ms = -1;
     if (timeout != absl::InfiniteDuration()) {
       absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
-      wait_ms = static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))));
+      wait_ms =
+          static_cast<int>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))));
     }
     int ready = poll(fds, 2, wait_ms);
     if (ready < 0 && errno == EINTR) continue;
@@ -225,10 +225,9 @@ absl::StatusOr<RunResult> Run(SpawnOptions options, size_t output_cap, absl::Dur
   absl::StatusOr<int> status = WaitForChild(child->pid);
   if (!status.ok()) return status.status();
   if (timed_out) {
-    return absl::DeadlineExceededError(absl::StrCat("`", absl::StrJoin(options.argv, " "),
-                                                    "` took longer than ",
-                                                    absl::FormatDuration(timeout),
-                                                    " and was killed"));
+    return absl::DeadlineExceededError(
+        absl::StrCat("`", absl::StrJoin(options.argv, " "), "` took longer than ",
+                     absl::FormatDuration(timeout), " and was killed"));
   }
   result.wait_status = *status;
   return result;

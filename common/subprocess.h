@@ -67,8 +67,8 @@ struct SpawnedChild {
 absl::StatusOr<SpawnedChild> Spawn(const SpawnOptions& options);
 
 struct RunResult {
-  int wait_status = 0;  // As waitpid reports it.
-  std::string output;   // stdout + stderr, the first `output_cap` bytes.
+  int wait_status = 0;     // As waitpid reports it.
+  std::string output;      // stdout + stderr, the first `output_cap` bytes.
   bool succeeded() const;  // Exited with status 0.
 };
 

@@ -39,8 +39,8 @@ TEST(SubprocessTest, RunCapsOutput) {
 
 TEST(SubprocessTest, RunKillsAProgramPastItsTimeout) {
   // The program never ends on its own: only the timeout can end the call.
-  absl::StatusOr<RunResult> result = common::Run(Shell("echo started; exec sleep 1000"), 1000,
-                                                 absl::Milliseconds(200));
+  absl::StatusOr<RunResult> result =
+      common::Run(Shell("echo started; exec sleep 1000"), 1000, absl::Milliseconds(200));
   EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded) << result.status();
   EXPECT_NE(result.status().message().find("`sh -c echo started; exec sleep 1000` took longer"),
             std::string::npos);
@@ -81,8 +81,7 @@ TEST(SubprocessTest, OnlyListedDescriptorsCrossExec) {
   ASSERT_GE(leaked, 0);
   int pipe_fds[2];
   ASSERT_EQ(pipe(pipe_fds), 0);
-  SpawnOptions options = Shell(
-      "ls /proc/self/fd | sort -n | tr '\\n' ' '; echo through-fd-7 >&7");
+  SpawnOptions options = Shell("ls /proc/self/fd | sort -n | tr '\\n' ' '; echo through-fd-7 >&7");
   options.fds = {{pipe_fds[1], 7}};
   absl::StatusOr<RunResult> result = common::Run(options);
   close(pipe_fds[1]);
@@ -101,8 +100,8 @@ TEST(SubprocessTest, DescriptorsMayBeSwapped) {
   ASSERT_EQ(pipe(a), 0);
   ASSERT_EQ(pipe(b), 0);
   // a's write end becomes b's write end's number in the child and the other way round.
-  SpawnOptions options = Shell("echo A >&" + std::to_string(b[1]) + "; echo B >&" +
-                               std::to_string(a[1]));
+  SpawnOptions options =
+      Shell("echo A >&" + std::to_string(b[1]) + "; echo B >&" + std::to_string(a[1]));
   options.fds = {{a[1], b[1]}, {b[1], a[1]}};
   absl::StatusOr<RunResult> result = common::Run(options);
   close(a[1]);

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "common/seed_rules.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "server/mutation_rules.h"
 
 namespace clownix::server {
@@ -86,13 +86,13 @@ absl::Status CheckDesired(const clownix::v1::Network& desired) {
     if (e.has_nic()) {
       auto it = nic_counts.find(e.nic().vm());
       if (it == nic_counts.end()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "link ", key, ": vm \"", e.nic().vm(), "\" is not in the desired topology"));
+        return absl::InvalidArgumentError(absl::StrCat("link ", key, ": vm \"", e.nic().vm(),
+                                                       "\" is not in the desired topology"));
       }
       if (e.nic().index() == 0 || e.nic().index() >= it->second) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "link ", key, ": the vm has NICs eth1..eth", it->second - 1,
-            " to link (eth0 is the admin NIC)"));
+        return absl::InvalidArgumentError(absl::StrCat("link ", key, ": the vm has NICs eth1..eth",
+                                                       it->second - 1,
+                                                       " to link (eth0 is the admin NIC)"));
       }
     } else if (e.has_tap()) {
       if (!taps.count(e.tap())) {
@@ -155,8 +155,8 @@ absl::StatusOr<std::vector<PlannedStep>> PlanApply(const TopologyState& state,
       plan.push_back(Step(PlanItem::CREATE, "lan", lan.name(), "", std::move(m)));
       continue;
     }
-    auto mode = lan.mode() == clownix::v1::LAN_MODE_UNSPECIFIED ? clownix::v1::LAN_MODE_SWITCH
-                                                                : lan.mode();
+    auto mode =
+        lan.mode() == clownix::v1::LAN_MODE_UNSPECIFIED ? clownix::v1::LAN_MODE_SWITCH : lan.mode();
     if (mode == current->mode() && SameLabels(lan.labels(), current->labels())) continue;
     *m.mutable_update_lan() = lan;
     std::string detail = mode != current->mode()

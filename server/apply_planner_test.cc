@@ -41,10 +41,21 @@ class ApplyPlannerTest : public testing::Test {
 
 constexpr char kTwoVmsOneLan[] = R"pb(
   vms { name: "a" nic_count: 2 }
-  vms { name: "b" nic_count: 2 labels { key: "role" value: "host" } }
+  vms {
+    name: "b"
+    nic_count: 2
+    labels { key: "role" value: "host" }
+  }
   lans { name: "l1" }
-  links { endpoint { nic { vm: "a" index: 1 } } lan: "l1" }
-  links { endpoint { nic { vm: "b" index: 1 } } lan: "l1" to_lan { delay_us: 1000 } }
+  links {
+    endpoint { nic { vm: "a" index: 1 } }
+    lan: "l1"
+  }
+  links {
+    endpoint { nic { vm: "b" index: 1 } }
+    lan: "l1"
+    to_lan { delay_us: 1000 }
+  }
 )pb";
 
 TEST_F(ApplyPlannerTest, CreatesEverythingInDependencyOrder) {
@@ -67,11 +78,21 @@ TEST_F(ApplyPlannerTest, MovesLinksAndUpdatesSpecs) {
   ApplyText(kTwoVmsOneLan);
   auto plan = ApplyText(R"pb(
     vms { name: "a" nic_count: 3 mem_mib: 128 }
-    vms { name: "b" nic_count: 2 labels { key: "role" value: "host" } }
+    vms {
+      name: "b"
+      nic_count: 2
+      labels { key: "role" value: "host" }
+    }
     lans { name: "l1" }
     lans { name: "l2" }
-    links { endpoint { nic { vm: "a" index: 2 } } lan: "l2" }
-    links { endpoint { nic { vm: "b" index: 1 } } lan: "l2" }
+    links {
+      endpoint { nic { vm: "a" index: 2 } }
+      lan: "l2"
+    }
+    links {
+      endpoint { nic { vm: "b" index: 1 } }
+      lan: "l2"
+    }
   )pb");
   // b/eth1 moves to l2: its new link starts unimpaired, as the desired link says.
   std::vector<std::string> seen;
@@ -101,21 +122,40 @@ TEST_F(ApplyPlannerTest, WithoutPruneOthersAreLeftAlone) {
 }
 
 TEST_F(ApplyPlannerTest, InconsistentDesiredTopologiesAreRejected) {
-  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" } vms { name: "a" })pb"),
+  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" }
+                          vms { name: "a" })pb"),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(PlanCode(R"pb(vms { name: "Bad" })pb"), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(PlanCode(R"pb(lans { name: "l" }
-                          links { endpoint { nic { vm: "x" index: 1 } } lan: "l" })pb"),
+                          links {
+                            endpoint { nic { vm: "x" index: 1 } }
+                            lan: "l"
+                          })pb"),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(PlanCode(R"pb(vms { name: "a" nic_count: 2 }
-                          links { endpoint { nic { vm: "a" index: 1 } } lan: "nope" })pb"),
+                          links {
+                            endpoint { nic { vm: "a" index: 1 } }
+                            lan: "nope"
+                          })pb"),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" nic_count: 2 } lans { name: "l" }
-                          links { endpoint { nic { vm: "a" index: 0 } } lan: "l" })pb"),
+  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" nic_count: 2 }
+                          lans { name: "l" }
+                          links {
+                            endpoint { nic { vm: "a" index: 0 } }
+                            lan: "l"
+                          })pb"),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" nic_count: 2 } lans { name: "l" } lans { name: "m" }
-                          links { endpoint { nic { vm: "a" index: 1 } } lan: "l" }
-                          links { endpoint { nic { vm: "a" index: 1 } } lan: "m" })pb"),
+  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" nic_count: 2 }
+                          lans { name: "l" }
+                          lans { name: "m" }
+                          links {
+                            endpoint { nic { vm: "a" index: 1 } }
+                            lan: "l"
+                          }
+                          links {
+                            endpoint { nic { vm: "a" index: 1 } }
+                            lan: "m"
+                          })pb"),
             absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(state_.vms().empty());
 }

@@ -27,7 +27,8 @@ absl::StatusOr<std::string> FindBuiltFile(const std::string& relative) {
   std::vector<std::string> candidates;
   std::string exe = SelfExe();
   for (const char* env : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    if (const char* dir = getenv(env)) candidates.push_back(absl::StrCat(dir, "/clownix/", relative));
+    if (const char* dir = getenv(env))
+      candidates.push_back(absl::StrCat(dir, "/clownix/", relative));
   }
   if (!exe.empty()) {
     candidates.push_back(absl::StrCat(exe, ".runfiles/clownix/", relative));

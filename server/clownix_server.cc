@@ -29,18 +29,18 @@ absl::StatusOr<std::string> PublicKey(const ServerOptions& options) {
   std::string key = options.work_dir + "/id_rsa";
   if (access((key + ".pub").c_str(), R_OK) != 0) {
     common::SpawnOptions keygen;
-    keygen.argv = {"ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "clownix",
-                   "-f", key};
+    keygen.argv = {"ssh-keygen", "-q", "-t", "rsa",     "-b", "2048",
+                   "-N",         "",   "-C", "clownix", "-f", key};
     if (absl::Status s = common::RunChecked(keygen); !s.ok()) {
-      return absl::UnavailableError(absl::StrCat(
-          s.message(), " (install openssh-client or give --rsa_public)"));
+      return absl::UnavailableError(
+          absl::StrCat(s.message(), " (install openssh-client or give --rsa_public)"));
     }
   }
   return common::ReadFile(key + ".pub", kMaxKeyBytes);
 }
 
 absl::StatusOr<std::unique_ptr<RuntimeController>> CreateRuntime(const ServerOptions& options,
-                                                                TopologyStore* store) {
+                                                                 TopologyStore* store) {
   absl::StatusOr<BulkPaths> bulk = FindBulkPaths(options.bulk_dir);
   if (!bulk.ok()) return bulk.status();
   absl::StatusOr<std::string> key = PublicKey(options);
@@ -75,10 +75,9 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const Serve
       TopologyStore::Create(store_options, &recovery);
   if (!store.ok()) return store.status();
   server->store_ = *std::move(store);
-  Log(LogLevel::kInfo,
-      absl::StrCat("recovered revision ", server->store_->revision(), " (snapshot at ",
-                   recovery.snapshot_revision, ", ", recovery.journal_records,
-                   " journal records)"));
+  Log(LogLevel::kInfo, absl::StrCat("recovered revision ", server->store_->revision(),
+                                    " (snapshot at ", recovery.snapshot_revision, ", ",
+                                    recovery.journal_records, " journal records)"));
 
   if (options.backends) {
     absl::StatusOr<std::unique_ptr<RuntimeController>> runtime =
@@ -106,8 +105,7 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const Serve
   grpc::ServerBuilder builder;
   builder.AddListeningPort(absl::StrCat("unix:", socket_path), grpc::InsecureServerCredentials());
   if (!options.listen.empty()) {
-    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(),
-                             &server->tcp_port_);
+    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->tcp_port_);
   }
   builder.RegisterService(server->topology_.get());
   builder.RegisterService(server->machines_.get());
@@ -124,9 +122,9 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const Serve
                      " (address in use or not permitted?)"));
   }
   chmod(socket_path.c_str(), 0600);
-  Log(LogLevel::kInfo, absl::StrCat("serving on unix:", socket_path,
-                                    server->tcp_port_ ? absl::StrCat(" and port ", server->tcp_port_)
-                                                      : ""));
+  Log(LogLevel::kInfo,
+      absl::StrCat("serving on unix:", socket_path,
+                   server->tcp_port_ ? absl::StrCat(" and port ", server->tcp_port_) : ""));
   return server;
 }
 

@@ -34,8 +34,8 @@ class ClownixServerTest : public testing::Test {
     auto server = ClownixServer::Create(options_);
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    channel_ = grpc::CreateChannel("unix:" + options_.socket_path(),
-                                   grpc::InsecureChannelCredentials());
+    channel_ =
+        grpc::CreateChannel("unix:" + options_.socket_path(), grpc::InsecureChannelCredentials());
     topology_ = clownix::v1::Topology::NewStub(channel_);
   }
 
@@ -96,8 +96,7 @@ TEST_F(ClownixServerTest, CreateListGetAndErrors) {
 
   grpc::ClientContext missing_context;
   get.set_name("zz");
-  EXPECT_EQ(topology_->GetVm(&missing_context, get, &vm).error_code(),
-            grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(topology_->GetVm(&missing_context, get, &vm).error_code(), grpc::StatusCode::NOT_FOUND);
 
   grpc::ClientContext list_context;
   clownix::v1::ListRequest list;

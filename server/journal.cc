@@ -52,8 +52,8 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::Create(
     const char* head = data->data() + offset;
     bool torn = false;
     uint32_t length = 0;
-    if (left < kHeaderSize || absl::string_view(head, left).find_first_not_of('\0') ==
-                                  absl::string_view::npos) {
+    if (left < kHeaderSize ||
+        absl::string_view(head, left).find_first_not_of('\0') == absl::string_view::npos) {
       // A short header, or zeros: the file was extended but the data never made it to disk.
       torn = true;
     } else {
@@ -89,7 +89,8 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::Create(
       return absl::ErrnoToStatus(errno, absl::StrCat("truncate torn tail of ", path));
     }
   }
-  if (lseek(fd, offset, SEEK_SET) < 0) return absl::ErrnoToStatus(errno, absl::StrCat("seek ", path));
+  if (lseek(fd, offset, SEEK_SET) < 0)
+    return absl::ErrnoToStatus(errno, absl::StrCat("seek ", path));
   journal->synced_size_ = offset;
   return journal;
 }

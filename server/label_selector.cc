@@ -31,8 +31,9 @@ absl::StatusOr<LabelSelector> LabelSelector::Parse(absl::string_view text) {
     bool key_ok = !parsed.key.empty();
     for (char c : parsed.key) key_ok = key_ok && (absl::ascii_isgraph(c) && c != '=' && c != '!');
     if (!key_ok) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "label selector term \"", raw, "\" is malformed: use key=value, key!=value, key or !key"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("label selector term \"", raw,
+                       "\" is malformed: use key=value, key!=value, key or !key"));
     }
     selector.terms_.push_back(std::move(parsed));
   }

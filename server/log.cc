@@ -26,8 +26,8 @@ const char* LevelName(LogLevel level) {
 
 void WriteLine(absl::string_view level, absl::string_view message) {
   std::string line = absl::StrCat(
-      "clownixd ", absl::FormatTime("%Y-%m-%dT%H:%M:%E3S", absl::Now(), absl::LocalTimeZone()),
-      " ", level, " ", message, "\n");
+      "clownixd ", absl::FormatTime("%Y-%m-%dT%H:%M:%E3S", absl::Now(), absl::LocalTimeZone()), " ",
+      level, " ", message, "\n");
   // A short write to stderr is not worth retrying.
   (void)!write(STDERR_FILENO, line.data(), line.size());
 }

@@ -18,8 +18,8 @@ void Log(LogLevel level, absl::string_view message);
 }  // namespace clownix::server
 
 // Aborts when `condition` is false: for broken invariants only, never for outside input.
-#define CLOWNIX_CHECK(condition, message)                                     \
-  do {                                                                        \
+#define CLOWNIX_CHECK(condition, message)                                    \
+  do {                                                                       \
     if (!(condition)) ::clownix::server::Fatal(__FILE__, __LINE__, message); \
   } while (0)
 

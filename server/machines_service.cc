@@ -2,9 +2,8 @@
 
 #include <thread>
 
-#include "absl/synchronization/mutex.h"
-
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/seed_rules.h"
 #include "server/grpc_status.h"
 
@@ -33,8 +32,9 @@ class ConsoleReactor final
     absl::MutexLock lock(&mu_);
     if (!ok) {
       // The client closed its side: output goes on until it cancels.
-      if (!attachment_) FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                                  "the first console request must name the vm"));
+      if (!attachment_)
+        FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                  "the first console request must name the vm"));
       return;
     }
     if (!attachment_) {

@@ -31,14 +31,14 @@ ABSL_FLAG(std::string, rsa_private, "",
           "key; a warning is logged).");
 ABSL_FLAG(bool, backends, true,
           "Run the network (switch and UML VMs). --nobackends keeps the topology only.");
-ABSL_FLAG(std::string, admin_netns, "",
-          "Network namespace that gets the admin tap and ip_admin: a name (ip netns add) or the pid "
-          "of a process inside it (default: the host's).");
+ABSL_FLAG(
+    std::string, admin_netns, "",
+    "Network namespace that gets the admin tap and ip_admin: a name (ip netns add) or the pid "
+    "of a process inside it (default: the host's).");
 ABSL_FLAG(std::string, admin_tap, "clownix0", "Name of the host tap that carries ip_admin.");
 ABSL_FLAG(uint32_t, watch_queue_limit, 20000,
           "Events a watcher may fall behind before it is resynced with a FELL_BEHIND snapshot.");
-ABSL_FLAG(bool, root_fs, false,
-          "Write straight into the reference root_fs (no COW); one VM only.");
+ABSL_FLAG(bool, root_fs, false, "Write straight into the reference root_fs (no COW); one VM only.");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(

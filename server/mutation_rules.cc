@@ -4,8 +4,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "common/seed_rules.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "server/log.h"
 #include "server/names.h"
 
@@ -22,7 +22,9 @@ using clownix::v1::Vm;
 using clownix::v1::VmState;
 using Changes = std::vector<Change>;
 
-std::string Quote(const std::string& name) { return absl::StrCat("\"", absl::CHexEscape(name), "\""); }
+std::string Quote(const std::string& name) {
+  return absl::StrCat("\"", absl::CHexEscape(name), "\"");
+}
 
 Change Make(Change::Type type, const Vm& vm) {
   Change c;
@@ -140,11 +142,12 @@ absl::StatusOr<Changes> CreateVm(const TopologyState& state, const Vm& spec,
   uint32_t mem = spec.mem_mib() ? spec.mem_mib() : common::kDefaultMemMib;
   uint32_t nics = spec.nic_count() ? spec.nic_count() : 1;
   if (absl::Status s = CheckMemAndNics(owner, mem, nics); !s.ok()) return s;
-  if (state.FindVm(spec.name())) return absl::AlreadyExistsError(absl::StrCat(owner, " already exists"));
+  if (state.FindVm(spec.name()))
+    return absl::AlreadyExistsError(absl::StrCat(owner, " already exists"));
   uint32_t number = state.NextVmNumber();
   if (number > common::kMaxVmNumber) {
-    return absl::ResourceExhaustedError(absl::StrCat("cannot create ", owner, ": all ",
-                                                     common::kMaxVmNumber, " VM numbers are in use"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "cannot create ", owner, ": all ", common::kMaxVmNumber, " VM numbers are in use"));
   }
   Vm vm;
   vm.set_name(spec.name());
@@ -259,8 +262,8 @@ absl::StatusOr<Changes> DeleteLan(const TopologyState& state, const std::string&
       shown.push_back(key);
     }
     return absl::FailedPreconditionError(absl::StrCat("lan ", Quote(name), " is still in use by ",
-                                                      users.size(), " link(s): ",
-                                                      absl::StrJoin(shown, ", ")));
+                                                      users.size(),
+                                                      " link(s): ", absl::StrJoin(shown, ", ")));
   }
   return Changes{Make(Change::DELETED, **lan)};
 }

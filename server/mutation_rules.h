@@ -27,8 +27,8 @@ struct RuleOptions {
 // Errors: INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION, RESOURCE_EXHAUSTED,
 // each naming the object.
 absl::StatusOr<std::vector<clownix::v1::Change>> ComputeChanges(const TopologyState& state,
-                                                                 const Mutation& mutation,
-                                                                 const RuleOptions& options);
+                                                                const Mutation& mutation,
+                                                                const RuleOptions& options);
 
 // Checks an impairment's ranges; `what` names it in the message.
 absl::Status ValidateImpairment(const std::string& what, const clownix::v1::Impairment& impairment);

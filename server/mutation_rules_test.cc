@@ -1,7 +1,6 @@
 #include "server/mutation_rules.h"
 
 #include "common/seed_rules.h"
-
 #include "gtest/gtest.h"
 
 namespace clownix::server {

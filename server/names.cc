@@ -31,10 +31,9 @@ absl::Status ValidateLabels(absl::string_view owner,
     bool value_ok = value.size() <= kMaxLabelLength;
     for (char c : value) value_ok = value_ok && c > ' ' && c < 127 && c != ',';
     if (!value_ok) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(owner, ": label \"", key, "\" has an invalid value \"",
-                       absl::CHexEscape(value),
-                       "\": at most 63 printable characters, no spaces or commas"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          owner, ": label \"", key, "\" has an invalid value \"", absl::CHexEscape(value),
+          "\": at most 63 printable characters, no spaces or commas"));
     }
   }
   return absl::OkStatus();

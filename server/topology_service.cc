@@ -74,7 +74,8 @@ grpc::ServerUnaryReactor* TopologyService::DeleteVm(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* TopologyService::GetVm(grpc::CallbackServerContext* context,
                                                  const clownix::v1::GetVmRequest* request,
                                                  clownix::v1::Vm* response) {
-  if (absl::Status s = common::ValidateName("vm", request->name()); !s.ok()) return FinishNow(context, s);
+  if (absl::Status s = common::ValidateName("vm", request->name()); !s.ok())
+    return FinishNow(context, s);
   absl::Status status = absl::OkStatus();
   store_->Read([&](const TopologyState& state) {
     const clownix::v1::Vm* vm = state.FindVm(request->name());

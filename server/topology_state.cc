@@ -51,7 +51,8 @@ uint32_t TopologyState::NextVmNumber() const {
 void TopologyState::UpsertVm(const clownix::v1::Vm& vm) {
   auto [it, inserted] = vms_.try_emplace(vm.name(), vm);
   if (!inserted) {
-    CLOWNIX_CHECK(it->second.number() == vm.number(), absl::StrCat("vm ", vm.name(), " changed its number"));
+    CLOWNIX_CHECK(it->second.number() == vm.number(),
+                  absl::StrCat("vm ", vm.name(), " changed its number"));
     it->second = vm;
     return;
   }
@@ -168,8 +169,8 @@ absl::StatusOr<TopologyState> TopologyState::FromNetwork(const clownix::v1::Netw
     bool endpoint_ok = endpoint.has_nic() ? state.vms_.count(endpoint.nic().vm()) > 0
                                           : state.taps_.count(endpoint.tap()) > 0;
     if (!endpoint_ok || !state.lans_.count(link.lan())) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "snapshot: link ", EndpointKey(endpoint), " names an object that does not exist"));
+      return absl::InvalidArgumentError(absl::StrCat("snapshot: link ", EndpointKey(endpoint),
+                                                     " names an object that does not exist"));
     }
     state.UpsertLink(link);
   }

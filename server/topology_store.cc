@@ -28,7 +28,7 @@ constexpr char kLockFile[] = "clownixd.lock";
 TopologyStore::TopologyStore(Options options) : options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<TopologyStore>> TopologyStore::Create(Options options,
-                                                                   Recovery* recovery) {
+                                                                     Recovery* recovery) {
   if (mkdir(options.work_dir.c_str(), 0700) != 0 && errno != EEXIST) {
     return absl::ErrnoToStatus(errno, absl::StrCat("create work dir ", options.work_dir));
   }
@@ -46,11 +46,12 @@ absl::Status TopologyStore::Recover(Recovery* recovery) {
   lock_fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd_ < 0) return absl::ErrnoToStatus(errno, absl::StrCat("open ", lock_path));
   if (flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("work dir ", dir, " is in use by another clownixd (", lock_path, " is locked)"));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "work dir ", dir, " is in use by another clownixd (", lock_path, " is locked)"));
   }
 
-  absl::StatusOr<std::string> snapshot = common::ReadFileIfExists(absl::StrCat(dir, "/", kSnapshotFile));
+  absl::StatusOr<std::string> snapshot =
+      common::ReadFileIfExists(absl::StrCat(dir, "/", kSnapshotFile));
   if (!snapshot.ok()) return snapshot.status();
   if (!snapshot->empty()) {
     clownix::v1::Network network;
@@ -200,7 +201,8 @@ void TopologyStore::ProcessBatch(std::vector<Pending>& batch) {
   absl::Status flushed = absl::OkStatus();
   if (!events.empty()) flushed = journal_->Sync();
   if (!flushed.ok()) {
-    Log(LogLevel::kError, absl::StrCat("journal flush failed, batch refused: ", flushed.ToString()));
+    Log(LogLevel::kError,
+        absl::StrCat("journal flush failed, batch refused: ", flushed.ToString()));
     absl::MutexLock lock(&state_mu_);
     working_ = committed_;
   } else if (!events.empty()) {
@@ -258,7 +260,10 @@ absl::Status TopologyStore::WriteSnapshot() {
   print_options.preserve_proto_field_names = true;
   auto s = google::protobuf::util::MessageToJsonString(working_.ToNetwork(), &json, print_options);
   if (!s.ok()) return absl::InternalError(absl::StrCat("snapshot to JSON: ", s.ToString()));
-  if (absl::Status w = common::WriteFileDurably(absl::StrCat(options_.work_dir, "/", kSnapshotFile), json); !w.ok()) return w;
+  if (absl::Status w =
+          common::WriteFileDurably(absl::StrCat(options_.work_dir, "/", kSnapshotFile), json);
+      !w.ok())
+    return w;
   snapshot_bytes_ = json.size();
   // The snapshot now holds every journaled event: a crash before this reset replays them as
   // no-ops (their revisions are not above the snapshot's).

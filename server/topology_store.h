@@ -55,7 +55,7 @@ class TopologyStore {
   // INVALID_ARGUMENT if the files are corrupt; I/O errors as absl::ErrnoToStatus maps their errno
   // (PERMISSION_DENIED, RESOURCE_EXHAUSTED for a full disk, UNAVAILABLE, ...).
   static absl::StatusOr<std::unique_ptr<TopologyStore>> Create(Options options,
-                                                             Recovery* recovery = nullptr);
+                                                               Recovery* recovery = nullptr);
   ~TopologyStore();
 
   struct Committed {

@@ -16,7 +16,8 @@ namespace {
 
 std::string FreshDir() {
   std::string base = getenv("TEST_TMPDIR") ? getenv("TEST_TMPDIR") : "/tmp";
-  std::string dir = base + "/store-" + testing::UnitTest::GetInstance()->current_test_info()->name();
+  std::string dir =
+      base + "/store-" + testing::UnitTest::GetInstance()->current_test_info()->name();
   std::string cmd = "rm -rf '" + dir + "'";
   EXPECT_EQ(system(cmd.c_str()), 0);
   return dir;

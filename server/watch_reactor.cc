@@ -14,8 +14,7 @@ constexpr absl::Duration kDefaultHeartbeat = absl::Seconds(5);
 
 // The labels an object had in this event (for objects it deletes), else in the current state.
 template <typename T>
-const T* ObjectIn(const Event& event, const std::string& name,
-                  const T* (*pick)(const Change&)) {
+const T* ObjectIn(const Event& event, const std::string& name, const T* (*pick)(const Change&)) {
   for (const Change& change : event.changes()) {
     const T* object = pick(change);
     if (object && object->name() == name) return object;
@@ -52,9 +51,9 @@ WatchReactor::WatchReactor(TopologyStore* store, const clownix::v1::WatchRequest
   last_write_ = absl::Now();
   uint32_t interval_ms = request.heartbeat_interval_ms();
   if (interval_ms != 0 && (interval_ms < 100 || interval_ms > 60000)) {
-    FinishLocked(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                              absl::StrCat("heartbeat_interval_ms ", interval_ms,
-                                           " is out of range 100..60000")));
+    FinishLocked(grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("heartbeat_interval_ms ", interval_ms, " is out of range 100..60000")));
     return;
   }
   heartbeat_interval_ = interval_ms ? absl::Milliseconds(interval_ms) : kDefaultHeartbeat;

@@ -757,11 +757,11 @@ void SwitchEngine::FlushPort(Port& port) {
   port.tx_count = 0;
   while (i < n) {
     // One frame (the latency-sensitive case) goes with send(): no mmsghdr to copy in.
-    int r = n - i == 1 ? (send(port.fd, port.tx_iov[i].iov_base, port.tx_iov[i].iov_len,
-                               MSG_DONTWAIT) < 0
-                              ? -1
-                              : 1)
-                       : sendmmsg(port.fd, port.tx_msgs + i, n - i, MSG_DONTWAIT);
+    int r =
+        n - i == 1
+            ? (send(port.fd, port.tx_iov[i].iov_base, port.tx_iov[i].iov_len, MSG_DONTWAIT) < 0 ? -1
+                                                                                                : 1)
+            : sendmmsg(port.fd, port.tx_msgs + i, n - i, MSG_DONTWAIT);
     if (r > 0) {
       uint64_t bytes = 0;
       for (int k = i; k < i + r; ++k) bytes += port.tx_iov[k].iov_len;

@@ -53,8 +53,7 @@ namespace {
 // A const member function's name starts "_ZNK".
 std::string Mangled(const char* member, bool is_const = false) {
   const std::string ns = CLOWNIX_STRINGIFY(ABSL_OPTION_INLINE_NAMESPACE_NAME);
-  return std::string(is_const ? "_ZNK4absl" : "_ZN4absl") + std::to_string(ns.size()) + ns +
-         member;
+  return std::string(is_const ? "_ZNK4absl" : "_ZN4absl") + std::to_string(ns.size()) + ns + member;
 }
 
 [[noreturn]] void Fail(const std::string& what) {
@@ -77,8 +76,9 @@ Fn RealFn(const char* member, bool is_const = false) {
 __attribute__((constructor)) void CheckInterposed() {
   const std::string lock = Mangled("5Mutex4LockEv");
   if (dlsym(RTLD_DEFAULT, lock.c_str()) == dlsym(RTLD_NEXT, lock.c_str())) {
-    Fail("absl::Mutex::Lock resolves to Abseil's own definition, not this file's; link it into "
-         "the executable");
+    Fail(
+        "absl::Mutex::Lock resolves to Abseil's own definition, not this file's; link it into "
+        "the executable");
   }
 }
 
@@ -133,8 +133,8 @@ bool AsTryLock(void* mu, unsigned flags, Real real) {
   if (!outer) return real();
   __tsan_mutex_pre_lock(mu, flags | __tsan_mutex_try_lock);
   const bool locked = real();
-  __tsan_mutex_post_lock(mu, flags | __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed),
-                         0);
+  __tsan_mutex_post_lock(
+      mu, flags | __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed), 0);
   return locked;
 }
 
@@ -262,8 +262,7 @@ bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, Time deadline) {
 // Await* is called with the mutex held, exclusively or shared; the release and acquire TSAN
 // records are the same either way.
 void Mutex::Await(const Condition& cond) {
-  static auto real =
-      RealFn<void (*)(Mutex*, const Condition&)>("5Mutex5AwaitERKNS0_9ConditionE");
+  static auto real = RealFn<void (*)(Mutex*, const Condition&)>("5Mutex5AwaitERKNS0_9ConditionE");
   AsWait(this, [&] { real(this, cond); });
 }
 
@@ -291,8 +290,8 @@ bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
 }
 
 bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
-  static auto real = RealFn<bool (*)(CondVar*, Mutex*, Time)>(
-      "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
+  static auto real =
+      RealFn<bool (*)(CondVar*, Mutex*, Time)>("7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
   return AsWait(mu, [&] { return real(this, mu, deadline); });
 }
 

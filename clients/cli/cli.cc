@@ -13,13 +13,13 @@
 #include "clients/cli/impair_command.h"
 #include "clients/cli/lan_command.h"
 #include "clients/cli/power_command.h"
-#include "clients/common/server_address.h"
 #include "clients/cli/stats_command.h"
 #include "clients/cli/tap_command.h"
 #include "clients/cli/topo_command.h"
 #include "clients/cli/values.h"
 #include "clients/cli/vm_command.h"
 #include "clients/cli/watch_command.h"
+#include "clients/common/server_address.h"
 
 namespace clownix::cli {
 namespace {
@@ -36,7 +36,8 @@ constexpr Command kCommands[] = {
      RunImpairCommand},
     {"topo", "[--json]", "show the whole topology", RunTopoCommand},
     {"watch", "[--since R] [--json]", "follow changes live", RunWatchCommand},
-    {"apply", "FILE [--dry-run] [--prune]", "make the topology what a JSON file says", RunApplyCommand},
+    {"apply", "FILE [--dry-run] [--prune]", "make the topology what a JSON file says",
+     RunApplyCommand},
     {"exec", "VM -- CMD...", "run a command in a VM", RunExecCommand},
     {"console", "VM", "attach to a VM's console (Ctrl-] quits)", RunConsoleCommand},
     {"start", "VM", "boot a VM", RunStartCommand},
@@ -92,8 +93,7 @@ int RunCli(const std::vector<std::string>& args, const char* env_server, const c
     return usage_env.UsageError(
         "", absl::InvalidArgumentError(absl::StrCat("unknown global flag \"", rest[0], "\"")));
   }
-  absl::StatusOr<std::string> target =
-      clients::ServerTarget(server, env_server, env_work_dir);
+  absl::StatusOr<std::string> target = clients::ServerTarget(server, env_server, env_work_dir);
   if (!target.ok()) return usage_env.UsageError("", target.status());
   absl::StatusOr<uint32_t> timeout_ms = ParseDurationMs("--timeout", timeout);
   if (timeout_ms.ok() && *timeout_ms == 0) {

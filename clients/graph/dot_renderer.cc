@@ -157,9 +157,8 @@ absl::Status DotRenderer::RunDot(const std::vector<std::string>& args) const {
                                                     " and was killed"));
   }
   if (!result.ok()) {
-    return absl::FailedPreconditionError(absl::StrCat("cannot run graphviz ", dot_path_, ": ",
-                                                      result.status().message(), ": ",
-                                                      kInstallHint));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot run graphviz ", dot_path_, ": ", result.status().message(), ": ", kInstallHint));
   }
   if (result->succeeded()) return absl::OkStatus();
   absl::string_view message = absl::StripAsciiWhitespace(result->output);

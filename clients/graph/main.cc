@@ -14,10 +14,10 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "clients/common/server_address.h"
 #include "clients/graph/dot_renderer.h"
 #include "clients/graph/follower.h"
 #include "clients/graph/render_once.h"
-#include "clients/common/server_address.h"
 #include "grpcpp/grpcpp.h"
 
 ABSL_FLAG(std::string, server, "",

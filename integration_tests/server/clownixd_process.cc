@@ -48,9 +48,9 @@ absl::StatusOr<std::unique_ptr<ClownixdProcess>> ClownixdProcess::Start(
   if (!channel->WaitForConnected(deadline)) {
     int status = 0;
     pid_t done = waitpid(pid, &status, WNOHANG);
-    return absl::UnavailableError(absl::StrCat(
-        "clownixd (", binary, ") did not answer on ", process->address(),
-        done == pid ? absl::StrCat("; it ", common::DescribeWaitStatus(status)) : ""));
+    return absl::UnavailableError(
+        absl::StrCat("clownixd (", binary, ") did not answer on ", process->address(),
+                     done == pid ? absl::StrCat("; it ", common::DescribeWaitStatus(status)) : ""));
   }
   return process;
 }

@@ -159,7 +159,8 @@ TEST(TopologyIntegration, AResumedWatchGetsExactlyTheMissedEvents) {
   ASSERT_TRUE(server.ok()) << server.status();
   auto stub = Topology::NewStub((*server)->NewChannel());
   uint64_t revision;
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(CreateLan(stub.get(), absl::StrCat("a", i), &revision).ok());
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(CreateLan(stub.get(), absl::StrCat("a", i), &revision).ok());
 
   // A watcher reads up to revision 5 and goes away.
   {
@@ -270,8 +271,7 @@ TEST(TopologyIntegration, KillNineDuringABurstLosesNoAcknowledgedMutation) {
   auto history = stub->Watch(&history_context, request);
   std::map<uint64_t, std::string> replayed;
   WatchResponse response;
-  while (replayed.size() < network.revision() - 1 &&
-         history->Read(&response)) {
+  while (replayed.size() < network.revision() - 1 && history->Read(&response)) {
     ASSERT_FALSE(response.has_snapshot());
     for (const auto& event : response.events()) {
       replayed[event.revision()] = event.changes(0).lan().name();

@@ -102,8 +102,8 @@ double Percentile(std::vector<double>& values, double p) {
 void Populate(const Server& server, int count) {
   auto stub = Topology::NewStub(NewChannel(server));
   clownix::v1::ApplyRequest request;
-  for (int i = 0; i < count; ++i) request.mutable_desired()->add_lans()->set_name(
-      absl::StrCat("base", i));
+  for (int i = 0; i < count; ++i)
+    request.mutable_desired()->add_lans()->set_name(absl::StrCat("base", i));
   grpc::ClientContext context;
   clownix::v1::ApplyResponse response;
   grpc::Status status = stub->Apply(&context, request, &response);
@@ -283,12 +283,14 @@ void DeliveryBenchmark(int rate) {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  printf("# clownixd topology benchmark (%d cores)\n", static_cast<int>(std::thread::hardware_concurrency()));
+  printf("# clownixd topology benchmark (%d cores)\n",
+         static_cast<int>(std::thread::hardware_concurrency()));
   MutationBenchmark(100);
   MutationBenchmark(10000);
   printf("\n## Watch delivery (commit -> watcher), 100 objects\n");
-  printf("| target events/s | watchers | events/s achieved | deliveries/s | events per message "
-         "| p50 ms | p99 ms |\n|---|---|---|---|---|---|---|\n");
+  printf(
+      "| target events/s | watchers | events/s achieved | deliveries/s | events per message "
+      "| p50 ms | p99 ms |\n|---|---|---|---|---|---|---|\n");
   DeliveryBenchmark(1000);
   DeliveryBenchmark(10000);
   return 0;

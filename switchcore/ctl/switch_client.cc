@@ -218,8 +218,7 @@ absl::StatusOr<uint64_t> SwitchClient::AttachTap(absl::string_view lan, absl::st
 }
 
 absl::StatusOr<uint64_t> SwitchClient::RestorePort(const PortInfo& port) {
-  if (port.kind != ctl::PortKind::kVm || port.lan.empty() ||
-      port.lan.size() >= ctl::kLanNameSize) {
+  if (port.kind != ctl::PortKind::kVm || port.lan.empty() || port.lan.size() >= ctl::kLanNameSize) {
     return absl::InvalidArgumentError("only VM ports with a LAN name can be restored");
   }
   ctl::Request req = {};
@@ -431,10 +430,10 @@ void SwitchClient::ReapLocked() {
   pid_ = 0;
   absl::Duration ran = absl::Now() - started_at_;
   if (!stopping_) {
-    LogLocked(absl::StrCat(
-        "clownix-switchcore ",
-        status.ok() ? common::DescribeWaitStatus(*status) : status.status().ToString(), " after ",
-        absl::FormatDuration(ran), "; restarting"));
+    LogLocked(
+        absl::StrCat("clownix-switchcore ",
+                     status.ok() ? common::DescribeWaitStatus(*status) : status.status().ToString(),
+                     " after ", absl::FormatDuration(ran), "; restarting"));
   }
   // Requests in flight died with it.
   for (auto& [id, waiter] : waiters_) {
@@ -554,8 +553,8 @@ void SwitchClient::HandleEventLocked(const ctl::Event& ev, std::vector<PortEvent
       Replay replay = rit->second;
       replays_.erase(rit);
       if (!status.ok()) {
-        LogLocked(absl::StrCat("replay of request type ", static_cast<uint32_t>(replay.type), " (port ",
-                         replay.port_id, ") failed: ", status.ToString()));
+        LogLocked(absl::StrCat("replay of request type ", static_cast<uint32_t>(replay.type),
+                               " (port ", replay.port_id, ") failed: ", status.ToString()));
         if (replay.type == ctl::RequestType::kRestorePort ||
             replay.type == ctl::RequestType::kAttachTap) {
           auto pit = ports_.find(replay.port_id);

@@ -20,8 +20,8 @@
 //   o.switchcore_path = ".../clownix-switchcore";  o.work_dir = work_dir;
 //   o.on_port_event = [&](const SwitchClient::PortEvent& e) { /* topology: port up/down */ };
 //   auto client = SwitchClient::Create(o);            // spawns and supervises the switch
-//   (*client)->CreateLan("blue");                     // VMs: eth0=daemon,MAC,unix,ControlPath("blue")
-//   auto tap = (*client)->AttachTap("blue", "tap0");
+//   (*client)->CreateLan("blue");                     // VMs:
+//   eth0=daemon,MAC,unix,ControlPath("blue") auto tap = (*client)->AttachTap("blue", "tap0");
 //   ctl::Impairment delay = {};  delay.delay_us = 20000;
 //   (*client)->SetImpairment(port_id, ctl::Direction::kEgress, delay);
 //   auto counters = (*client)->ReadCounters(port_id); // no round trip
