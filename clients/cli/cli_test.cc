@@ -131,7 +131,8 @@ TEST(CliTest, ExecReportsItsOwnFailuresAs255) {
 TEST(CliTest, ApplyMissingFileNamesIt) {
   Result r = RunArgs({"--server", DeadSocket(), "apply", "/nonexistent/topo.json"});
   EXPECT_EQ(r.code, 1);
-  EXPECT_THAT(r.err, HasSubstr("cannot read the topology file: open /nonexistent/topo.json: No such file"));
+  EXPECT_THAT(
+      r.err, HasSubstr("cannot read the topology file: open /nonexistent/topo.json: No such file"));
 }
 
 // Records the requests it gets and answers like a server that accepts everything.
