@@ -5,8 +5,8 @@
 #      real clownixd, clownix-switchcore and UML VMs. Extra arguments go to this `bazel test`.
 #   2. thread-safety: everything compiled with clang -Wthread-safety -Werror (--config=clang,
 #      .bazelrc), so every ABSL_GUARDED_BY / ABSL_EXCLUSIVE_LOCKS_REQUIRED contract holds.
-#   3. tsan: the tests of the threaded code (server, vmm with its UML VMs, the switch's control
-#      client, the CLI and graph clients) again under ThreadSanitizer (--config=tsan).
+#   3. tsan: the C++ tests again under ThreadSanitizer (--config=tsan): server, vmm with its UML
+#      VMs, switchcore, the clients, and the integration tests running clownixd under TSAN.
 #   4. format: every C++ file as .clang-format says (tools/check_format.sh).
 # Each test of 1 and 3 counts as one result, 2 and 4 as one each; every step runs even if an
 # earlier one failed. Ends with one line "N passed, N failed".
@@ -61,10 +61,12 @@ check thread-safety \
   bazel build --config=clang --keep_going --output_groups=compilation_outputs //...
 
 # Only tests and what they need are built (--build_tests_only). The fuzzers and the Python client
-# have no threads of ours for TSAN to watch.
+# have no threads of ours for TSAN to watch; the whole-system test passes under TSAN too but takes
+# six minutes there (bazel test --config=tsan //integration_tests/system:system_test).
 run_tests tsan --config=tsan --test_output=errors --keep_going --build_tests_only -- \
   //bazel/tsan/... //server/... //vmm/... //switchcore/... -//switchcore:fuzz_test \
-  //clients/... -//clients/python/...
+  //clients/... -//clients/python/... //integration_tests/... \
+  -//integration_tests/system:system_test
 
 check format bash tools/check_format.sh
 
