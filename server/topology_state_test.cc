@@ -20,9 +20,9 @@ T Parse(const std::string& text) {
 }
 
 Event VmEvent(uint64_t revision, Change::Type type, const std::string& name, uint32_t number) {
-  return Parse<Event>(absl::StrCat("revision: ", revision, " changes { type: ",
-                                   Change::Type_Name(type), " vm { name: \"", name,
-                                   "\" number: ", number, " } }"));
+  return Parse<Event>(absl::StrCat("revision: ", revision,
+                                   " changes { type: ", Change::Type_Name(type), " vm { name: \"",
+                                   name, "\" number: ", number, " } }"));
 }
 
 TEST(TopologyStateTest, ApplyUpsertsAndErasesAndMovesTheRevision) {
@@ -30,10 +30,16 @@ TEST(TopologyStateTest, ApplyUpsertsAndErasesAndMovesTheRevision) {
   state.Apply(VmEvent(1, Change::CREATED, "a", 1));
   state.Apply(Parse<Event>(R"pb(
     revision: 2
-    changes { type: CREATED lan { name: "l" } }
     changes {
       type: CREATED
-      link { endpoint { nic { vm: "a" index: 1 } } lan: "l" }
+      lan { name: "l" }
+    }
+    changes {
+      type: CREATED
+      link {
+        endpoint { nic { vm: "a" index: 1 } }
+        lan: "l"
+      }
     }
   )pb"));
   EXPECT_EQ(state.revision(), 2u);
@@ -44,9 +50,15 @@ TEST(TopologyStateTest, ApplyUpsertsAndErasesAndMovesTheRevision) {
     revision: 3
     changes {
       type: DELETED
-      link { endpoint { nic { vm: "a" index: 1 } } lan: "l" }
+      link {
+        endpoint { nic { vm: "a" index: 1 } }
+        lan: "l"
+      }
     }
-    changes { type: DELETED lan { name: "l" } }
+    changes {
+      type: DELETED
+      lan { name: "l" }
+    }
   )pb"));
   EXPECT_EQ(state.FindLink("a/eth1"), nullptr);
   EXPECT_EQ(state.FindLan("l"), nullptr);
@@ -57,19 +69,34 @@ TEST(TopologyStateTest, ALinkMovedToAnotherLanLeavesTheOldLansIndex) {
   TopologyState state;
   state.Apply(Parse<Event>(R"pb(
     revision: 1
-    changes { type: CREATED tap { name: "t" } }
-    changes { type: CREATED lan { name: "x" } }
-    changes { type: CREATED lan { name: "y" } }
     changes {
       type: CREATED
-      link { endpoint { tap: "t" } lan: "x" }
+      tap { name: "t" }
+    }
+    changes {
+      type: CREATED
+      lan { name: "x" }
+    }
+    changes {
+      type: CREATED
+      lan { name: "y" }
+    }
+    changes {
+      type: CREATED
+      link {
+        endpoint { tap: "t" }
+        lan: "x"
+      }
     }
   )pb"));
   state.Apply(Parse<Event>(R"pb(
     revision: 2
     changes {
       type: UPDATED
-      link { endpoint { tap: "t" } lan: "y" }
+      link {
+        endpoint { tap: "t" }
+        lan: "y"
+      }
     }
   )pb"));
   EXPECT_TRUE(state.LinksOnLan("x").empty());
@@ -97,8 +124,14 @@ TEST(TopologyStateTest, NetworkRoundTrip) {
     vms { name: "b" number: 5 }
     lans { name: "l" }
     taps { name: "t" lan: "l" }
-    links { endpoint { nic { vm: "b" index: 2 } } lan: "l" }
-    links { endpoint { tap: "t" } lan: "l" }
+    links {
+      endpoint { nic { vm: "b" index: 2 } }
+      lan: "l"
+    }
+    links {
+      endpoint { tap: "t" }
+      lan: "l"
+    }
   )pb");
   absl::StatusOr<TopologyState> state = TopologyState::FromNetwork(network);
   ASSERT_TRUE(state.ok()) << state.status();
@@ -111,11 +144,21 @@ TEST(TopologyStateTest, NetworkRoundTrip) {
 
 TEST(TopologyStateTest, FromNetworkRefusesABrokenSnapshot) {
   for (const char* text : {
-           R"pb(vms { name: "a" number: 1 } vms { name: "b" number: 1 })pb",
-           R"pb(vms { name: "a" number: 1 } vms { name: "a" number: 2 })pb",
+           R"pb(vms { name: "a" number: 1 }
+                vms { name: "b" number: 1 })pb",
+           R"pb(vms { name: "a" number: 1 }
+                vms { name: "a" number: 2 })pb",
            R"pb(vms { name: "a" })pb",
-           R"pb(lans { name: "l" } links { endpoint { nic { vm: "x" index: 1 } } lan: "l" })pb",
-           R"pb(taps { name: "t" } links { endpoint { tap: "t" } lan: "nowhere" })pb",
+           R"pb(lans { name: "l" }
+                links {
+                  endpoint { nic { vm: "x" index: 1 } }
+                  lan: "l"
+                })pb",
+           R"pb(taps { name: "t" }
+                links {
+                  endpoint { tap: "t" }
+                  lan: "nowhere"
+                })pb",
        }) {
     absl::StatusOr<TopologyState> state = TopologyState::FromNetwork(Parse<Network>(text));
     EXPECT_EQ(state.status().code(), absl::StatusCode::kInvalidArgument) << text;
