@@ -176,6 +176,11 @@ absl::StatusOr<RunResult> Run(SpawnOptions options, size_t output_cap, absl::Dur
   absl::StatusOr<SpawnedChild> child = Spawn(options);
   if (!child.ok()) return child.status();
   RunResult result;
+  // Output past the cap is read (so the program never blocks on a full pipe) and dropped.
+  auto keep = [&result, output_cap](const char* data, size_t size) {
+    size_t room = output_cap - std::min(output_cap, result.output.size());
+    result.output.append(data, std::min(room, size));
+  };
   absl::Time deadline = absl::Now() + timeout;
   bool output_open = true, exited = false, timed_out = false;
   // Until the program exits: its output, then its pidfd. Output it handed on to a process that
@@ -205,8 +210,7 @@ absl::StatusOr<RunResult> Run(SpawnOptions options, size_t output_cap, absl::Dur
       if (n <= 0) {
         output_open = false;
       } else {
-        size_t room = output_cap - std::min(output_cap, result.output.size());
-        result.output.append(chunk, std::min(room, static_cast<size_t>(n)));
+        keep(chunk, static_cast<size_t>(n));
       }
       continue;  // Drain the output before looking at the exit.
     }
@@ -219,8 +223,7 @@ absl::StatusOr<RunResult> Run(SpawnOptions options, size_t output_cap, absl::Dur
     char chunk[4096];
     ssize_t n = read(child->output.get(), chunk, sizeof(chunk));
     if (n <= 0) break;
-    size_t room = output_cap - std::min(output_cap, result.output.size());
-    result.output.append(chunk, std::min(room, static_cast<size_t>(n)));
+    keep(chunk, static_cast<size_t>(n));
   }
   absl::StatusOr<int> status = WaitForChild(child->pid);
   if (!status.ok()) return status.status();
