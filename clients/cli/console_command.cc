@@ -7,6 +7,7 @@
 #include <memory>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -61,6 +62,20 @@ int RunConsoleCommand(CommandEnv& env, const std::vector<std::string>& args) {
   first.set_vm(vm);
   stream->Write(first);
 
+  bool we_quit = false;
+  bool interactive = false;
+  bool writes_done = false;
+  // The terminal goes raw and the banner is written before the output thread starts, so that the
+  // banner comes before the console's first bytes, never in the middle of them.
+  absl::StatusOr<std::unique_ptr<RawTerminal>> terminal = RawTerminal::Enter(STDIN_FILENO);
+  if (!terminal.ok()) {
+    context.TryCancel();
+    return env.Error(terminal.status());
+  }
+  interactive = (*terminal)->active();
+  if (interactive) {
+    env.err() << absl::StrCat("Connected to ", vm, ". Escape: Ctrl-]\r\n") << std::flush;
+  }
   int wake[2];
   if (pipe(wake) != 0) return env.Error(absl::InternalError("pipe failed"));
   OutputState state;
@@ -78,20 +93,7 @@ int RunConsoleCommand(CommandEnv& env, const std::vector<std::string>& args) {
     WriteAll(wake[1], "x");
   });
 
-  bool we_quit = false;
-  bool interactive = false;
-  bool writes_done = false;
   {
-    absl::StatusOr<std::unique_ptr<RawTerminal>> terminal = RawTerminal::Enter(STDIN_FILENO);
-    if (!terminal.ok()) {
-      context.TryCancel();
-      output.join();
-      close(wake[0]);
-      close(wake[1]);
-      return env.Error(terminal.status());
-    }
-    interactive = (*terminal)->active();
-    if (interactive) env.err() << "Connected to " << vm << ". Escape: Ctrl-]\r\n" << std::flush;
     bool input_open = true;
     while (true) {
       struct pollfd fds[2] = {{wake[0], POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
@@ -141,7 +143,8 @@ int RunConsoleCommand(CommandEnv& env, const std::vector<std::string>& args) {
         break;
       }
     }
-  }  // Terminal restored here.
+  }
+  terminal->reset();  // The terminal is restored here, before anything more is printed.
   if (we_quit) {
     // Half-close so that the last keys reach the server before the call is cancelled (a cancel
     // right after a write may drop it); a server that ends the stream on half-close is done
