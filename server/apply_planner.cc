@@ -193,6 +193,10 @@ absl::StatusOr<std::vector<PlannedStep>> PlanApply(const TopologyState& state,
     if (nics != current->nic_count()) {
       details.push_back(absl::StrCat("nic_count ", current->nic_count(), " -> ", nics));
     }
+    if (vm.has_admin() && vm.admin() != current->admin()) {
+      details.push_back(absl::StrCat("admin ", current->admin() ? "true" : "false", " -> ",
+                                     vm.admin() ? "true" : "false"));
+    }
     if (!SameLabels(vm.labels(), current->labels())) details.push_back("labels");
     if (details.empty()) continue;
     *m.mutable_update_vm() = vm;

@@ -105,6 +105,19 @@ TEST_F(ApplyPlannerTest, MovesLinksAndUpdatesSpecs) {
   EXPECT_EQ(state_.FindLink("b/eth1")->lan(), "l2");
 }
 
+TEST_F(ApplyPlannerTest, AdminChangesWhenGivenAndStaysWhenAbsent) {
+  ApplyText(R"pb(vms { name: "a" admin: false })pb");
+  EXPECT_FALSE(state_.FindVm("a")->admin());
+  // Absent: the VM keeps what it has.
+  EXPECT_TRUE(ApplyText(R"pb(vms { name: "a" })pb").empty());
+  EXPECT_TRUE(ApplyText(R"pb(vms { name: "a" admin: false })pb").empty());
+  auto plan = ApplyText(R"pb(vms { name: "a" admin: true })pb");
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_EQ(plan[0].item.action(), PlanItem::UPDATE);
+  EXPECT_EQ(plan[0].item.detail(), "admin false -> true");
+  EXPECT_TRUE(state_.FindVm("a")->admin());
+}
+
 TEST_F(ApplyPlannerTest, PruneDeletesWhatIsNotDesired) {
   ApplyText(kTwoVmsOneLan);
   auto plan = ApplyText(R"pb(vms { name: "a" nic_count: 2 })pb", /*prune=*/true);

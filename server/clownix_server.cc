@@ -70,6 +70,7 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const Serve
   TopologyStore::Options store_options;
   store_options.work_dir = options.work_dir;
   store_options.rules.admin_prefix = AdminPrefix(options);
+  store_options.rules.admin_default = options.admin_default;
   TopologyStore::Recovery recovery;
   absl::StatusOr<std::unique_ptr<TopologyStore>> store =
       TopologyStore::Create(store_options, &recovery);

@@ -129,6 +129,17 @@ std::string SeedValue(absl::StatusOr<std::string> value) {
   return *std::move(value);
 }
 
+// Gives `vm` (number set) the admin network or not, and the admin IP that goes with it.
+void SetAdmin(Vm& vm, bool admin, const RuleOptions& options) {
+  vm.set_admin(admin);
+  vm.clear_admin_ip();
+  if (admin && options.admin_prefix) {
+    vm.set_admin_ip(SeedValue(common::AdminIp(
+        absl::StrCat(options.admin_prefix->first, ".", options.admin_prefix->second),
+        static_cast<int>(vm.number()))));
+  }
+}
+
 bool IsStopped(VmState state) {
   return state == clownix::v1::VM_STATE_DEFINED || state == clownix::v1::VM_STATE_STOPPED ||
          state == clownix::v1::VM_STATE_CRASHED;
@@ -156,10 +167,7 @@ absl::StatusOr<Changes> CreateVm(const TopologyState& state, const Vm& spec,
   vm.set_nic_count(nics);
   *vm.mutable_labels() = spec.labels();
   vm.set_state(clownix::v1::VM_STATE_DEFINED);
-  if (options.admin_prefix) {
-    vm.set_admin_ip(SeedValue(common::AdminIp(
-        absl::StrCat(options.admin_prefix->first, ".", options.admin_prefix->second), number)));
-  }
+  SetAdmin(vm, spec.has_admin() ? spec.admin() : options.admin_default, options);
   for (uint32_t i = 0; i < nics; ++i) {
     clownix::v1::Nic* nic = vm.add_nics();
     nic->set_index(i);
@@ -168,7 +176,8 @@ absl::StatusOr<Changes> CreateVm(const TopologyState& state, const Vm& spec,
   return Changes{Make(Change::CREATED, vm)};
 }
 
-absl::StatusOr<Changes> UpdateVm(const TopologyState& state, const Vm& spec) {
+absl::StatusOr<Changes> UpdateVm(const TopologyState& state, const Vm& spec,
+                                 const RuleOptions& options) {
   absl::StatusOr<const Vm*> current = LookupVm(state, spec.name());
   if (!current.ok()) return current.status();
   std::string owner = absl::StrCat("vm ", Quote(spec.name()));
@@ -177,9 +186,13 @@ absl::StatusOr<Changes> UpdateVm(const TopologyState& state, const Vm& spec) {
   uint32_t mem = spec.mem_mib() ? spec.mem_mib() : common::kDefaultMemMib;
   uint32_t nics = spec.nic_count() ? spec.nic_count() : 1;
   if (absl::Status s = CheckMemAndNics(owner, mem, nics); !s.ok()) return s;
-  if ((mem != vm.mem_mib() || nics != vm.nic_count()) && !IsStopped(vm.state())) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        owner, " is ", VmState_Name(vm.state()), ": stop it before changing mem_mib or nic_count"));
+  // Absent: unchanged (a file that does not mention it must not flip it with the server's default).
+  bool admin = spec.has_admin() ? spec.admin() : vm.admin();
+  if ((mem != vm.mem_mib() || nics != vm.nic_count() || admin != vm.admin()) &&
+      !IsStopped(vm.state())) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(owner, " is ", VmState_Name(vm.state()),
+                     ": stop it before changing mem_mib, nic_count or admin"));
   }
   for (uint32_t i = nics; i < vm.nic_count(); ++i) {
     if (!vm.nics(i).lan().empty()) {
@@ -189,6 +202,7 @@ absl::StatusOr<Changes> UpdateVm(const TopologyState& state, const Vm& spec) {
     }
   }
   vm.set_mem_mib(mem);
+  if (admin != vm.admin()) SetAdmin(vm, admin, options);
   *vm.mutable_labels() = spec.labels();
   while (vm.nics_size() > static_cast<int>(nics)) vm.mutable_nics()->RemoveLast();
   for (uint32_t i = vm.nic_count(); i < nics; ++i) {
@@ -425,7 +439,7 @@ absl::StatusOr<std::vector<Change>> ComputeChanges(const TopologyState& state,
     case Mutation::kSetImpairment:
       return SetImpairment(state, mutation.set_impairment());
     case Mutation::kUpdateVm:
-      return UpdateVm(state, mutation.update_vm());
+      return UpdateVm(state, mutation.update_vm(), options);
     case Mutation::kUpdateLan:
       return UpdateLan(state, mutation.update_lan());
     case Mutation::kUpdateTap:

@@ -20,6 +20,8 @@ namespace clownix::server {
 struct RuleOptions {
   // First two bytes X.Y of the host's admin address: VM n gets X.Y.n/100.n%100. Unset: no admin IP.
   std::optional<std::pair<uint8_t, uint8_t>> admin_prefix;
+  // Whether a VM created without `admin` gets the admin network (clownixd --admin_default).
+  bool admin_default = true;
 };
 
 // The changes `mutation` makes to `state`, in the order a client should apply them (links before

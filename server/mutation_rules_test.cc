@@ -185,6 +185,78 @@ TEST_F(MutationRulesTest, UpdatesRespectState) {
   EXPECT_EQ(Code(update), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(MutationRulesTest, AdminNetworkFollowsTheSpecElseTheServerDefault) {
+  auto with = Do(Vm("a"));
+  ASSERT_TRUE(with.ok());
+  EXPECT_TRUE((*with)[0].vm().has_admin());
+  EXPECT_TRUE((*with)[0].vm().admin());
+  EXPECT_EQ((*with)[0].vm().admin_ip(), "10.1.0.1");
+
+  Mutation without = Vm("b");
+  without.mutable_create_vm()->mutable_vm()->set_admin(false);
+  auto created = Do(without);
+  ASSERT_TRUE(created.ok());
+  const clownix::v1::Vm& b = (*created)[0].vm();
+  EXPECT_TRUE(b.has_admin());
+  EXPECT_FALSE(b.admin());
+  EXPECT_EQ(b.admin_ip(), "");
+  // The numbering stays: eth1.. are the lab NICs with the seed's MACs, eth0's slot is kept.
+  ASSERT_EQ(b.nics_size(), 3);
+  EXPECT_EQ(b.nics(1).mac(), "02:00:00:02:00:01");
+  ASSERT_TRUE(Do(Lan("l")).ok());
+  EXPECT_EQ(Code(Connect("b", 0, "l")), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Do(Connect("b", 1, "l")).ok());
+
+  options_.admin_default = false;
+  auto by_default = Do(Vm("c"));
+  ASSERT_TRUE(by_default.ok());
+  EXPECT_FALSE((*by_default)[0].vm().admin());
+  EXPECT_EQ((*by_default)[0].vm().admin_ip(), "");
+  Mutation asked = Vm("d");
+  asked.mutable_create_vm()->mutable_vm()->set_admin(true);
+  auto explicit_admin = Do(asked);
+  ASSERT_TRUE(explicit_admin.ok());
+  EXPECT_TRUE((*explicit_admin)[0].vm().admin());
+  EXPECT_EQ((*explicit_admin)[0].vm().admin_ip(), "10.1.0.4");
+}
+
+TEST_F(MutationRulesTest, AdminChangesOnlyWhileTheVmDoesNotRun) {
+  ASSERT_TRUE(Do(Vm("a")).ok());
+  Mutation update;
+  *update.mutable_update_vm() = *state_.FindVm("a");
+  update.mutable_update_vm()->clear_admin();  // absent: unchanged, whatever the default
+  options_.admin_default = false;
+  auto same = Do(update);
+  ASSERT_TRUE(same.ok());
+  EXPECT_TRUE(same->empty());
+
+  update.mutable_update_vm()->set_admin(false);
+  ASSERT_TRUE(Do(update).ok());
+  EXPECT_FALSE(state_.FindVm("a")->admin());
+  EXPECT_EQ(state_.FindVm("a")->admin_ip(), "");
+
+  Mutation running;
+  running.mutable_vm_status()->set_name("a");
+  running.mutable_vm_status()->set_state(clownix::v1::VM_STATE_RUNNING);
+  ASSERT_TRUE(Do(running).ok());
+  update.mutable_update_vm()->set_admin(true);
+  auto refused = Do(update);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("admin"), std::string::npos);
+  update.mutable_update_vm()->clear_admin();
+  (*update.mutable_update_vm()->mutable_labels())["role"] = "host";
+  ASSERT_TRUE(Do(update).ok());  // labels change on a running VM; admin stays off
+  EXPECT_FALSE(state_.FindVm("a")->admin());
+
+  Mutation stopped = running;
+  stopped.mutable_vm_status()->set_state(clownix::v1::VM_STATE_STOPPED);
+  ASSERT_TRUE(Do(stopped).ok());
+  update.mutable_update_vm()->set_admin(true);
+  ASSERT_TRUE(Do(update).ok());
+  EXPECT_TRUE(state_.FindVm("a")->admin());
+  EXPECT_EQ(state_.FindVm("a")->admin_ip(), "10.1.0.1");
+}
+
 TEST_F(MutationRulesTest, ImpairmentsNeedALinkAndSaneValues) {
   ASSERT_TRUE(Do(Vm("a")).ok());
   ASSERT_TRUE(Do(Lan("l")).ok());

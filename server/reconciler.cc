@@ -328,7 +328,8 @@ void Reconciler::ReconcileVm(const std::string& name) {
     spec.number = static_cast<int>(desired->number());
     spec.mem_mib = static_cast<int>(desired->mem_mib());
     spec.nics = want;
-    spec.nics[0] = sw_->ControlPath(kAdminLan);
+    // Without the admin network the guest gets no eth0 at all; eth1.. keep their numbers.
+    if (desired->admin()) spec.nics[0] = sw_->ControlPath(kAdminLan);
     if (absl::Status s = vms_->Start(spec); !s.ok()) {
       // The VM's state says it; the log keeps the moment.
       Log(LogLevel::kWarning, absl::StrCat(VmWhat(name), " failed to start: ", s.ToString()));

@@ -13,9 +13,11 @@
 // running VMs adopted) or of the switch converges the same way.
 //
 // A VM whose state is DEFINED, BOOTING or RUNNING is meant to run; STOPPED or CRASHED ones are
-// not (StartVm makes one DEFINED again); STOPPING ones are being halted. Every VM's eth0 sits on
-// the admin LAN (kAdminLan). A NIC or tap on a LAN the switch does not have yet is plugged in
-// once the LAN is created.
+// not (StartVm makes one DEFINED again); STOPPING ones are being halted. A VM's eth0 sits on the
+// admin LAN (kAdminLan) from its boot on, and only if its `admin` is true (otherwise it has no
+// eth0); eth0 is never hot-plugged or unplugged (`admin` changes only while the VM is not
+// running). A NIC or tap on a LAN the switch does not have yet is plugged in once the LAN is
+// created.
 //
 // Which switch port is which endpoint, and what impairments it has, is known on the
 // reconciler's thread only; a port that comes back under a new id gets its impairments again.

@@ -61,6 +61,11 @@ Mutation CreateVm(const std::string& name, int nics = 3) {
   m.mutable_create_vm()->mutable_vm()->set_nic_count(nics);
   return m;
 }
+Mutation CreateVmWithoutAdmin(const std::string& name, int nics = 3) {
+  Mutation m = CreateVm(name, nics);
+  m.mutable_create_vm()->mutable_vm()->set_admin(false);
+  return m;
+}
 Mutation DeleteVm(const std::string& name) {
   Mutation m;
   m.mutable_delete_vm()->set_name(name);
@@ -450,6 +455,39 @@ TEST_F(ReconcilerTest, HotPlugAndUnplugFollowTheLinks) {
   Apply(Connect(Nic("a", 2), "blue"));
   EXPECT_EQ(vms_.Get("a")->nics, (std::map<int, std::string>{{0, sw_->ControlPath(kAdminLan)},
                                                              {2, sw_->ControlPath("blue")}}));
+}
+
+TEST_F(ReconcilerTest, AVmWithoutTheAdminNetworkHasNoEth0EvenAfterARestart) {
+  Apply(CreateLan("blue"));
+  Apply(CreateLan("red"));
+  Apply(CreateVmWithoutAdmin("a"));
+  Apply(CreateVm("b"));
+  Apply(Connect(Nic("a", 1), "blue"));
+  StartReconciler();
+  // Boots with eth1 only: no eth0 on the admin LAN, eth1 keeps its number.
+  EXPECT_EQ(vms_.last_spec("a").nics, (std::map<int, std::string>{{1, sw_->ControlPath("blue")}}));
+  EXPECT_EQ(vms_.last_spec("b").nics.at(0), sw_->ControlPath(kAdminLan));
+  EXPECT_EQ(Vm("a").state(), clownix::v1::VM_STATE_RUNNING);
+  Apply(Connect(Nic("a", 2), "red"));  // hot-plugged as eth2
+  EXPECT_EQ(vms_.Get("a")->nics, (std::map<int, std::string>{{1, sw_->ControlPath("blue")},
+                                                             {2, sw_->ControlPath("red")}}));
+  EXPECT_EQ(vms_.nic_changes("a"), 1);
+
+  RestartClownixd();  // adopted as it is: nothing plugged, nothing booted again
+  EXPECT_EQ(vms_.starts("a"), 1);
+  EXPECT_EQ(vms_.nic_changes("a"), 1);
+  EXPECT_EQ(vms_.Get("a")->nics.count(0), 0u);
+
+  // Given the admin network while stopped, it has eth0 from its next boot on.
+  ASSERT_TRUE(reconciler_->HaltVm("a", absl::Seconds(1)).ok());
+  Mutation update;
+  *update.mutable_update_vm() = Vm("a");
+  update.mutable_update_vm()->set_admin(true);
+  Apply(update);
+  ASSERT_TRUE(reconciler_->StartVm("a").ok());
+  EXPECT_EQ(vms_.last_spec("a").nics, (std::map<int, std::string>{{0, sw_->ControlPath(kAdminLan)},
+                                                                  {1, sw_->ControlPath("blue")},
+                                                                  {2, sw_->ControlPath("red")}}));
 }
 
 TEST_F(ReconcilerTest, AFailedHotPlugIsRetriedWhenTransient) {

@@ -37,6 +37,8 @@ struct ServerOptions {
   uint32_t watch_queue_limit = 20000;
   // Name of the host tap that carries ip_admin.
   std::string admin_tap = "clownix0";
+  // Whether a VM created without saying (Vm.admin absent) gets the admin network (eth0).
+  bool admin_default = true;
 
   std::string socket_path() const { return work_dir + "/clownixd.sock"; }
   // X.Y of ip_admin, when set.

@@ -54,8 +54,10 @@ void TopologyState::UpsertVm(const clownix::v1::Vm& vm) {
     CLOWNIX_CHECK(it->second.number() == vm.number(),
                   absl::StrCat("vm ", vm.name(), " changed its number"));
     it->second = vm;
-    return;
   }
+  // Journals and snapshots written before Vm.admin existed: every VM had the admin network.
+  if (!it->second.has_admin()) it->second.set_admin(true);
+  if (!inserted) return;
   uint32_t number = vm.number();
   if (number > max_vm_number_) {
     for (uint32_t n = max_vm_number_ + 1; n < number; ++n) free_vm_numbers_.insert(n);

@@ -3,7 +3,8 @@
 // It knows nothing of rules: Apply() takes an Event (the changes of one acknowledged mutation,
 // computed by mutation_rules) and upserts or erases the objects it names. The same Apply serves
 // the writer's working copy, the readers' committed copy and journal replay, so the three cannot
-// disagree. Indexes (links per LAN, free VM numbers) keep every rule check O(log n).
+// disagree. Indexes (links per LAN, free VM numbers) keep every rule check O(log n). A VM
+// recorded without `admin` (a journal or snapshot older than that field) is read as having it.
 #ifndef CLOWNIX_SERVER_TOPOLOGY_STATE_H_
 #define CLOWNIX_SERVER_TOPOLOGY_STATE_H_
 

@@ -120,8 +120,8 @@ TEST(TopologyStateTest, FreedVmNumbersAreReusedSmallestFirst) {
 TEST(TopologyStateTest, NetworkRoundTrip) {
   Network network = Parse<Network>(R"pb(
     revision: 42
-    vms { name: "a" number: 1 }
-    vms { name: "b" number: 5 }
+    vms { name: "a" number: 1 admin: true }
+    vms { name: "b" number: 5 admin: false }
     lans { name: "l" }
     taps { name: "t" lan: "l" }
     links {
@@ -140,6 +140,25 @@ TEST(TopologyStateTest, NetworkRoundTrip) {
   EXPECT_EQ(state->LinksOnLan("l").size(), 2u);
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(state->ToNetwork(), network))
       << state->ToNetwork().DebugString();
+}
+
+TEST(TopologyStateTest, AVmRecordedBeforeTheAdminFieldHasTheAdminNetwork) {
+  TopologyState state;
+  state.Apply(VmEvent(1, Change::CREATED, "a", 1));
+  ASSERT_TRUE(state.FindVm("a")->has_admin());
+  EXPECT_TRUE(state.FindVm("a")->admin());
+  state.Apply(Parse<Event>(R"pb(
+    revision: 2
+    changes {
+      type: UPDATED
+      vm { name: "a" number: 1 admin: false }
+    }
+  )pb"));
+  EXPECT_FALSE(state.FindVm("a")->admin());
+  absl::StatusOr<TopologyState> old =
+      TopologyState::FromNetwork(Parse<Network>(R"pb(vms { name: "b" number: 1 })pb"));
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_TRUE(old->FindVm("b")->has_admin() && old->FindVm("b")->admin());
 }
 
 TEST(TopologyStateTest, FromNetworkRefusesABrokenSnapshot) {

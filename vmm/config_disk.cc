@@ -30,8 +30,12 @@ ip=$(cat ./admin_ip)
 hostname "$name"
 echo "$name" >/etc/hostname
 echo "$name" >/run/clownix-name
-ip link set eth0 up 2>/dev/null
-ip addr add "$ip/8" dev eth0 2>/dev/null
+# The admin interface, when the VM has one: without the admin network there is no eth0 (and
+# admin_ip may be empty).
+if [ -n "$ip" ] && [ -e /sys/class/net/eth0 ]; then
+  ip link set eth0 up
+  ip addr add "$ip/8" dev eth0
+fi
 if [ -s ./authorized_keys ]; then
   mkdir -p /root/.ssh
   chmod 700 /root/.ssh
@@ -90,7 +94,7 @@ absl::string_view ConfigDisk::ConfigCmd() { return kConfigCmd; }
 absl::Status ConfigDisk::Validate(const Contents& contents) {
   if (absl::Status s = common::ValidateName("vm", contents.name); !s.ok()) return s;
   in_addr addr;
-  if (inet_pton(AF_INET, contents.admin_ip.c_str(), &addr) != 1) {
+  if (!contents.admin_ip.empty() && inet_pton(AF_INET, contents.admin_ip.c_str(), &addr) != 1) {
     return absl::InvalidArgumentError(absl::StrFormat("admin ip \"%s\" is not an IPv4 address",
                                                       absl::CEscape(contents.admin_ip)));
   }

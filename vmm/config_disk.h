@@ -1,7 +1,8 @@
 // The per-VM config disk (ubdb): a small ext2 image holding config_cmd, which the guest's init
 // runs at boot exactly as the seed's S19clownix did, plus the VM's name, admin IP and the RSA
 // public key as authorized_keys. Values are stored as separate files and read by config_cmd;
-// they are never pasted into shell text.
+// they are never pasted into shell text. config_cmd configures eth0 only when the guest has one
+// and the admin IP is not empty (a VM without the admin network has no eth0).
 #ifndef CLOWNIX_VMM_CONFIG_DISK_H_
 #define CLOWNIX_VMM_CONFIG_DISK_H_
 
@@ -16,7 +17,7 @@ class ConfigDisk {
  public:
   struct Contents {
     std::string name;             // Validated by common::ValidateName.
-    std::string admin_ip;         // Dotted quad.
+    std::string admin_ip;         // Dotted quad; "" for a VM without the admin network.
     std::string authorized_keys;  // OpenSSH public key lines; may be empty.
   };
 

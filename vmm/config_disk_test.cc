@@ -33,6 +33,12 @@ TEST(ConfigDiskTest, BuildsAnImageHoldingEveryValue) {
   EXPECT_EQ(Debugfs(image, "cat /config_cmd"), std::string(ConfigDisk::ConfigCmd()));
 }
 
+TEST(ConfigDiskTest, AVmWithoutTheAdminNetworkHasAnEmptyAdminIp) {
+  std::string image = absl::StrCat(getenv("TEST_TMPDIR"), "/noadmin.img");
+  ASSERT_TRUE(ConfigDisk::Build({"vm8", "", kKey}, image).ok());
+  EXPECT_EQ(Debugfs(image, "cat /admin_ip"), "\n");  // config_cmd configures no eth0 then
+}
+
 TEST(ConfigDiskTest, RejectsHostileValuesAndLeavesNothing) {
   std::string image = absl::StrCat(getenv("TEST_TMPDIR"), "/bad.img");
   struct Case {
