@@ -1,9 +1,11 @@
 #include "common/subprocess.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,8 +50,52 @@ absl::StatusOr<std::string> ResolveProgram(const std::string& name) {
 }
 
 // In the child: async-signal-safe calls only.
+// In the child: SpawnOptions' confinement, async-signal-safe calls only.
+void ConfineChild(const SpawnOptions& options, int report_fd) {
+  for (int fd : options.join_cgroup_fds) {
+    if (write(fd, "0", 1) != 1) ChildFail(report_fd);
+  }
+  if (options.oom_score_adj != 0) {
+    char text[16];
+    int length = 0;
+    int value = options.oom_score_adj;
+    bool negative = value < 0;
+    unsigned magnitude = negative ? -static_cast<unsigned>(value) : value;
+    char digits[12];
+    int count = 0;
+    do {
+      digits[count++] = static_cast<char>('0' + magnitude % 10);
+      magnitude /= 10;
+    } while (magnitude != 0);
+    if (negative) text[length++] = '-';
+    while (count > 0) text[length++] = digits[--count];
+    int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, text, length) != length) ChildFail(report_fd);
+    close(fd);
+  }
+  if (options.umask >= 0) umask(static_cast<mode_t>(options.umask));
+  if (options.run_as) {
+    const SpawnOptions::Credentials& who = *options.run_as;
+    // Groups first: once the user is not root any more, they cannot change.
+    if (setgroups(0, nullptr) != 0 || setresgid(who.gid, who.gid, who.gid) != 0 ||
+        setresuid(who.uid, who.uid, who.uid) != 0) {
+      ChildFail(report_fd);
+    }
+  }
+  if ((options.no_new_privs || options.landlock_ruleset_fd >= 0) &&
+      prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    ChildFail(report_fd);
+  }
+  if (options.landlock_ruleset_fd >= 0 &&
+      syscall(SYS_landlock_restrict_self, options.landlock_ruleset_fd, 0) != 0) {
+    ChildFail(report_fd);
+  }
+}
+
 [[noreturn]] void ExecChild(const SpawnOptions& options, const char* program, char** argv,
                             char** envp, int stdin_fd, int output_fd, int report_fd, pid_t parent) {
+  // Credentials first: changing them clears the parent death signal.
+  ConfineChild(options, report_fd);
   if (options.parent_death_signal != 0) {
     if (prctl(PR_SET_PDEATHSIG, options.parent_death_signal) != 0) ChildFail(report_fd);
     if (getppid() != parent) _exit(1);  // The parent is already gone.

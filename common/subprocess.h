@@ -53,6 +53,27 @@ struct SpawnOptions {
   bool new_process_group = false;
   // Signal the child gets when the thread that spawned it ends (PR_SET_PDEATHSIG); 0: none.
   int parent_death_signal = 0;
+
+  // Confinement, applied in the child before anything else, in this order
+  // (vmm/vm_confinement.h says why each one is there).
+  // cgroup.procs files open for writing: the child writes "0" to each, so that it and all it
+  // forks are in those cgroups before it runs anything.
+  std::vector<int> join_cgroup_fds;
+  // Written to /proc/self/oom_score_adj when not 0 (positive: killed first on memory pressure).
+  int oom_score_adj = 0;
+  // The file mode creation mask; -1: the parent's.
+  int umask = -1;
+  // Run as this user and group, with no supplementary groups and so no capabilities.
+  struct Credentials {
+    uid_t uid;
+    gid_t gid;
+  };
+  std::optional<Credentials> run_as;
+  // PR_SET_NO_NEW_PRIVS: neither the program nor what it runs can gain privileges through exec
+  // (set-user-id files, file capabilities). Implied by a landlock ruleset.
+  bool no_new_privs = false;
+  // A landlock ruleset (common/landlock.h) the child confines itself to; -1: none.
+  int landlock_ruleset_fd = -1;
 };
 
 struct SpawnedChild {
