@@ -227,6 +227,32 @@ TEST_F(CliRequestTest, VmAddSendsMemNicsAndLabels) {
   EXPECT_THAT(vm.labels(), UnorderedElementsAre(Pair("role", "router"), Pair("zone", "a")));
 }
 
+TEST_F(CliRequestTest, VmAddSaysWhetherItHasTheAdminNetwork) {
+  Result r = Cli({"vm", "add", "vm1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  {
+    absl::MutexLock lock(&service_.mu_);
+    EXPECT_FALSE(service_.create_vm_.vm().has_admin());  // the server's default
+  }
+  r = Cli({"vm", "add", "vm1", "--no-admin"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("no admin network"));
+  {
+    absl::MutexLock lock(&service_.mu_);
+    EXPECT_TRUE(service_.create_vm_.vm().has_admin());
+    EXPECT_FALSE(service_.create_vm_.vm().admin());
+  }
+  r = Cli({"vm", "add", "vm1", "--admin"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  {
+    absl::MutexLock lock(&service_.mu_);
+    EXPECT_TRUE(service_.create_vm_.vm().has_admin() && service_.create_vm_.vm().admin());
+  }
+  r = Cli({"vm", "add", "vm1", "--admin", "--no-admin"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_THAT(r.err, HasSubstr("not both"));
+}
+
 TEST_F(CliRequestTest, LsPassesTheSelectorAndPrintsATable) {
   Result r = Cli({"vm", "ls", "--selector", "role=router,!old"});
   ASSERT_EQ(r.code, 0) << r.err;

@@ -69,6 +69,11 @@ std::string ImpairmentText(const v1::Impairment& i) {
   return parts.empty() ? "-" : absl::StrJoin(parts, " ");
 }
 
+std::string AdminText(const v1::Vm& vm) {
+  if (vm.has_admin() && !vm.admin()) return "none";
+  return vm.admin_ip().empty() ? "-" : vm.admin_ip();
+}
+
 std::string NicsText(const v1::Vm& vm) {
   std::vector<std::string> parts;
   for (const v1::Nic& nic : vm.nics()) {
@@ -107,6 +112,7 @@ std::string ChangeText(const v1::Change& change) {
       if (!deleted) {
         absl::StrAppend(&text, " (", VmStateText(vm), ", ", vm.mem_mib(), " MiB, ", NicsText(vm));
         if (!vm.admin_ip().empty()) absl::StrAppend(&text, ", ", vm.admin_ip());
+        if (vm.has_admin() && !vm.admin()) absl::StrAppend(&text, ", no admin network");
         absl::StrAppend(&text, ")");
       }
       return text;

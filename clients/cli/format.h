@@ -24,6 +24,9 @@ std::string LabelsText(const google::protobuf::Map<std::string, std::string>& la
 std::string EndpointText(const v1::Endpoint& endpoint);
 // "delay=10ms jitter=2ms loss=5%", "-" for a perfect link.
 std::string ImpairmentText(const v1::Impairment& impairment);
+// The admin address of a VM: its admin IP, "none" for a VM without the admin network (no eth0),
+// "-" while the server knows no address.
+std::string AdminText(const v1::Vm& vm);
 // The NIC connections of a VM: "eth0:admin eth1:lan1 eth2:-".
 std::string NicsText(const v1::Vm& vm);
 // "CREATE", "CONNECT", ...

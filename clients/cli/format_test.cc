@@ -58,6 +58,24 @@ TEST(FormatTest, Nics) {
   EXPECT_EQ(NicsText(vm), "eth0:admin eth1:-");
 }
 
+TEST(FormatTest, Admin) {
+  v1::Vm vm;
+  EXPECT_EQ(AdminText(vm), "-");  // no address known (and a server older than Vm.admin)
+  vm.set_admin(true);
+  vm.set_admin_ip("10.0.0.3");
+  EXPECT_EQ(AdminText(vm), "10.0.0.3");
+  vm.set_admin(false);
+  vm.clear_admin_ip();
+  EXPECT_EQ(AdminText(vm), "none");
+  v1::Change change;
+  change.set_type(v1::Change::UPDATED);
+  *change.mutable_vm() = vm;
+  change.mutable_vm()->set_name("vm1");
+  change.mutable_vm()->set_state(v1::VM_STATE_RUNNING);
+  change.mutable_vm()->set_mem_mib(64);
+  EXPECT_EQ(ChangeText(change), "updated vm vm1 (running, 64 MiB, -, no admin network)");
+}
+
 TEST(FormatTest, Changes) {
   v1::Change change;
   change.set_type(v1::Change::CREATED);

@@ -33,8 +33,8 @@ int RunTopoCommand(CommandEnv& env, const std::vector<std::string>& args) {
   Table vms({"VM", "#", "STATE", "MEM", "ADMIN-IP", "NICS", "LABELS"});
   for (const v1::Vm& vm : network.vms()) {
     vms.AddRow({vm.name(), std::to_string(vm.number()), VmStateText(vm),
-                std::to_string(vm.mem_mib()) + "M", vm.admin_ip().empty() ? "-" : vm.admin_ip(),
-                NicsText(vm), LabelsText(vm.labels())});
+                std::to_string(vm.mem_mib()) + "M", AdminText(vm), NicsText(vm),
+                LabelsText(vm.labels())});
   }
   vms.Print(env.out());
   env.out() << "\n";

@@ -34,6 +34,18 @@ TEST(ParseTopologyJsonTest, ParsesANetwork) {
   EXPECT_EQ(network->links(1).endpoint().tap(), "t0");
 }
 
+TEST(ParseTopologyJsonTest, AdminIsOptional) {
+  auto network = ParseTopologyJson(
+      R"({"vms": [{"name": "vm1", "admin": false}, {"name": "vm2", "admin": true}, {"name": "vm3"}]})",
+      "f");
+  ASSERT_TRUE(network.ok()) << network.status();
+  ASSERT_EQ(network->vms_size(), 3);
+  EXPECT_TRUE(network->vms(0).has_admin());
+  EXPECT_FALSE(network->vms(0).admin());
+  EXPECT_TRUE(network->vms(1).has_admin() && network->vms(1).admin());
+  EXPECT_FALSE(network->vms(2).has_admin());  // the server decides: its default, or unchanged
+}
+
 TEST(ParseTopologyJsonTest, AcceptsProtoFieldNames) {
   auto network = ParseTopologyJson(R"({"vms": [{"name": "vm1", "nic_count": 3}]})", "f");
   ASSERT_TRUE(network.ok()) << network.status();

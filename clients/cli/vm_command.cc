@@ -14,17 +14,29 @@ int Add(CommandEnv& env, const std::vector<std::string>& args) {
   std::string mem;
   std::string nics;
   std::vector<std::string> labels;
-  ArgParser parser("clownix vm add NAME [--mem MIB] [--nics N] [--label KEY=VALUE]...",
-                   "Defines a VM and boots it when the server has a VM runtime. Its eth0 joins "
-                   "the admin LAN;\nconnect the others with 'clownix connect'.");
+  bool admin = false;
+  bool no_admin = false;
+  ArgParser parser(
+      "clownix vm add NAME [--mem MIB] [--nics N] [--no-admin|--admin] [--label KEY=VALUE]...",
+      "Defines a VM and boots it when the server has a VM runtime. Its eth0 joins the admin LAN\n"
+      "(unless --no-admin, or the server's default says otherwise); connect the others (eth1..)\n"
+      "with 'clownix connect'.");
   parser.AddString("mem", "MIB", "guest memory in MiB, 48..8192 (server default 64)", &mem);
   parser.AddString("nics", "N", "number of NICs including the admin eth0, 1..8 (default 1)", &nics);
+  parser.AddBool("no-admin", "no admin network: the guest has no eth0; eth1.. stay the lab NICs",
+                 &no_admin);
+  parser.AddBool("admin", "the admin network (eth0), whatever the server's default", &admin);
   parser.AddList("label", "KEY=VALUE", "a label for selectors", &labels);
   if (int code = ParseOrExit(env, "vm add", parser, args); code >= 0) return code;
 
   v1::CreateVmRequest request;
   v1::Vm& vm = *request.mutable_vm();
   absl::Status usage = parser.ExpectPositionals(1, 1, "NAME");
+  if (usage.ok() && parser.IsSet("admin") && parser.IsSet("no-admin")) {
+    usage = absl::InvalidArgumentError("give --admin or --no-admin, not both");
+  }
+  if (parser.IsSet("admin")) vm.set_admin(admin);
+  if (parser.IsSet("no-admin")) vm.set_admin(!no_admin);
   if (usage.ok() && !mem.empty()) {
     absl::StatusOr<uint32_t> value = ParseUint32("--mem", mem);
     if (value.ok()) vm.set_mem_mib(*value);
@@ -49,7 +61,10 @@ int Add(CommandEnv& env, const std::vector<std::string>& args) {
   const v1::Vm& created = response.vm();
   env.out() << "created vm " << created.name() << " (#" << created.number() << ", "
             << VmStateText(created) << ", " << created.mem_mib() << " MiB, " << created.nic_count()
-            << " NICs" << (created.admin_ip().empty() ? "" : ", admin " + created.admin_ip())
+            << " NICs"
+            << (created.has_admin() && !created.admin() ? ", no admin network"
+                : created.admin_ip().empty()            ? ""
+                                                        : ", admin " + created.admin_ip())
             << ") at revision " << response.revision() << "\n";
   return kExitOk;
 }
@@ -101,8 +116,8 @@ int List(CommandEnv& env, const std::vector<std::string>& args) {
   Table table({"NAME", "#", "STATE", "MEM", "ADMIN-IP", "NICS", "LABELS"});
   for (const v1::Vm& vm : response.vms()) {
     table.AddRow({vm.name(), std::to_string(vm.number()), VmStateText(vm),
-                  std::to_string(vm.mem_mib()) + "M", vm.admin_ip().empty() ? "-" : vm.admin_ip(),
-                  NicsText(vm), LabelsText(vm.labels())});
+                  std::to_string(vm.mem_mib()) + "M", AdminText(vm), NicsText(vm),
+                  LabelsText(vm.labels())});
   }
   table.Print(env.out());
   return kExitOk;
@@ -127,14 +142,18 @@ int Show(CommandEnv& env, const std::vector<std::string>& args) {
     env.out() << ToJson(vm, /*pretty=*/true) << "\n";
     return kExitOk;
   }
+  const bool admin_nic = !vm.has_admin() || vm.admin();
   env.out() << "name:      " << vm.name() << "\n"
             << "number:    " << vm.number() << "\n"
             << "state:     " << VmStateText(vm) << "\n"
             << "memory:    " << vm.mem_mib() << " MiB\n"
-            << "admin ip:  " << (vm.admin_ip().empty() ? "-" : vm.admin_ip()) << "\n"
+            << "admin ip:  "
+            << (admin_nic ? AdminText(vm) : "none (no admin network: the guest has no eth0)")
+            << "\n"
             << "labels:    " << LabelsText(vm.labels()) << "\n";
   Table nics({"  NIC", "MAC", "LAN", "LINK"});
   for (const v1::Nic& nic : vm.nics()) {
+    if (nic.index() == 0 && !admin_nic) continue;  // the guest has no eth0
     nics.AddRow({"  eth" + std::to_string(nic.index()), nic.mac(),
                  nic.lan().empty() ? "-" : nic.lan(),
                  nic.lan().empty() ? "-" : (nic.link_up() ? "up" : "down")});
@@ -144,7 +163,8 @@ int Show(CommandEnv& env, const std::vector<std::string>& args) {
 }
 
 constexpr Command kVmCommands[] = {
-    {"add", "NAME [--mem MIB] [--nics N] [--label K=V]...", "define (and boot) a VM", Add},
+    {"add", "NAME [--mem MIB] [--nics N] [--no-admin] [--label K=V]...", "define (and boot) a VM",
+     Add},
     {"rm", "NAME...", "delete VMs", Remove},
     {"ls", "[--selector S] [--json]", "list VMs", List},
     {"show", "NAME [--json]", "show one VM and its NICs", Show},

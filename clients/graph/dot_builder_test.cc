@@ -100,6 +100,15 @@ TEST(DotBuilderTest, VmBoxShowsNameStateAdminIpMemoryAndReason) {
   EXPECT_THAT(vm2, HasSubstr("killed by signal 9"));
 }
 
+TEST(DotBuilderTest, AVmWithoutTheAdminNetworkSaysSo) {
+  v1::Network network;
+  AddVm(&network, "lab", v1::VM_STATE_RUNNING)->set_admin(false);
+  AddVm(&network, "host", v1::VM_STATE_RUNNING)->set_admin(true);
+  std::string dot = Build(network);
+  EXPECT_THAT(LineStartingWith(dot, "\"vm:lab\" ["), HasSubstr("no admin network"));
+  EXPECT_THAT(LineStartingWith(dot, "\"vm:host\" ["), Not(HasSubstr("no admin network")));
+}
+
 TEST(DotBuilderTest, LansAreEllipsesAndTapsHaveTheirOwnShape) {
   v1::Network network = DemoNetwork();
   network.mutable_lans(1)->set_mode(v1::LAN_MODE_HUB);

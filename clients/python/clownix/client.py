@@ -65,11 +65,16 @@ class Client:
     # Topology. Mutations return the revision they got, or the response that carries it.
 
     def create_vm(self, name: str, *, mem_mib: int = 0, nic_count: int = 0,
-                  labels: Optional[Mapping[str, str]] = None) -> topology_pb2.CreateVmResponse:
+                  labels: Optional[Mapping[str, str]] = None,
+                  admin: Optional[bool] = None) -> topology_pb2.CreateVmResponse:
         """Defines a VM (and boots it when clownixd has a VM runtime). 0 means the server's
-        default. Returns the response: `.vm` (with its number and admin IP), `.revision`."""
+        default. `admin=False`: no admin network (the guest has no eth0; eth1.. stay the lab
+        NICs); None: the server's default. Returns the response: `.vm` (with its number, admin
+        IP and `admin`), `.revision`."""
         vm = resources_pb2.Vm(name=name, mem_mib=mem_mib, nic_count=nic_count,
                               labels=labels or {})
+        if admin is not None:
+            vm.admin = admin
         response: topology_pb2.CreateVmResponse = self._unary(
             self.topology.CreateVm, topology_pb2.CreateVmRequest(vm=vm))
         return response

@@ -76,7 +76,7 @@ class TopologyView:
             if vm.state_reason:
                 state += " (%s)" % vm.state_reason
             nics = " ".join("eth%d:%s" % (n.index, n.lan or "-") for n in vm.nics) or "-"
-            rows.append((name, str(vm.number), state, "%dM" % vm.mem_mib, vm.admin_ip or "-",
+            rows.append((name, str(vm.number), state, "%dM" % vm.mem_mib, _admin(vm),
                          nics, _labels(vm.labels)))
         out += _table(rows) + [""]
         rows = [("LAN", "MODE", "LABELS")]
@@ -104,6 +104,13 @@ def _put(table: Dict[str, _T], key: str, value: _T, deleted: bool) -> None:
         table[key] = value
     elif key in table:
         del table[key]
+
+
+def _admin(vm: resources_pb2.Vm) -> str:
+    """The ADMIN-IP cell, as the CLI's: "none" without the admin network (no eth0)."""
+    if vm.HasField("admin") and not vm.admin:
+        return "none"
+    return vm.admin_ip or "-"
 
 
 def _labels(labels: Mapping[str, str]) -> str:

@@ -121,9 +121,16 @@ class ClientTest(unittest.TestCase):
         self.assertEqual(calls[0][1].lan, resources_pb2.Lan(
             name="lan1", mode=resources_pb2.LAN_MODE_HUB, labels={"a": "b"}))
         self.assertEqual((calls[1][1].vm.nic_count, calls[1][1].vm.mem_mib), (2, 64))
+        self.assertFalse(calls[1][1].vm.HasField("admin"))  # the server's default
         self.assertEqual(clownix.endpoint_text(calls[2][1].endpoint), "vm1/eth1")
         self.assertEqual((calls[2][1].lan, calls[3][1].endpoint.tap), ("lan1", "t0"))
         self.assertEqual(clownix.endpoint_text(calls[4][1].endpoint), "vm1/eth1")
+
+    def test_create_vm_without_the_admin_network(self) -> None:
+        self.client.create_vm("vm2", admin=False)
+        request = self.topology.calls[-1][1]
+        self.assertTrue(request.vm.HasField("admin"))
+        self.assertFalse(request.vm.admin)
 
     def test_get_topology(self) -> None:
         network = self.client.get_topology("role=host")

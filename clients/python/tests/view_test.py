@@ -78,6 +78,18 @@ class TopologyViewTest(unittest.TestCase):
         self.assertEqual((view.revision, set(view.vms), set(view.taps)), (9, set(), {"t0"}))
         self.assertIn("t0   -    -", view.render())
 
+    def test_admin_column_as_the_cli_shows_it(self) -> None:
+        view = clownix.TopologyView()
+        view.apply(topology_pb2.WatchResponse(snapshot=topology_pb2.Snapshot(
+            topology=resources_pb2.Network(revision=1, vms=[
+                resources_pb2.Vm(name="a", number=1, admin=True, admin_ip="10.0.0.1"),
+                resources_pb2.Vm(name="b", number=2, admin=False),
+                resources_pb2.Vm(name="c", number=3)]))))
+        lines = view.render().splitlines()
+        self.assertRegex(next(l for l in lines if l.startswith("a ")), r"\s10\.0\.0\.1\s")
+        self.assertRegex(next(l for l in lines if l.startswith("b ")), r"\snone\s")
+        self.assertRegex(next(l for l in lines if l.startswith("c ")), r"\s-\s")
+
     def test_endpoint_text(self) -> None:
         self.assertEqual(clownix.endpoint_text(resources_pb2.Endpoint(tap="t0")), "tap:t0")
         self.assertEqual(clownix.endpoint_text(resources_pb2.Endpoint()), "?")
