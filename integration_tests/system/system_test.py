@@ -449,6 +449,81 @@ class MachinesTest(SystemTestCase):
         self.assertEqual(sorted(self.system.vms()), ["a", "b"])
 
 
+class AdminNetworkTest(SystemTestCase):
+    """clownixd --noadmin_default: "lab" (nothing said) has no admin network, "host" asks for it;
+    eth1 of both on lan1."""
+
+    def server_args(self):
+        return ["--noadmin_default"]
+
+    def links_of(self, vm):
+        """Interface names in the guest, from `ip link`."""
+        result = self.system.exec(vm, "ip link")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        return set(re.findall(r"^\d+: ([^:@]+)[:@]", result.stdout, re.M))
+
+    def check_lab_and_host(self):
+        self.assertEqual(self.links_of("lab"), {"lo", "eth1"})
+        self.assertEqual(self.links_of("host"), {"lo", "eth0", "eth1"})
+        vms = self.system.vms()
+        self.assertIs(vms["lab"].get("admin"), False, vms["lab"])
+        self.assertNotIn("adminIp", vms["lab"])
+        self.assertIs(vms["host"].get("admin"), True, vms["host"])
+        self.assertEqual(vms["host"]["adminIp"], "10.0.0.2")
+        # The host reaches "host" on the admin network; "lab" is not there, and cannot reach it.
+        result = self.netns.run("busybox", "ping", "-c", "1", "-W", "2", "10.0.0.2")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertNotEqual(self.netns.run("busybox", "ping", "-c", "1", "-W", "1", "10.0.0.1")
+                            .returncode, 0)
+        self.assertFalse(ping_ok(self.system, "lab", "10.0.0.2", count=1, wait=1)[0])
+        # eth1 keeps its number and its MAC, and carries the lab's traffic.
+        lab_eth1 = self.system.exec("lab", "cat /sys/class/net/eth1/address").stdout.strip()
+        self.assertEqual(lab_eth1, "02:00:00:01:00:01")
+        self.assertTrue(ping_ok(self.system, "lab", "10.9.1.2")[0])
+
+    def test_a_vm_without_the_admin_network_has_no_eth0_and_exec_console_eth1_still_work(self):
+        self.apply({
+            "vms": [{"name": "lab", "nic_count": 2},
+                    {"name": "host", "nic_count": 2, "admin": True}],
+            "lans": [{"name": "lan1"}],
+            "links": [{"endpoint": {"nic": {"vm": v, "index": 1}}, "lan": "lan1"}
+                      for v in ("lab", "host")]})
+        self.system.wait_running(["lab", "host"])
+        self.configure("lab", "ip addr add 10.9.1.1/24 dev eth1", "ip link set eth1 up")
+        self.configure("host", "ip addr add 10.9.1.2/24 dev eth1", "ip link set eth1 up")
+        self.check_lab_and_host()
+        self.assertIn("none (no admin network", self.system.must("vm", "show", "lab"))
+        # The guest booted without complaining about its missing eth0; its console works.
+        with open(os.path.join(self.work_dir, "vms", "lab", "console.log"), "rb") as f:
+            boot = f.read().decode(errors="replace")
+        self.assertNotIn("eth0", boot)
+        marker = "console-check-%d" % os.getpid()
+        result = subprocess.run(
+            [CLOWNIX, "--server", self.system.address, "console", "lab", "--linger", "3s"],
+            input="\necho %s-$((6*7))\n" % marker, capture_output=True, text=True, timeout=60)
+        self.assertIn("%s-42" % marker, result.stdout, result.stderr)
+
+        # clownixd killed and restarted: both adopted as they are.
+        vm_pids = {vm: self.system.vm_pid(vm) for vm in ("lab", "host")}
+        self.system.kill9()
+        self.system.start()
+        self.assertEqual(vm_pids, {vm: self.system.vm_pid(vm) for vm in vm_pids})
+        self.system.wait_running(list(vm_pids))
+        self.check_lab_and_host()
+
+        # The admin network changes only while the VM is down, and is there from its next boot.
+        self.system.must("halt", "lab")
+        self.apply({"vms": [{"name": "lab", "nic_count": 2, "admin": True}],
+                    "lans": [{"name": "lan1"}],
+                    "links": [{"endpoint": {"nic": {"vm": "lab", "index": 1}}, "lan": "lan1"}]})
+        self.system.must("start", "lab")
+        self.system.wait_running(["lab"])
+        self.assertEqual(self.links_of("lab"), {"lo", "eth0", "eth1"})
+        self.assertEqual(self.system.vms()["lab"]["adminIp"], "10.0.0.1")
+        wait_for(lambda: self.netns.run("busybox", "ping", "-c", "1", "-W", "1", "10.0.0.1")
+                 .returncode == 0, 30, "lab on the admin network")
+
+
 class PartialFailureTest(SystemTestCase):
     """A bulk dir (the seed's --bulk_dir) whose kernel fails for one VM: the real linux.uml for
     every other, a kernel that exits at once for the VM named "broken"."""
