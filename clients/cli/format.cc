@@ -76,7 +76,9 @@ std::string AdminText(const v1::Vm& vm) {
 
 std::string NicsText(const v1::Vm& vm) {
   std::vector<std::string> parts;
+  const bool no_eth0 = vm.has_admin() && !vm.admin();
   for (const v1::Nic& nic : vm.nics()) {
+    if (nic.index() == 0 && no_eth0) continue;
     parts.push_back(absl::StrCat("eth", nic.index(), ":", nic.lan().empty() ? "-" : nic.lan()));
   }
   return parts.empty() ? "-" : absl::StrJoin(parts, " ");

@@ -27,7 +27,8 @@ std::string ImpairmentText(const v1::Impairment& impairment);
 // The admin address of a VM: its admin IP, "none" for a VM without the admin network (no eth0),
 // "-" while the server knows no address.
 std::string AdminText(const v1::Vm& vm);
-// The NIC connections of a VM: "eth0:admin eth1:lan1 eth2:-".
+// The NIC connections of a VM: "eth0:admin eth1:lan1 eth2:-" (no eth0 without the admin
+// network).
 std::string NicsText(const v1::Vm& vm);
 // "CREATE", "CONNECT", ...
 std::string PlanActionText(v1::PlanItem::Action action);

@@ -56,6 +56,8 @@ TEST(FormatTest, Nics) {
   eth0->set_lan("admin");
   vm.add_nics()->set_index(1);
   EXPECT_EQ(NicsText(vm), "eth0:admin eth1:-");
+  vm.set_admin(false);
+  EXPECT_EQ(NicsText(vm), "eth1:-");
 }
 
 TEST(FormatTest, Admin) {

@@ -75,7 +75,9 @@ class TopologyView:
             state = _VM_STATES.get(vm.state, "unknown")
             if vm.state_reason:
                 state += " (%s)" % vm.state_reason
-            nics = " ".join("eth%d:%s" % (n.index, n.lan or "-") for n in vm.nics) or "-"
+            no_eth0 = vm.HasField("admin") and not vm.admin
+            nics = " ".join("eth%d:%s" % (n.index, n.lan or "-") for n in vm.nics
+                            if not (n.index == 0 and no_eth0)) or "-"
             rows.append((name, str(vm.number), state, "%dM" % vm.mem_mib, _admin(vm),
                          nics, _labels(vm.labels)))
         out += _table(rows) + [""]
