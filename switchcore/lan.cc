@@ -12,6 +12,12 @@
 #include "absl/strings/str_cat.h"
 
 namespace clownix::switchcore {
+namespace {
+
+constexpr mode_t kDirMode = 0711;
+constexpr mode_t kSocketMode = 0666;
+
+}  // namespace
 
 absl::Status Lan::ValidateName(absl::string_view name) {
   if (name.empty() || name.size() >= ctl::kLanNameSize || name == "." || name == "..") {
@@ -38,11 +44,6 @@ absl::StatusOr<std::unique_ptr<Lan>> Lan::Create(uint64_t id, absl::string_view 
   std::string lans = absl::StrCat(work_dir, "/lans");
   lan->dir_ = absl::StrCat(lans, "/", name);
   lan->ctl_path_ = absl::StrCat(lan->dir_, "/ctl");
-  mkdir(std::string(work_dir).c_str(), 0755);
-  mkdir(lans.c_str(), 0755);
-  if (mkdir(lan->dir_.c_str(), 0755) != 0 && errno != EEXIST) {
-    return absl::FailedPreconditionError(absl::StrCat("mkdir ", lan->dir_, ": ", strerror(errno)));
-  }
   struct sockaddr_un addr;
   std::memset(&addr, 0, sizeof(addr));
   addr.sun_family = AF_UNIX;
@@ -50,11 +51,23 @@ absl::StatusOr<std::unique_ptr<Lan>> Lan::Create(uint64_t id, absl::string_view 
     return absl::InvalidArgumentError(
         absl::StrCat("control path ", lan->ctl_path_, " is longer than 107 bytes"));
   }
+  // VMs run as unprivileged uids: they need search (x) permission on every directory down to the
+  // socket and write permission on the socket itself (connect(2) on a pathname socket). Nobody
+  // needs to list the directories. The modes are set explicitly: mkdir's are cut by the umask.
+  // Who may really join is decided on the peer's credentials (switch_engine.cc, PeerPolicy).
+  mkdir(std::string(work_dir).c_str(), 0711);  // clownixd made it already (0711); tests may not
+  for (const std::string& dir : {lans, lan->dir_}) {
+    if ((mkdir(dir.c_str(), kDirMode) != 0 && errno != EEXIST) ||
+        chmod(dir.c_str(), kDirMode) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat("mkdir ", dir, ": ", strerror(errno)));
+    }
+  }
   std::memcpy(addr.sun_path, lan->ctl_path_.data(), lan->ctl_path_.size());
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return absl::InternalError(absl::StrCat("socket: ", strerror(errno)));
   unlink(lan->ctl_path_.c_str());  // a previous switchcore's socket
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 128) != 0) {
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      chmod(lan->ctl_path_.c_str(), kSocketMode) != 0 || listen(fd, 128) != 0) {
     int e = errno;
     close(fd);
     return absl::FailedPreconditionError(

@@ -32,6 +32,8 @@ class Lan {
   };
 
   // Creates WORK_DIR/lans/<name>/ and listens on its `ctl` (a stale socket file is replaced).
+  // Modes: lans/ and lans/<name>/ 0711, ctl 0666, so that VMs running as other uids can connect
+  // (who may join is checked on connection, PeerPolicy).
   // INVALID_ARGUMENT for a bad name; INTERNAL/FAILED_PRECONDITION if the socket cannot be made.
   static absl::StatusOr<std::unique_ptr<Lan>> Create(uint64_t id, absl::string_view work_dir,
                                                      absl::string_view name, ctl::LanMode mode,

@@ -27,13 +27,22 @@ class LanTest : public ::testing::Test {
 
 TEST_F(LanTest, ListensAtWorkDirLansNameCtlAndCleansUp) {
   Lan::Limits limits;
+  mode_t old_umask = umask(077);
   auto lan = Lan::Create(1, dir_, "blue", ctl::LanMode::kSwitch, limits);
+  umask(old_umask);
   ASSERT_TRUE(lan.ok()) << lan.status();
   std::string path = dir_ + "/lans/blue/ctl";
   EXPECT_EQ((*lan)->ctl_path(), path);
   struct stat st;
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  // VMs run as other uids: the socket is connectable by them, the directories only searchable,
+  // whatever the umask.
+  EXPECT_EQ(st.st_mode & 07777, 0666u);
+  for (const std::string& dir : {dir_ + "/lans", dir_ + "/lans/blue"}) {
+    ASSERT_EQ(stat(dir.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0711u) << dir;
+  }
   int fd = socket(AF_UNIX, SOCK_STREAM, 0);
   struct sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;

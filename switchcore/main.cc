@@ -2,6 +2,7 @@
 // Started by clownixd through SwitchClient (switchcore/ctl/switch_client.h).
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -25,6 +26,10 @@ ABSL_FLAG(int, mac_table_size, 4096, "MAC table entries per LAN");
 ABSL_FLAG(int, macs_per_port, 1024, "MAC entries one port may own");
 ABSL_FLAG(int, mac_aging_s, 300, "seconds a MAC entry lives without traffic");
 ABSL_FLAG(int, frame_pool, 8192, "frames held for impairments and full receivers");
+ABSL_FLAG(int64_t, vm_uid_first, -1,
+          "first uid of clownix's VMs: with --vm_uid_last, the range of uids (besides root and "
+          "the switch's own) allowed to connect to a LAN's control socket; unset: none");
+ABSL_FLAG(int64_t, vm_uid_last, -1, "last uid of clownix's VMs (included), see --vm_uid_first");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -54,6 +59,17 @@ int main(int argc, char** argv) {
   options.lan_limits.mac_aging_ns = absl::GetFlag(FLAGS_mac_aging_s) * 1000000000ll;
   options.pool_frames = absl::GetFlag(FLAGS_frame_pool);
   options.seed = static_cast<uint64_t>(getpid()) * 0x9e3779b97f4a7c15ull;
+  int64_t uid_first = absl::GetFlag(FLAGS_vm_uid_first);
+  int64_t uid_last = absl::GetFlag(FLAGS_vm_uid_last);
+  if ((uid_first < 0) != (uid_last < 0) || uid_first > UINT32_MAX || uid_last > UINT32_MAX) {
+    fprintf(stderr,
+            "clownix-switchcore: --vm_uid_first and --vm_uid_last go together, each a uid\n");
+    return 2;
+  }
+  if (uid_first >= 0) {
+    options.vm_uids = clownix::switchcore::UidRange{static_cast<uint32_t>(uid_first),
+                                                    static_cast<uint32_t>(uid_last)};
+  }
   auto engine =
       clownix::switchcore::SwitchEngine::Create(options, *std::move(segment), req_fd, evt_fd);
   if (!engine.ok()) {

@@ -58,6 +58,7 @@ void LogLimited(int64_t now_ns, const std::string& line) {
 
 SwitchEngine::SwitchEngine(const Options& options)
     : options_(options),
+      peers_(geteuid(), options.vm_uids),
       slot_used_(ctl::kCounterSlots, false),
       rx_buf_(static_cast<size_t>(Port::kBatch) * FramePool::kFrameCapacity),
       pool_(options.pool_frames),
@@ -79,6 +80,9 @@ absl::StatusOr<std::unique_ptr<SwitchEngine>> SwitchEngine::Create(
     int event_eventfd) {
   if (options.incarnation >= (1u << 24)) {
     return absl::InvalidArgumentError("incarnation must be below 2^24");
+  }
+  if (options.vm_uids.has_value()) {
+    if (absl::Status s = PeerPolicy::ValidateRange(*options.vm_uids); !s.ok()) return s;
   }
   auto engine = std::unique_ptr<SwitchEngine>(new SwitchEngine(options));
   SwitchEngine& e = *engine;
@@ -322,7 +326,7 @@ absl::Status SwitchEngine::DeleteLan(const ctl::Request& req) {
   for (Port* p : (*lan)->active()) ids.push_back(p->id());
   for (uint64_t id : ids) RemovePort(id, "lan deleted");
   for (auto& [hs_id, hs] : (*lan)->handshakes()) {
-    handshake_lan_.erase(hs_id);
+    handshakes_.erase(hs_id);
     --pending_handshakes_;
   }
   lans_by_id_.erase((*lan)->id());
@@ -438,6 +442,16 @@ void SwitchEngine::OnListenReadable(Lan& lan) {
   for (int i = 0; i < 16; ++i) {
     int fd = accept4(lan.listen_fd(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;  // EAGAIN, or the peer gave up already
+    // The socket is connectable by every uid (lan.h): who it is decides, before anything else.
+    absl::StatusOr<PeerCredentials> peer = PeerPolicy::Credentials(fd);
+    if (!peer.ok() || !peers_.Allows(peer->uid)) {
+      close(fd);
+      std::optional<std::string> line = peers_.OnRefused(
+          peer.ok() ? std::optional<PeerCredentials>(*peer) : std::nullopt, lan.name());
+      Add(segment_->header()->peers_refused, 1);
+      if (line.has_value()) fprintf(stderr, "clownix-switchcore: %s\n", line->c_str());
+      continue;
+    }
     if (static_cast<int>(lan.handshakes().size()) >= lan.limits().max_handshakes) {
       LogLimited(now_ns_, absl::StrCat("lan \"", lan.name(),
                                        "\": too many handshakes in progress, connection refused"));
@@ -454,7 +468,7 @@ void SwitchEngine::OnListenReadable(Lan& lan) {
     }
     lan.handshakes()[hs_id] =
         std::make_unique<Handshake>(fd, now_ns_ + options_.handshake_timeout_ns);
-    handshake_lan_[hs_id] = &lan;
+    handshakes_[hs_id] = PendingHandshake{&lan, peers_.Privileged(peer->uid)};
     ++pending_handshakes_;
     OnHandshakeReadable(hs_id);  // the request is usually there already
   }
@@ -462,16 +476,22 @@ void SwitchEngine::OnListenReadable(Lan& lan) {
 
 void SwitchEngine::DropHandshake(Lan& lan, uint64_t hs_id) {
   lan.handshakes().erase(hs_id);  // closes the socket, which leaves the epoll set
-  handshake_lan_.erase(hs_id);
+  handshakes_.erase(hs_id);
   --pending_handshakes_;
 }
 
 void SwitchEngine::OnHandshakeReadable(uint64_t hs_id) {
-  auto it = handshake_lan_.find(hs_id);
-  if (it == handshake_lan_.end()) return;
-  Lan& lan = *it->second;
+  auto it = handshakes_.find(hs_id);
+  if (it == handshakes_.end()) return;
+  Lan& lan = *it->second.lan;
   Handshake& hs = *lan.handshakes()[hs_id];
   absl::StatusOr<bool> done = hs.OnReadable();
+  if (done.ok() && *done && !it->second.privileged_peer && !hs.address().IsAbstract()) {
+    // The switch runs as root: it must not connect to a filesystem socket that the VM's uid could
+    // not reach itself. UML always names an abstract address.
+    done = absl::PermissionDeniedError(absl::StrCat(
+        "a VM may name only an abstract data address, not ", AddressToString(hs.address())));
+  }
   if (!done.ok()) {
     LogLimited(now_ns_, absl::StrCat("lan \"", lan.name(),
                                      "\": handshake refused: ", done.status().message()));
@@ -835,9 +855,11 @@ void SwitchEngine::OnPortWritable(Port& port) {
 }
 
 void SwitchEngine::OnPortCtl(Port& port, uint32_t events) {
-  for (;;) {
+  // UML says nothing after the handshake: discard whatever comes, a bounded amount per wake-up (a
+  // peer that keeps writing gets its turn again from the level-triggered epoll, like any port).
+  for (int i = 0; i < kCtlReadsPerWakeup; ++i) {
     ssize_t n = recv(port.ctl_fd, scratch_, sizeof(scratch_), MSG_DONTWAIT);
-    if (n > 0) continue;  // UML says nothing after the handshake; discard whatever comes
+    if (n > 0) continue;
     if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
       Doom(port, "control stream closed");
     }

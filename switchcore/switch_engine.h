@@ -18,6 +18,11 @@
 // datagram sockets accept only their peer), and makes EPOLLOUT report room at that VM. The address
 // is still deterministic, so a restarted switch rebinds it from a restore request.
 //
+// Who may join a LAN: its control socket is connectable by every uid (VMs run as their own), so
+// each accepted connection's SO_PEERCRED is checked first (PeerPolicy: root, the switch's uid,
+// the configured VM uid range; anyone else is closed at once and counted in the segment header's
+// peers_refused), and a VM's uid may name only an abstract data address.
+//
 // Port ids are (incarnation << 32 | n): unique across restarts without coordination.
 #ifndef CLOWNIX_SWITCHCORE_SWITCH_ENGINE_H_
 #define CLOWNIX_SWITCHCORE_SWITCH_ENGINE_H_
@@ -27,6 +32,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +46,7 @@
 #include "switchcore/fast_random.h"
 #include "switchcore/frame_pool.h"
 #include "switchcore/lan.h"
+#include "switchcore/peer_policy.h"
 #include "switchcore/port.h"
 
 namespace clownix::switchcore {
@@ -53,6 +60,9 @@ class SwitchEngine {
     int pool_frames = 8192;
     int64_t handshake_timeout_ns = 2ll * 1000 * 1000 * 1000;
     uint64_t seed = 1;
+    // Uids of clownix's VMs: with root and the switch's own uid, the only ones that may connect to
+    // a LAN's control socket (PeerPolicy). None: root and the switch's uid only.
+    std::optional<UidRange> vm_uids;
   };
 
   // Takes the attached control segment and the two eventfds (owned from now on). Blocks SIGTERM
@@ -80,6 +90,11 @@ class SwitchEngine {
     kTagPortCtl
   };
   static uint64_t Key(Tag tag, uint64_t id) { return (static_cast<uint64_t>(tag) << 56) | id; }
+  static constexpr int kCtlReadsPerWakeup = 16;
+  struct PendingHandshake {
+    Lan* lan;
+    bool privileged_peer;  // root or the switch's uid (PeerPolicy::Privileged)
+  };
 
   explicit SwitchEngine(const Options& options);
 
@@ -134,6 +149,7 @@ class SwitchEngine {
   static void Drop(Port& port, uint32_t cause, uint64_t n = 1);
 
   Options options_;
+  PeerPolicy peers_;
   int epfd_ = -1, timerfd_ = -1, signalfd_ = -1, request_efd_ = -1, event_efd_ = -1;
   std::unique_ptr<ctl::CtlSegment> segment_;
   std::unique_ptr<ctl::SpscRing> requests_;
@@ -144,7 +160,7 @@ class SwitchEngine {
   absl::flat_hash_map<std::string, std::unique_ptr<Lan>> lans_;
   absl::flat_hash_map<uint64_t, Lan*> lans_by_id_;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Port>> ports_;
-  absl::flat_hash_map<uint64_t, Lan*> handshake_lan_;
+  absl::flat_hash_map<uint64_t, PendingHandshake> handshakes_;
   uint64_t next_lan_id_ = 1, next_hs_id_ = 1, next_port_ = 1;
   int pending_handshakes_ = 0;
   std::vector<bool> slot_used_;

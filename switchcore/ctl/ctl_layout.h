@@ -30,7 +30,7 @@
 namespace clownix::switchcore::ctl {
 
 inline constexpr uint32_t kCtlMagic = 0x53584c43;  // "CLXS"
-inline constexpr uint32_t kCtlVersion = 1;
+inline constexpr uint32_t kCtlVersion = 2;
 inline constexpr uint32_t kRecordSize = 256;
 inline constexpr uint32_t kRequestSlots = 256;
 inline constexpr uint32_t kEventSlots = 1024;
@@ -60,10 +60,13 @@ struct SegmentHeader {
   std::atomic<uint32_t> switch_pid;  // written by the switch once attached (informational)
   uint32_t reserved0;
   std::atomic<uint64_t> events_lost;  // events the switch dropped because the event ring was full
-  RingIndex request_head;             // written by the client
-  RingIndex request_tail;             // written by the switch
-  RingIndex event_head;               // written by the switch
-  RingIndex event_tail;               // written by the client
+  // Control connections the switch closed at once because of who connected (not root, not its
+  // own uid, not a VM uid: switchcore/peer_policy.h).
+  std::atomic<uint64_t> peers_refused;
+  RingIndex request_head;  // written by the client
+  RingIndex request_tail;  // written by the switch
+  RingIndex event_head;    // written by the switch
+  RingIndex event_tail;    // written by the client
 };
 
 enum class RequestType : uint32_t {

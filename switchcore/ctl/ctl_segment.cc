@@ -88,6 +88,7 @@ void CtlSegment::ResetRings() {
   h->event_head.value.store(0);
   h->event_tail.value.store(0);
   h->events_lost.store(0);
+  h->peers_refused.store(0);
   h->switch_pid.store(0);
 }
 

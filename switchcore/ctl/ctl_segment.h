@@ -33,7 +33,8 @@ class CtlSegment {
   PortCounters* counters(int slot) {
     return reinterpret_cast<PortCounters*>(base_ + kCountersOffset) + slot;
   }
-  // Zeroes the ring indexes (client, before starting a new switch). Counters are kept.
+  // Zeroes the ring indexes and the header's counts (events_lost, peers_refused): the client,
+  // before starting a new switch. Port counters are kept.
   void ResetRings();
 
  private:

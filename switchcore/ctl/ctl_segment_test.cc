@@ -30,7 +30,7 @@ TEST(CtlSegmentTest, AttachRejectsWrongSizeMagicVersionLayout) {
   h->magic = 1;
   EXPECT_FALSE(CtlSegment::Attach((*seg)->fd()).ok());
   h->magic = kCtlMagic;
-  h->version = 2;
+  h->version = kCtlVersion + 1;
   EXPECT_FALSE(CtlSegment::Attach((*seg)->fd()).ok());
   h->version = kCtlVersion;
   h->event_slots = 7;

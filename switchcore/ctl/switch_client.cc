@@ -44,6 +44,9 @@ absl::StatusOr<std::unique_ptr<SwitchClient>> SwitchClient::Create(Options optio
         absl::StrCat("switchcore binary ", options.switchcore_path, " is not executable"));
   }
   if (options.work_dir.empty()) return absl::InvalidArgumentError("work_dir is empty");
+  if (options.vm_uids.has_value()) {
+    if (absl::Status s = PeerPolicy::ValidateRange(*options.vm_uids); !s.ok()) return s;
+  }
   auto client = std::unique_ptr<SwitchClient>(new SwitchClient(std::move(options)));
   {
     absl::MutexLock lock(&client->mu_);
@@ -312,6 +315,10 @@ uint64_t SwitchClient::events_lost() const {
   return segment_->header()->events_lost.load(std::memory_order_relaxed);
 }
 
+uint64_t SwitchClient::peers_refused() const {
+  return segment_->header()->peers_refused.load(std::memory_order_relaxed);
+}
+
 int SwitchClient::restarts() const {
   absl::MutexLock lock(&mu_);
   return restarts_;
@@ -367,6 +374,10 @@ bool SwitchClient::SpawnLocked() {
       absl::StrCat("--work_dir=", options_.work_dir),
       absl::StrCat("--incarnation=", incarnation_),
   };
+  if (options_.vm_uids.has_value()) {
+    spawn.argv.push_back(absl::StrCat("--vm_uid_first=", options_.vm_uids->first));
+    spawn.argv.push_back(absl::StrCat("--vm_uid_last=", options_.vm_uids->last));
+  }
   for (const std::string& f : options_.extra_flags) spawn.argv.push_back(f);
   // Only the three channel fds cross exec, whatever else the embedding process left open.
   for (int fd : {segment_->fd(), request_efd_, event_efd_}) spawn.fds.push_back({fd, fd});

@@ -35,6 +35,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -51,6 +52,7 @@
 #include "switchcore/ctl/ctl_segment.h"
 #include "switchcore/ctl/spsc_ring.h"
 #include "switchcore/daemon_protocol.h"
+#include "switchcore/peer_policy.h"
 
 namespace clownix::switchcore {
 
@@ -85,6 +87,10 @@ class SwitchClient {
     absl::Duration restart_delay = absl::Milliseconds(100);  // after a crash within 5 s of start
     absl::Duration max_restart_delay = absl::Seconds(5);
     std::vector<std::string> extra_flags;  // passed to the switch as they are
+    // Uids the VMs run as, [first, last] inclusive (--vm_uid_first/--vm_uid_last). With root and
+    // the switch's own uid (this process's), the only processes allowed to connect to a LAN's
+    // control socket; others are closed at once (peers_refused()). Unset: root and this uid only.
+    std::optional<UidRange> vm_uids;
     // Incarnation of the first switch (each restart adds one; port ids carry it). A client that
     // restores ports of an earlier client's switch starts above that switch's incarnations.
     uint32_t first_incarnation = 0;
@@ -95,7 +101,8 @@ class SwitchClient {
   };
 
   // Creates the segment and eventfds and starts the switch. INVALID_ARGUMENT if the binary is not
-  // executable or work_dir is empty; INTERNAL/RESOURCE_EXHAUSTED if fds cannot be made.
+  // executable, work_dir is empty or vm_uids is not a valid range (PeerPolicy::ValidateRange);
+  // INTERNAL/RESOURCE_EXHAUSTED if fds cannot be made.
   static absl::StatusOr<std::unique_ptr<SwitchClient>> Create(Options options);
   // Shutdown().
   ~SwitchClient();
@@ -127,6 +134,8 @@ class SwitchClient {
   int restarts() const;
   // Events the current switch could not deliver because the event ring was full.
   uint64_t events_lost() const;
+  // Control connections the current switch refused because of the peer's uid (Options::vm_uids).
+  uint64_t peers_refused() const;
   // Waits until a switch runs and has acknowledged everything replayed to it. DEADLINE_EXCEEDED.
   absl::Status WaitReady(absl::Duration timeout) const;
   // Asks the switch to exit (SIGKILL after 2 s), stops supervising. Idempotent.

@@ -21,111 +21,15 @@
 #include "gtest/gtest.h"
 #include "switchcore/daemon_protocol.h"
 #include "switchcore/testing/daemon_endpoint.h"
+#include "switchcore/testing/switch_fixture.h"
 
 namespace clownix::switchcore {
 namespace {
 
 using ::testing::HasSubstr;
 
-std::string Binary() {
-  const char* srcdir = getenv("TEST_SRCDIR");
-  return absl::StrCat(srcdir, "/clownix/switchcore/clownix-switchcore");
-}
-
-// Unix socket paths are limited to 107 bytes: Bazel's TEST_TMPDIR is too deep, so /tmp.
-std::string TempDir() {
-  std::string tmpl = "/tmp/clownix-switchcore-test-XXXXXX";
-  return mkdtemp(tmpl.data());
-}
-
-// A frame from `src` to `dst` with a payload marker.
-std::vector<uint8_t> Frame(uint8_t src, const uint8_t* dst, size_t len, uint8_t marker = 0) {
-  std::vector<uint8_t> f(len, marker);
-  std::memcpy(f.data(), dst, 6);
-  uint8_t s[6] = {0x02, 0, 0, 0, 0, src};
-  std::memcpy(f.data() + 6, s, 6);
-  f[12] = 0x08;
-  f[13] = 0x00;
-  return f;
-}
-const uint8_t kBroadcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-std::vector<uint8_t> MacOf(uint8_t n) { return {0x02, 0, 0, 0, 0, n}; }
-
-class SwitchClientTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    SwitchClient::Options options;
-    options.switchcore_path = Binary();
-    options.work_dir = TempDir();
-    options.request_timeout = absl::Seconds(2);
-    options.on_port_event = [this](const SwitchClient::PortEvent& e) {
-      absl::MutexLock lock(&mu_);
-      events_.push_back(e);
-    };
-    auto client = SwitchClient::Create(options);
-    ASSERT_TRUE(client.ok()) << client.status();
-    client_ = *std::move(client);
-    work_dir_ = options.work_dir;
-  }
-
-  void TearDown() override {
-    client_.reset();  // the switch removes its sockets on shutdown
-    std::string cmd = absl::StrCat("rm -rf '", work_dir_, "'");
-    ASSERT_EQ(system(cmd.c_str()), 0);
-  }
-
-  std::unique_ptr<DaemonEndpoint> Join(const std::string& lan, const std::string& name) {
-    auto ep = DaemonEndpoint::Connect(client_->ControlPath(lan), Unique(name));
-    EXPECT_TRUE(ep.ok()) << ep.status();
-    return ep.ok() ? *std::move(ep) : nullptr;
-  }
-
-  // Abstract names are shared by everything in the network namespace, and Bazel's sandbox gives
-  // concurrent tests the same pids: name endpoints after the unique work dir.
-  std::string Unique(const std::string& name) {
-    return absl::StrCat(work_dir_.substr(work_dir_.rfind('/') + 1), "-", name);
-  }
-
-  // Waits for a port event matching `pred`.
-  bool WaitEvent(std::function<bool(const SwitchClient::PortEvent&)> pred,
-                 absl::Duration timeout = absl::Seconds(3)) {
-    absl::MutexLock lock(&mu_);
-    auto found = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-      for (const auto& e : events_) {
-        if (pred(e)) return true;
-      }
-      return false;
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&found), timeout);
-  }
-
-  // Waits until the counters of `port` satisfy `pred`. Counters live in shared memory with no
-  // notification, so this polls them until the deadline.
-  bool WaitCounters(uint64_t port, std::function<bool(const SwitchClient::Counters&)> pred,
-                    absl::Duration timeout = absl::Seconds(10)) {
-    const absl::Time deadline = absl::Now() + timeout;
-    for (;;) {
-      absl::StatusOr<SwitchClient::Counters> counters = client_->ReadCounters(port);
-      if (counters.ok() && pred(*counters)) return true;
-      if (absl::Now() >= deadline) return false;
-      absl::SleepFor(absl::Milliseconds(1));
-    }
-  }
-
-  // The port id of an endpoint, once its port-up event arrived.
-  uint64_t PortOf(const DaemonEndpoint& ep) {
-    WaitEvent([&](const auto& e) { return e.up && e.port.vm_address == ep.address(); });
-    for (const auto& p : client_->Ports()) {
-      if (p.vm_address == ep.address()) return p.port_id;
-    }
-    return 0;
-  }
-
-  absl::Mutex mu_;
-  std::vector<SwitchClient::PortEvent> events_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<SwitchClient> client_;
-  std::string work_dir_;
-};
+// The fixture (switchcore/testing/switch_fixture.h) starts the switch on a fresh work dir.
+class SwitchClientTest : public SwitchFixture {};
 
 TEST_F(SwitchClientTest, FloodsThenLearnsAndNeverSendsBack) {
   ASSERT_TRUE(client_->CreateLan("blue").ok());
@@ -306,12 +210,13 @@ TEST_F(SwitchClientTest, HostileControlConnectionsAreRefusedAndNothingWedges) {
         << "case " << i << ": " << n << " " << strerror(errno);
     close(fd);
   }
-  // A flood of connections that never speak, plus one that speaks half a request.
+  // One connection that speaks half a request (first, so that it holds a handshake slot), then a
+  // flood of connections that never speak (those beyond the slots are closed at once).
   signal(SIGPIPE, SIG_IGN);
-  std::vector<int> silent;
-  for (int i = 0; i < 200; ++i) silent.push_back(connect_ctl());
   int half = connect_ctl();
   ASSERT_EQ(write(half, good, 60), 60);
+  std::vector<int> silent;
+  for (int i = 0; i < 200; ++i) silent.push_back(connect_ctl());
   // Meanwhile a real VM can still join once the silent ones time out or are refused, and frames
   // flow. Join retries because the flood fills the pending-handshake slots for up to 2 s.
   std::unique_ptr<DaemonEndpoint> a, b;
