@@ -445,10 +445,11 @@ void SwitchEngine::OnListenReadable(Lan& lan) {
     // The socket is connectable by every uid (lan.h): who it is decides, before anything else.
     absl::StatusOr<PeerCredentials> peer = PeerPolicy::Credentials(fd);
     if (!peer.ok() || !peers_.Allows(peer->uid)) {
+      // Counted before the close, so that whoever sees the connection end sees the count too.
+      Add(segment_->header()->peers_refused, 1);
       close(fd);
       std::optional<std::string> line = peers_.OnRefused(
           peer.ok() ? std::optional<PeerCredentials>(*peer) : std::nullopt, lan.name());
-      Add(segment_->header()->peers_refused, 1);
       if (line.has_value()) fprintf(stderr, "clownix-switchcore: %s\n", line->c_str());
       continue;
     }
