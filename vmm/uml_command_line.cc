@@ -55,6 +55,9 @@ absl::StatusOr<std::vector<std::string>> UmlCommandLine::Build(const Params& p) 
   if (!p.cow_path.empty()) {
     if (absl::Status s = CheckPath("COW", p.cow_path, false); !s.ok()) return s;
   }
+  if (!p.hostfs_root.empty()) {
+    if (absl::Status s = CheckPath("hostfs root", p.hostfs_root, false); !s.ok()) return s;
+  }
   if (absl::Status s = CheckPath("notify socket", p.notify_socket, true); !s.ok()) return s;
   // uml_dir/UMID/mconsole must fit a socket address too.
   std::string mconsole = absl::StrCat(p.uml_dir, "/", p.umid, "/mconsole");
@@ -81,6 +84,7 @@ absl::StatusOr<std::vector<std::string>> UmlCommandLine::Build(const Params& p) 
   // Kernel messages go to the console log only from warnings up: printing them costs about
   // 0.5 s of boot.
   argv.push_back("quiet");
+  if (!p.hostfs_root.empty()) argv.push_back(absl::StrCat("hostfs=", p.hostfs_root));
   if (p.lpj > 0) argv.push_back(absl::StrCat("lpj=", p.lpj));
   std::set<int> seen;
   for (const Nic& nic : p.nics) {

@@ -27,6 +27,9 @@ class UmlCommandLine {
     std::string root_fs;
     std::string config_disk;  // ubdb.
     std::string notify_socket;
+    // hostfs=: the host directory a guest's "mount -t hostfs" starts from (an empty one; only
+    // the VM's confinement keeps it there, vm_confinement.h). Empty: UML's default, the host's /.
+    std::string hostfs_root;
     // Inherited fds of pty masters for con0 and the agent line (ssl1); see vm_manager.h.
     int console_fd = 3;
     int agent_fd = 5;

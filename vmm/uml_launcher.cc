@@ -1,5 +1,7 @@
 #include "vmm/uml_launcher.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "common/subprocess.h"
 
@@ -18,6 +20,12 @@ class SpawnLauncher final : public UmlLauncher {
       if (!absl::StartsWith(*e, "LD_PRELOAD=")) env.emplace_back(*e);
     }
     if (!request.preload.empty()) env.push_back("LD_PRELOAD=" + request.preload);
+    if (!request.tmp_dir.empty()) {
+      env.erase(std::remove_if(env.begin(), env.end(),
+                               [](const std::string& e) { return absl::StartsWith(e, "TMPDIR="); }),
+                env.end());
+      env.push_back("TMPDIR=" + request.tmp_dir);
+    }
     options.env = std::move(env);
     options.output = common::SpawnOptions::Output::kFile;
     options.output_path = request.log_path;
@@ -25,6 +33,12 @@ class SpawnLauncher final : public UmlLauncher {
                    {request.console_slave, kConsoleSlaveFd},
                    {request.agent_master, kAgentMasterFd},
                    {request.agent_slave, kAgentSlaveFd}};
+    options.join_cgroup_fds = request.join_cgroup_fds;
+    options.oom_score_adj = request.oom_score_adj;
+    options.umask = 077;  // What UML makes (its uml_dir entry, COW file) is its user's alone.
+    options.run_as = request.run_as;
+    options.no_new_privs = true;
+    options.landlock_ruleset_fd = request.landlock_ruleset_fd;
     absl::StatusOr<common::SpawnedChild> child = common::Spawn(options);
     if (!child.ok()) return child.status();
     Launched launched;

@@ -13,10 +13,12 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/subprocess.h"
 #include "common/unique_fd.h"
 
 namespace clownix::vmm {
@@ -37,6 +39,13 @@ class UmlLauncher {
     int console_slave = -1;
     int agent_master = -1;
     int agent_slave = -1;
+    // The process's confinement (vm_confinement.h), applied before it runs; see
+    // common::SpawnOptions for each.
+    std::optional<common::SpawnOptions::Credentials> run_as;
+    int landlock_ruleset_fd = -1;
+    std::vector<int> join_cgroup_fds;
+    int oom_score_adj = 0;
+    std::string tmp_dir;  // TMPDIR, where UML makes its memory file; "" clownixd's.
   };
   struct Launched {
     pid_t pid = 0;           // A child of this process; it leads (or will lead) its own group.

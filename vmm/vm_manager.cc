@@ -113,8 +113,11 @@ struct VmManager::Vm {
   std::shared_ptr<absl::Mutex> spec_write_mu = std::make_shared<absl::Mutex>();
 };
 
-VmManager::VmManager(VmManagerOptions options, std::string preload)
-    : options_(std::move(options)), preload_(std::move(preload)) {}
+VmManager::VmManager(VmManagerOptions options, std::string preload,
+                     std::unique_ptr<VmConfinement> confinement)
+    : options_(std::move(options)),
+      preload_(std::move(preload)),
+      confinement_(std::move(confinement)) {}
 
 absl::StatusOr<std::unique_ptr<VmManager>> VmManager::Create(VmManagerOptions options) {
   namespace fs = std::filesystem;
@@ -170,7 +173,17 @@ absl::StatusOr<std::unique_ptr<VmManager>> VmManager::Create(VmManagerOptions op
     preload = fs::absolute(options.xstate_fix_library).lexically_normal().string();
   }
 
-  std::unique_ptr<VmManager> manager(new VmManager(std::move(options), std::move(preload)));
+  // The files the VMs use may be staged where their users can read them (vm_confinement.h).
+  absl::StatusOr<std::unique_ptr<VmConfinement>> confinement = VmConfinement::Create(
+      options.confinement,
+      {options.work_dir, options.kernel, options.root_fs, preload, options.root_fs_mode});
+  if (!confinement.ok()) return confinement.status();
+  options.kernel = (*confinement)->files().kernel;
+  options.root_fs = (*confinement)->files().root_fs;
+  preload = (*confinement)->files().preload;
+
+  std::unique_ptr<VmManager> manager(
+      new VmManager(std::move(options), std::move(preload), std::move(*confinement)));
   if (absl::Status s = manager->Init(); !s.ok()) return s;
   return manager;
 }
@@ -640,6 +653,7 @@ absl::Status VmManager::RemoveFiles(const std::string& name, bool keep_logs) con
     return absl::ErrnoToStatus(ec.value(), absl::StrCat("remove ", path));
   };
   if (fs::remove_all(UmlDir(name), ec); ec) return failed(UmlDir(name));
+  if (absl::Status s = confinement_->Release(name); !s.ok()) return s;
   const std::string dir = VmDir(name);
   if (!keep_logs) {
     if (fs::remove_all(dir, ec); ec) return failed(dir);
@@ -669,6 +683,7 @@ absl::StatusOr<std::vector<std::string>> VmManager::CommandLine(const VmSpec& sp
   params.root_fs = options_.root_fs;
   params.config_disk = VmDir(spec.name) + "/config.img";
   params.notify_socket = VmDir(spec.name) + "/notify.sock";
+  params.hostfs_root = confinement_->hostfs_root();
   params.console_fd = kConsoleMasterFd;
   params.agent_fd = kAgentMasterFd;
   params.lpj = lpj_.load();
@@ -744,6 +759,9 @@ absl::Status VmManager::Launch(const VmSpec& spec, const std::string& admin_ip,
   }
   absl::StatusOr<std::shared_ptr<common::UniqueFd>> notify = BindNotify(spec.name);
   if (!notify.ok()) return notify.status();
+  absl::StatusOr<VmConfinement::Prepared> confined = confinement_->Prepare(
+      spec.name, spec.number, dir, {dir + "/config.img", dir + "/notify.sock"});
+  if (!confined.ok()) return confined.status();
   absl::StatusOr<Pty> console = Pty::Open();
   if (!console.ok()) return console.status();
   absl::StatusOr<Pty> agent = Pty::Open();
@@ -757,6 +775,10 @@ absl::Status VmManager::Launch(const VmSpec& spec, const std::string& admin_ip,
   request.console_slave = console->slave();
   request.agent_master = agent->master();
   request.agent_slave = agent->slave();
+  request.run_as = confined->run_as;
+  if (confined->ruleset) request.landlock_ruleset_fd = confined->ruleset->fd();
+  request.oom_score_adj = kVmOomScoreAdj;
+  request.tmp_dir = confined->tmp_dir;
   absl::StatusOr<UmlLauncher::Launched> launched = launcher_->Launch(request);
   if (!launched.ok()) return launched.status();
 

@@ -42,6 +42,7 @@
 #include "absl/time/time.h"
 #include "common/unique_fd.h"
 #include "vmm/uml_launcher.h"
+#include "vmm/vm_confinement.h"
 #include "vmm/vm_types.h"
 
 namespace clownix::vmm {
@@ -76,6 +77,9 @@ struct VmManagerOptions {
   std::function<void(const VmEvent&)> on_state_change;
   // Starts the VMs' processes; nullptr: the real one (UmlLauncher::Real). Tests pass a fake.
   std::shared_ptr<UmlLauncher> launcher;
+  // How the VMs are kept inside (vm_confinement.h). The default confines with landlock and runs
+  // the VMs as clownixd's user; clownixd gives each VM its own user (--vm_uid_base).
+  ConfinementPolicy confinement;
 };
 
 // Thread-safety: every public method may be called from any thread concurrently. Methods that
@@ -187,6 +191,11 @@ class VmManager {
 
   // Whether VMs get the XSTATE shim preloaded (decided in Create).
   bool uses_xstate_fix() const { return !preload_.empty(); }
+  // What this host does not let VmManager confine, one sentence each (vm_confinement.h);
+  // clownixd logs them at start.
+  const std::vector<std::string>& confinement_warnings() const {
+    return confinement_->warnings();
+  }
 
  private:
   struct Vm;
@@ -196,7 +205,8 @@ class VmManager {
     Kind kind;
   };
 
-  VmManager(VmManagerOptions options, std::string preload);
+  VmManager(VmManagerOptions options, std::string preload,
+            std::unique_ptr<VmConfinement> confinement);
   absl::Status Init();
   std::string VmDir(absl::string_view name) const;
   std::string UmlDir(absl::string_view name) const;
@@ -245,6 +255,7 @@ class VmManager {
 
   const VmManagerOptions options_;
   const std::string preload_;
+  const std::unique_ptr<const VmConfinement> confinement_;
   std::shared_ptr<UmlLauncher> launcher_;
   std::string request_prefix_;  // Random per manager: replies meant for an earlier one never match.
   std::atomic<uint64_t> next_request_{1};

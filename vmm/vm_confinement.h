@@ -1,0 +1,98 @@
+// VmConfinement: what keeps a guest inside its VM on the host (docs/security.md). Each UML
+// process
+//   - runs as a user and group of its own, base + VM number, with no supplementary groups, no
+//     capabilities and no_new_privs; what it needs belongs to that user and to no other: its
+//     directory vms/NAME (0700), its entry in uml/ (made by UML, 0700), the directory of its
+//     memory file (/dev/shm/clownix.HASH/NAME, 0700);
+//   - is confined with landlock (common/landlock.h) to exactly those, plus the kernel, the
+//     libraries it loads, the preload and the read-only root_fs: UML's hostfs, pinned with
+//     hostfs= to an empty directory, reaches nothing else, not even through "..", and neither
+//     would code running in the UML process after a kernel bug; it cannot open TCP connections
+//     nor signal processes outside its VM;
+//   - is the first the kernel's OOM killer picks (oom_score_adj), before clownixd and the switch.
+// What the host does not allow (clownixd not root, or in a user namespace; no landlock) is said
+// once in warnings() and left out; the rest still applies.
+#ifndef CLOWNIX_VMM_VM_CONFINEMENT_H_
+#define CLOWNIX_VMM_VM_CONFINEMENT_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/landlock.h"
+#include "common/subprocess.h"
+
+namespace clownix::vmm {
+
+struct ConfinementPolicy {
+  // VM n runs as user and group vm_uid_base + n (n is 1..9999); 0: as clownixd's own user.
+  uint32_t vm_uid_base = 0;
+  // Confine each VM with landlock where the kernel has it.
+  bool landlock = true;
+};
+
+// Over 0 (the default of every process) so that under memory pressure a VM is killed, and
+// reported crashed, before the control plane.
+inline constexpr int kVmOomScoreAdj = 800;
+
+class VmConfinement {
+ public:
+  // The files every VM uses, as VmManager was given them.
+  struct Files {
+    std::string work_dir;  // Absolute, normalized.
+    std::string kernel;
+    std::string root_fs;
+    std::string preload;  // "" none.
+    bool root_fs_mode = false;
+  };
+
+  // Finds out what this host allows (switching users: a trial spawn; landlock: its ABI), makes
+  // the shared directories (uml/ sticky and open to the VM users, the empty hostfs root, the
+  // memory directories' parent), and gives the VM users a way to the files: one a VM user could
+  // not read where it is (under /root, say) is linked, or copied, into WORK_DIR/staged/. Errors:
+  // a directory or a staged file that cannot be made.
+  static absl::StatusOr<std::unique_ptr<VmConfinement>> Create(const ConfinementPolicy& policy,
+                                                               const Files& files);
+
+  // What is not confined on this host, one sentence each (empty: everything is).
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  // The files to give UML: the originals, or their staged copies.
+  const Files& files() const { return files_; }
+  // hostfs= of every VM: an empty directory that belongs to root.
+  std::string hostfs_root() const { return files_.work_dir + "/hostfs"; }
+  // The user VM `number` runs as; nullopt: clownixd's.
+  std::optional<common::SpawnOptions::Credentials> UserOf(int number) const;
+
+  struct Prepared {
+    std::optional<common::SpawnOptions::Credentials> run_as;
+    std::optional<common::LandlockRuleset> ruleset;  // nullopt: no landlock here.
+    std::string tmp_dir;                              // TMPDIR: where UML keeps its memory file.
+  };
+  // Before VM `name` (number `number`) boots: gives its directory and the files clownixd made in
+  // it (`owned_files`, e.g. the config disk, the notify socket) to its user, makes its memory
+  // directory and builds its ruleset. Errors: as errno maps them, naming the path.
+  absl::StatusOr<Prepared> Prepare(const std::string& name, int number, const std::string& vm_dir,
+                                   const std::vector<std::string>& owned_files) const;
+  // After VM `name` ended: removes its memory directory (empty by then: UML unlinks its file).
+  absl::Status Release(const std::string& name) const;
+
+ private:
+  VmConfinement(const ConfinementPolicy& policy, Files files) : policy_(policy), files_(files) {}
+  std::string TmpDir(const std::string& name) const { return tmp_root_ + "/" + name; }
+
+  ConfinementPolicy policy_;
+  Files files_;
+  bool switch_users_ = false;
+  bool use_landlock_ = false;
+  std::string tmp_root_;                 // /dev/shm/clownix.HASH
+  std::vector<std::string> libraries_;   // What the kernel (with the preload) loads.
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace clownix::vmm
+
+#endif  // CLOWNIX_VMM_VM_CONFINEMENT_H_
