@@ -21,9 +21,8 @@ using common::LandlockRuleset;
 
 // Rights of a VM in its own directory: read and write its files, create its COW file; neither
 // remove nor rename anything (clownixd's own files there, the spec above all, stay clownixd's).
-constexpr LandlockRuleset::AccessSet kVmDirRights =
-    LandlockRuleset::Rights({Access::kReadFile, Access::kWriteFile, Access::kReadDir,
-                             Access::kMakeReg, Access::kTruncate});
+constexpr LandlockRuleset::AccessSet kVmDirRights = LandlockRuleset::Rights(
+    {Access::kReadFile, Access::kWriteFile, Access::kReadDir, Access::kMakeReg, Access::kTruncate});
 // In uml/: UML makes uml/NAME with its pid file and mconsole socket, and removes them at exit.
 constexpr LandlockRuleset::AccessSet kUmlDirRights = LandlockRuleset::Rights(
     {Access::kReadFile, Access::kWriteFile, Access::kReadDir, Access::kMakeDir, Access::kMakeReg,
@@ -145,8 +144,8 @@ absl::StatusOr<std::unique_ptr<VmConfinement>> VmConfinement::Create(
     } else if (geteuid() != 0) {
       c.warnings_.push_back(absl::StrCat("clownixd is not root: VMs run as its user (uid ",
                                          geteuid(), "), not one user each"));
-    } else if (absl::Status tried = TrySwitchingUser({policy.vm_uid_base + 1,
-                                                      policy.vm_uid_base + 1});
+    } else if (absl::Status tried =
+                   TrySwitchingUser({policy.vm_uid_base + 1, policy.vm_uid_base + 1});
                !tried.ok()) {
       c.warnings_.push_back(absl::StrCat("clownixd cannot switch users here (", tried.message(),
                                          "; a user namespace?): VMs run as its user"));
@@ -173,8 +172,8 @@ absl::StatusOr<std::unique_ptr<VmConfinement>> VmConfinement::Create(
       struct stat st;
       if (stat(dir.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
         return absl::FailedPreconditionError(absl::StrFormat(
-            "VM users cannot reach the work dir %s: %s is not searchable by others (mode %o)",
-            work, dir.string(), st.st_mode & 07777));
+            "VM users cannot reach the work dir %s: %s is not searchable by others (mode %o)", work,
+            dir.string(), st.st_mode & 07777));
       }
       if (dir == dir.root_path()) break;
     }
@@ -196,10 +195,9 @@ absl::StatusOr<std::unique_ptr<VmConfinement>> VmConfinement::Create(
   if (c.switch_users_) {
     const std::string staged = work + "/staged";
     if (absl::Status s = MakeDirectory(staged, 0711); !s.ok()) return s;
-    for (auto [path, name, mode] :
-         {std::tuple{&c.files_.kernel, "kernel", mode_t{0555}},
-          std::tuple{&c.files_.root_fs, "root_fs", mode_t{0444}},
-          std::tuple{&c.files_.preload, "preload.so", mode_t{0444}}}) {
+    for (auto [path, name, mode] : {std::tuple{&c.files_.kernel, "kernel", mode_t{0555}},
+                                    std::tuple{&c.files_.root_fs, "root_fs", mode_t{0444}},
+                                    std::tuple{&c.files_.preload, "preload.so", mode_t{0444}}}) {
       if (path->empty()) continue;
       absl::StatusOr<std::string> reachable = StageForOthers(*path, staged + "/" + name, mode);
       if (!reachable.ok()) return reachable.status();

@@ -70,7 +70,7 @@ class VmConfinement {
   struct Prepared {
     std::optional<common::SpawnOptions::Credentials> run_as;
     std::optional<common::LandlockRuleset> ruleset;  // nullopt: no landlock here.
-    std::string tmp_dir;                              // TMPDIR: where UML keeps its memory file.
+    std::string tmp_dir;                             // TMPDIR: where UML keeps its memory file.
   };
   // Before VM `name` (number `number`) boots: gives its directory and the files clownixd made in
   // it (`owned_files`, e.g. the config disk, the notify socket) to its user, makes its memory
@@ -88,8 +88,8 @@ class VmConfinement {
   Files files_;
   bool switch_users_ = false;
   bool use_landlock_ = false;
-  std::string tmp_root_;                 // /dev/shm/clownix.HASH
-  std::vector<std::string> libraries_;   // What the kernel (with the preload) loads.
+  std::string tmp_root_;                // /dev/shm/clownix.HASH
+  std::vector<std::string> libraries_;  // What the kernel (with the preload) loads.
   std::vector<std::string> warnings_;
 };
 

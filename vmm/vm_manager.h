@@ -193,9 +193,7 @@ class VmManager {
   bool uses_xstate_fix() const { return !preload_.empty(); }
   // What this host does not let VmManager confine, one sentence each (vm_confinement.h);
   // clownixd logs them at start.
-  const std::vector<std::string>& confinement_warnings() const {
-    return confinement_->warnings();
-  }
+  const std::vector<std::string>& confinement_warnings() const { return confinement_->warnings(); }
 
  private:
   struct Vm;
