@@ -94,7 +94,9 @@ absl::Status ValidateAdminPrefix(absl::string_view prefix) {
   }
   for (absl::string_view part : parts) {
     int value = 0;
-    if (part.empty() || part.size() > 3 ||
+    // No leading zeros: inet_aton and ip(8) read "010" as octal 8, so the admin IPs built from it
+    // would not be the ones clownix means.
+    if (part.empty() || part.size() > 3 || (part.size() > 1 && part[0] == '0') ||
         !std::all_of(part.begin(), part.end(), absl::ascii_isdigit) ||
         !absl::SimpleAtoi(part, &value) || value > 255) {
       return absl::InvalidArgumentError(absl::StrFormat("admin prefix \"%s\": \"%s\" is not a byte",

@@ -81,6 +81,17 @@ TEST(SeedRulesTest, AdminIpRejectsBadPrefix) {
   }
 }
 
+// Found by names_fuzzer: "05.0" was accepted, and "010.0" would give admin IPs that inet_aton
+// and ip(8) read as octal (8.0.x.y).
+TEST(SeedRulesTest, AdminPrefixRejectsLeadingZeros) {
+  for (const char* bad : {"05.0", "010.0", "10.00", "00.1"}) {
+    EXPECT_EQ(ValidateAdminPrefix(bad).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  EXPECT_TRUE(ValidateAdminPrefix("0.0").ok());
+  EXPECT_TRUE(ValidateAdminPrefix("10.0").ok());
+  EXPECT_TRUE(ValidateAdminPrefix("255.100").ok());
+}
+
 TEST(SeedRulesTest, Limits) {
   EXPECT_TRUE(ValidateMemMib("vm \"a\"", kMinMemMib).ok());
   EXPECT_TRUE(ValidateMemMib("vm \"a\"", kMaxMemMib).ok());

@@ -13,10 +13,12 @@ absl::StatusOr<LabelSelector> LabelSelector::Parse(absl::string_view text) {
   for (absl::string_view raw : absl::StrSplit(text, ',')) {
     absl::string_view term = absl::StripAsciiWhitespace(raw);
     Term parsed;
-    size_t ne = term.find("!=");
+    // The operator is at the first '=': keys hold no '=' or '!', but values may ("a==b!=c" asks
+    // for a == "b!=c").
     size_t eq = term.find('=');
-    if (ne != absl::string_view::npos) {
-      parsed = {Op::kNotEquals, std::string(term.substr(0, ne)), std::string(term.substr(ne + 2))};
+    if (eq != absl::string_view::npos && eq > 0 && term[eq - 1] == '!') {
+      parsed = {Op::kNotEquals, std::string(term.substr(0, eq - 1)),
+                std::string(term.substr(eq + 1))};
     } else if (eq != absl::string_view::npos) {
       absl::string_view value = term.substr(eq + 1);
       absl::ConsumePrefix(&value, "=");

@@ -36,6 +36,22 @@ TEST(LabelSelector, DoubleEqualsIsEquals) {
   EXPECT_TRUE(s->Matches(Labels({{"a", "b"}})));
 }
 
+// Found by label_selector_fuzzer: label values may hold '=' and "!=", and every valid label must
+// be selectable; "a==b!=c" was refused (its "!=" was taken for the operator).
+TEST(LabelSelector, TheOperatorIsTheFirstEquals) {
+  auto eq = LabelSelector::Parse("a==b!=c");
+  ASSERT_TRUE(eq.ok()) << eq.status();
+  EXPECT_TRUE(eq->Matches(Labels({{"a", "b!=c"}})));
+  EXPECT_FALSE(eq->Matches(Labels({{"a", "b"}})));
+  auto ne = LabelSelector::Parse("a!=b=c");
+  ASSERT_TRUE(ne.ok()) << ne.status();
+  EXPECT_FALSE(ne->Matches(Labels({{"a", "b=c"}})));
+  EXPECT_TRUE(ne->Matches(Labels({{"a", "b"}})));
+  auto leading = LabelSelector::Parse("a!==x");
+  ASSERT_TRUE(leading.ok()) << leading.status();
+  EXPECT_FALSE(leading->Matches(Labels({{"a", "=x"}})));
+}
+
 TEST(LabelSelector, MalformedTermsAreRejected) {
   for (const char* bad : {"=x", "a,,b", "!", "a b=c"}) {
     EXPECT_EQ(LabelSelector::Parse(bad).status().code(), absl::StatusCode::kInvalidArgument) << bad;
