@@ -36,6 +36,9 @@ AgentChannel::ReadResult AgentChannel::OnReadable(bool hangup) {
     ssize_t n = read(line_.get(), chunk, sizeof(chunk));
     if (n > 0) {
       got.append(chunk, static_cast<size_t>(n));
+      // A guest that writes without pause must not hold the event loop: the rest is read on the
+      // next wake-up (the loop's epoll is level-triggered).
+      if (got.size() >= kMaxReadBytes) break;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -46,10 +49,23 @@ AgentChannel::ReadResult AgentChannel::OnReadable(bool hangup) {
   absl::MutexLock lock(&mu_);
   buffer_ += got;
   size_t start = 0;
-  for (size_t nl; (nl = buffer_.find('\n', start)) != std::string::npos; start = nl + 1) {
-    absl::StatusOr<AgentProtocol::Reply> reply =
-        AgentProtocol::ParseReply(absl::string_view(buffer_).substr(start, nl - start));
-    if (!reply.ok()) continue;  // Noise on the line.
+  // buffer_[0, scanned_) was searched for '\n' before: a long line is not searched again per read.
+  for (size_t nl, from = scanned_; (nl = buffer_.find('\n', from)) != std::string::npos;
+       start = from = nl + 1) {
+    const absl::string_view line = absl::string_view(buffer_).substr(start, nl - start);
+    absl::StatusOr<AgentProtocol::Reply> reply = AgentProtocol::ParseReply(line);
+    if (!reply.ok()) {
+      // Noise on the line, unless it claims to answer a waiting call: that call fails now rather
+      // than at its deadline.
+      const std::string id = AgentProtocol::ExecReplyId(line);
+      auto it = id.empty() ? pending_.end() : pending_.find(id);
+      if (it == pending_.end()) continue;
+      it->second->done = true;
+      it->second->error = absl::InternalError(
+          absl::StrCat("the guest agent's reply is malformed: ", reply.status().message()));
+      pending_.erase(it);
+      continue;
+    }
     switch (reply->kind) {
       case AgentProtocol::Reply::kReady:
         if (reply->lpj > 0) result.ready_lpj = reply->lpj;
@@ -69,7 +85,8 @@ AgentChannel::ReadResult AgentChannel::OnReadable(bool hangup) {
   }
   buffer_.erase(0, start);
   // A line longer than any reply can be is noise; drop it rather than grow without bound.
-  if (buffer_.size() > 4 * AgentProtocol::kMaxOutputCap) buffer_.clear();
+  if (buffer_.size() > kMaxLineBytes) buffer_.clear();
+  scanned_ = buffer_.size();
   return result;
 }
 

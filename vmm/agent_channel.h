@@ -28,6 +28,11 @@ namespace clownix::vmm {
 // Thread-safety: every method may be called from any thread; OnReadable by one thread at a time.
 class AgentChannel {
  public:
+  // What one OnReadable reads at most, and the longest line kept (a base64 exec reply of
+  // AgentProtocol::kMaxOutputCap bytes, with room to spare).
+  static constexpr size_t kMaxReadBytes = 256 * 1024;
+  static constexpr size_t kMaxLineBytes = 4 * AgentProtocol::kMaxOutputCap;
+
   // `line`: clownix's end of the line (the agent pty's slave, pty.h; in tests any non-blocking
   // descriptor pair's end), read and written.
   explicit AgentChannel(common::UniqueFd line);
@@ -48,13 +53,17 @@ class AgentChannel {
     int64_t ready_lpj = 0;       // > 0: an agent announced itself with this loops_per_jiffy.
     bool closed = false;         // The line hung up: the caller Closes the channel.
   };
-  // Reads everything the line holds and completes the calls whose replies arrived. `hangup`: the
-  // event loop saw EPOLLHUP/EPOLLERR (the line counts as closed if nothing could be read).
+  // Reads what the line holds, up to kMaxReadBytes (the rest waits for the next call: the event
+  // loop must be level-triggered), and completes the calls whose replies arrived. A malformed line
+  // that starts as the exec reply to a waiting call fails that call with INTERNAL; other lines
+  // that are not replies are skipped, and a line longer than kMaxLineBytes is dropped. `hangup`:
+  // the event loop saw EPOLLHUP/EPOLLERR (the line counts as closed if nothing could be read).
   ReadResult OnReadable(bool hangup);
 
   // Writes `request` (AgentProtocol::EncodeExec with id `id`) and waits for its reply until
   // `deadline`. UNAVAILABLE: the channel is or gets closed (the message is Close's) or the line
-  // refused the request; DEADLINE_EXCEEDED: no reply by then. Concurrent calls are independent.
+  // refused the request; DEADLINE_EXCEEDED: no reply by then; INTERNAL: the reply is malformed.
+  // Concurrent calls are independent.
   absl::StatusOr<AgentProtocol::Reply> Call(const std::string& id, absl::string_view request,
                                             absl::Time deadline);
 
@@ -78,6 +87,7 @@ class AgentChannel {
   std::map<std::string, Pending*> pending_ ABSL_GUARDED_BY(mu_);  // Owned by the waiting Call.
   std::string ping_id_ ABSL_GUARDED_BY(mu_);
   std::string buffer_ ABSL_GUARDED_BY(mu_);   // Bytes read after the last complete line.
+  size_t scanned_ ABSL_GUARDED_BY(mu_) = 0;   // buffer_'s first bytes known to hold no '\n'.
   absl::Status closed_ ABSL_GUARDED_BY(mu_);  // Not OK once closed.
 };
 

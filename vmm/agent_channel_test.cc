@@ -1,6 +1,10 @@
 // AgentChannel over a real pty pair: the test plays the guest's agent on the master side.
 #include "vmm/agent_channel.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <memory>
 #include <string>
 #include <thread>
@@ -148,6 +152,71 @@ TEST_F(AgentChannelTest, NoReplyByTheDeadlineIsDeadlineExceeded) {
   next.join();
   ASSERT_TRUE(reply.ok()) << reply.status();
   EXPECT_EQ(reply->output, "on time");
+}
+
+// A reply that names a waiting call but does not parse fails that call at once, not at its
+// deadline; garbage that names no call is skipped.
+TEST_F(AgentChannelTest, AMalformedReplyFailsItsCallAtOnce) {
+  absl::StatusOr<AgentProtocol::Reply> reply;
+  std::thread caller(
+      [&] { reply = channel_->Call("m.1", Request("m.1", "x"), absl::Now() + absl::Hours(1)); });
+  ASSERT_EQ(ReadExecId(), "m.1");
+  ASSERT_TRUE(guest_->Write("A exec m.2 0 0 !!\nA exec m.1 0 3 not-base64!\n"));
+  caller.join();
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kInternal) << reply.status();
+  EXPECT_TRUE(absl::StrContains(reply.status().message(), "malformed")) << reply.status();
+  // The channel goes on: the next call gets its reply.
+  std::thread next(
+      [&] { reply = channel_->Call("m.3", Request("m.3", "y"), absl::Now() + absl::Hours(1)); });
+  ASSERT_EQ(ReadExecId(), "m.3");
+  ASSERT_TRUE(guest_->Write(ExecReply("m.3", 0, "fine")));
+  next.join();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->output, "fine");
+}
+
+// Garbage without a newline, longer than any reply, is dropped; a reply after it still arrives.
+TEST_F(AgentChannelTest, AnEndlessLineIsDroppedAndRepliesStillArrive) {
+  absl::StatusOr<AgentProtocol::Reply> reply;
+  std::thread caller(
+      [&] { reply = channel_->Call("e.1", Request("e.1", "x"), absl::Now() + absl::Hours(1)); });
+  ASSERT_EQ(ReadExecId(), "e.1");
+  const std::string junk(64 * 1024, 'A');
+  for (size_t sent = 0; sent <= AgentChannel::kMaxLineBytes; sent += junk.size()) {
+    ASSERT_TRUE(guest_->Write(junk));
+  }
+  ASSERT_TRUE(guest_->Write(std::string("\0\xff\0", 3) + "\n" + ExecReply("e.1", 7, "out")));
+  caller.join();
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ(reply->exit_code, 7);
+  EXPECT_EQ(reply->output, "out");
+}
+
+// One OnReadable reads at most kMaxReadBytes, so a guest that never stops writing cannot hold the
+// event loop; the rest stays readable for the next call.
+TEST(AgentChannelFloodTest, OneReadIsBounded) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_NONBLOCK | O_CLOEXEC), 0);
+  common::UniqueFd read_end(fds[0]), write_end(fds[1]);
+  const int capacity = fcntl(write_end.get(), F_SETPIPE_SZ, 1024 * 1024);
+  if (capacity < static_cast<int>(2 * AgentChannel::kMaxReadBytes)) {
+    GTEST_SKIP() << "pipes cannot hold 2 * kMaxReadBytes here (fs.pipe-max-size)";
+  }
+  AgentChannel channel(std::move(read_end));
+  const std::string flood = std::string(1023, 'x') + "\n";
+  for (size_t sent = 0; sent < 2 * AgentChannel::kMaxReadBytes; sent += flood.size()) {
+    ASSERT_EQ(write(write_end.get(), flood.data(), flood.size()),
+              static_cast<ssize_t>(flood.size()));
+  }
+  AgentChannel::ReadResult read = channel.OnReadable(false);
+  EXPECT_FALSE(read.closed);
+  pollfd p = {channel.fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&p, 1, 0), 1);  // Bytes are left for the next wake-up.
+  while (poll(&p, 1, 0) == 1 && !(p.revents & POLLHUP)) {
+    EXPECT_FALSE(channel.OnReadable(false).closed);
+  }
+  write_end.reset();
+  EXPECT_TRUE(channel.OnReadable(true).closed);
 }
 
 TEST_F(AgentChannelTest, AHangUpIsReported) {

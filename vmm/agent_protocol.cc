@@ -104,4 +104,10 @@ absl::StatusOr<AgentProtocol::Reply> AgentProtocol::ParseReply(absl::string_view
   return bad();
 }
 
+std::string AgentProtocol::ExecReplyId(absl::string_view line) {
+  std::vector<absl::string_view> f = absl::StrSplit(line, absl::MaxSplits(' ', 3));
+  if (f.size() < 3 || f[0] != "A" || f[1] != "exec" || !ValidateId(f[2]).ok()) return "";
+  return std::string(f[2]);
+}
+
 }  // namespace clownix::vmm

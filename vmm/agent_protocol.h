@@ -73,6 +73,9 @@ class AgentProtocol {
   static absl::StatusOr<std::string> QuoteArgv(const std::vector<std::string>& argv);
   // Parses one line (without its '\n'). INVALID_ARGUMENT when it is not a reply.
   static absl::StatusOr<Reply> ParseReply(absl::string_view line);
+  // The ID of a line that starts as an exec reply ("A exec ID ..."), whether or not the rest
+  // parses; "" otherwise. Lets a caller fail the request a malformed reply answers.
+  static std::string ExecReplyId(absl::string_view line);
 };
 
 }  // namespace clownix::vmm
