@@ -10,6 +10,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "proto/grpc/health/v1/health.pb.h"
+#include "server/api_access.h"
 #include "server/bulk_paths.h"
 #include "server/log.h"
 
@@ -67,6 +68,9 @@ absl::StatusOr<std::unique_ptr<RuntimeController>> CreateRuntime(const ServerOpt
 
 absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const ServerOptions& options) {
   std::unique_ptr<ClownixServer> server(new ClownixServer(options));
+  // First, so that a bad tokens file, certificate or group stops clownixd before it starts VMs.
+  absl::StatusOr<std::unique_ptr<ApiAccess>> access = ApiAccess::Create(options);
+  if (!access.ok()) return access.status();
   TopologyStore::Options store_options;
   store_options.work_dir = options.work_dir;
   store_options.rules.admin_prefix = AdminPrefix(options);
@@ -104,10 +108,8 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const Serve
   std::string socket_path = options.socket_path();
   unlink(socket_path.c_str());
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(absl::StrCat("unix:", socket_path), grpc::InsecureServerCredentials());
-  if (!options.listen.empty()) {
-    builder.AddListeningPort(options.listen, grpc::InsecureServerCredentials(), &server->tcp_port_);
-  }
+  (*access)->AddListeningPorts(builder, &server->tcp_port_);
+  std::string tcp_listen = options.listen.empty() ? options.insecure_listen : options.listen;
   builder.RegisterService(server->topology_.get());
   builder.RegisterService(server->machines_.get());
   builder.RegisterService(server->switch_.get());
@@ -115,17 +117,19 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const Serve
   mode_t old_umask = umask(0077);
   server->server_ = builder.BuildAndStart();
   umask(old_umask);
-  if (!server->server_ || (!options.listen.empty() && server->tcp_port_ == 0)) {
+  if (!server->server_ || (!tcp_listen.empty() && server->tcp_port_ == 0)) {
     server->server_.reset();
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on unix:", socket_path,
-                     options.listen.empty() ? "" : absl::StrCat(" and ", options.listen),
-                     " (address in use or not permitted?)"));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on unix:", socket_path,
+        tcp_listen.empty() ? "" : absl::StrCat(" and ", tcp_listen),
+        " (address in use or not permitted?",
+        options.listen.empty() ? "" : " a TLS key that does not fit its certificate?", ")"));
   }
-  chmod(socket_path.c_str(), 0600);
-  Log(LogLevel::kInfo,
-      absl::StrCat("serving on unix:", socket_path,
-                   server->tcp_port_ ? absl::StrCat(" and port ", server->tcp_port_) : ""));
+  if (absl::Status s = (*access)->SecureSocket(); !s.ok()) {
+    server->Shutdown();
+    return s;
+  }
+  Log(LogLevel::kInfo, absl::StrCat("serving on ", (*access)->Describe(server->tcp_port_)));
   return server;
 }
 

@@ -1,6 +1,7 @@
 // ClownixServer: clownixd assembled: the topology store, the runtime controller (switch and VMs,
 // unless backends are off), the gRPC services (Topology, Machines, Switch, grpc.health.v1, server
-// reflection) on the work dir's unix socket (mode 0600) and, when asked, a TCP address.
+// reflection) on the work dir's unix socket and, when asked, a TCP address; who may call what on
+// each is ApiAccess's (api_access.h).
 #ifndef CLOWNIX_SERVER_CLOWNIX_SERVER_H_
 #define CLOWNIX_SERVER_CLOWNIX_SERVER_H_
 
@@ -33,7 +34,7 @@ class ClownixServer {
   // removes the socket. Idempotent.
   void Shutdown();
 
-  // The TCP port actually bound (useful with --listen HOST:0), or 0.
+  // The TCP port actually bound (useful with HOST:0), or 0.
   int tcp_port() const { return tcp_port_; }
 
  private:

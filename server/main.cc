@@ -19,8 +19,24 @@
 ABSL_FLAG(std::string, work_dir, "",
           "Directory for the topology, sockets and VM files (default: $CLOWNIX_WORK_DIR, else "
           "/tmp/clownix). The API listens on WORK_DIR/clownixd.sock.");
+ABSL_FLAG(std::string, socket_group, "",
+          "Open the unix socket to this group (mode 0660) instead of clownixd's user only (0600). "
+          "With --tokens_file, the group's calls need a token.");
 ABSL_FLAG(std::string, listen, "",
-          "Also listen on TCP HOST:PORT (a bare PORT means 127.0.0.1:PORT).");
+          "Also serve TLS on TCP HOST:PORT (a bare PORT means 127.0.0.1:PORT); needs --tls_cert, "
+          "--tls_key, and --client_ca and/or --tokens_file.");
+ABSL_FLAG(std::string, tls_cert, "", "--listen: the server's certificate (chain), a PEM file.");
+ABSL_FLAG(std::string, tls_key, "", "--listen: the server's private key, a PEM file.");
+ABSL_FLAG(std::string, client_ca, "",
+          "--listen: require client certificates signed by this CA (PEM); without --tokens_file "
+          "such a client is admin.");
+ABSL_FLAG(std::string, insecure_listen, "",
+          "Also serve plaintext on TCP HOST:PORT, loopback only (127.0.0.1, [::1], localhost). "
+          "Without --tokens_file every local user is admin.");
+ABSL_FLAG(std::string, tokens_file, "",
+          "API tokens and roles, lines of ROLE NAME TOKEN (viewer, operator, admin); must be "
+          "mode 0600 and owned by root or clownixd's user. Calls on TCP and on a --socket_group "
+          "socket then need a token.");
 ABSL_FLAG(uint32_t, num_tap, 0, "Host taps to make ready for LANs.");
 ABSL_FLAG(std::string, ip_admin, "",
           "The host's admin IPv4 address; VM n gets X.Y.n/100.n%100 from its first two bytes.");
@@ -46,7 +62,8 @@ ABSL_FLAG(bool, root_fs, false, "Write straight into the reference root_fs (no C
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "clownixd: the clownix network emulator's server.\n"
-      "  clownixd [--work_dir DIR] [--listen HOST:PORT] [--ip_admin A.B.C.D] ...\n"
+      "  clownixd [--work_dir DIR] [--ip_admin A.B.C.D] [--tokens_file FILE]\n"
+      "           [--listen HOST:PORT --tls_cert PEM --tls_key PEM [--client_ca PEM]] ...\n"
       "  clownixd <port> <num_tap> <ip_admin> <work_dir> <bulk_dir> <rsa_public> <rsa_private> "
       "[--root_fs]");
   // --help lists the flags of this file (absl's default looks for a file named after the binary).
@@ -68,7 +85,13 @@ int main(int argc, char** argv) {
     const char* env = getenv("CLOWNIX_WORK_DIR");
     flags.work_dir = env && *env ? env : "/tmp/clownix";
   }
+  flags.socket_group = absl::GetFlag(FLAGS_socket_group);
   flags.listen = absl::GetFlag(FLAGS_listen);
+  flags.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  flags.tls_key = absl::GetFlag(FLAGS_tls_key);
+  flags.client_ca = absl::GetFlag(FLAGS_client_ca);
+  flags.insecure_listen = absl::GetFlag(FLAGS_insecure_listen);
+  flags.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   flags.num_tap = absl::GetFlag(FLAGS_num_tap);
   flags.ip_admin = absl::GetFlag(FLAGS_ip_admin);
   flags.bulk_dir = absl::GetFlag(FLAGS_bulk_dir);

@@ -2,10 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 
 namespace clownix::server {
 namespace {
@@ -18,6 +19,84 @@ absl::Status CheckPort(absl::string_view text, bool allow_zero = false) {
   if (!absl::SimpleAtoi(text, &port) || (port == 0 && !allow_zero) || port > 65535) {
     return absl::InvalidArgumentError(
         absl::StrCat("port \"", text, "\" is not in ", allow_zero ? 0 : 1, "..65535"));
+  }
+  return absl::OkStatus();
+}
+
+// `address` (the value of `flag`) as HOST:PORT; a bare port means 127.0.0.1:PORT.
+absl::Status NormalizeTcpAddress(absl::string_view flag, std::string& address) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    if (absl::Status s = CheckPort(address, true); !s.ok()) return s;
+    address = absl::StrCat("127.0.0.1:", address);
+    return absl::OkStatus();
+  }
+  if (absl::Status s = CheckPort(address.substr(colon + 1), true); !s.ok()) return s;
+  if (colon == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, " \"", address, "\" has no host: use HOST:PORT"));
+  }
+  return absl::OkStatus();
+}
+
+// Whether HOST of HOST:PORT is a loopback address: 127.0.0.0/8, [::1] or localhost.
+bool IsLoopback(absl::string_view address) {
+  absl::string_view host = address.substr(0, address.rfind(':'));
+  if (host == "localhost") return true;
+  if (absl::ConsumePrefix(&host, "[") && absl::ConsumeSuffix(&host, "]")) {
+    in6_addr addr6;
+    return inet_pton(AF_INET6, std::string(host).c_str(), &addr6) == 1 &&
+           IN6_IS_ADDR_LOOPBACK(&addr6);
+  }
+  in_addr addr;
+  return inet_pton(AF_INET, std::string(host).c_str(), &addr) == 1 &&
+         (ntohl(addr.s_addr) >> 24) == 127;
+}
+
+// The listener rules (server/api_access.h): TLS wherever the network reaches, plaintext only on
+// loopback, and never a TCP listener that would make anyone who reaches it admin.
+absl::Status CheckListeners(ServerOptions& options) {
+  if (!options.listen.empty()) {
+    if (absl::Status s = NormalizeTcpAddress("--listen", options.listen); !s.ok()) return s;
+  }
+  if (!options.insecure_listen.empty()) {
+    if (absl::Status s = NormalizeTcpAddress("--insecure_listen", options.insecure_listen);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (!options.listen.empty() && !options.insecure_listen.empty()) {
+    return absl::InvalidArgumentError(
+        "--listen and --insecure_listen: give one TCP listener (the unix socket is always there)");
+  }
+  if (!options.insecure_listen.empty() && !IsLoopback(options.insecure_listen)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--insecure_listen \"", options.insecure_listen,
+        "\" is not a loopback address: plaintext is only served on 127.0.0.1, [::1] or localhost; "
+        "for other addresses use --listen with --tls_cert and --tls_key"));
+  }
+  if (options.listen.empty()) {
+    for (const auto& [flag, value] : {std::make_pair("--tls_cert", &options.tls_cert),
+                                      std::make_pair("--tls_key", &options.tls_key),
+                                      std::make_pair("--client_ca", &options.client_ca)}) {
+      if (!value->empty()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(flag, " is for the TLS listener: give --listen HOST:PORT too"));
+      }
+    }
+    return absl::OkStatus();
+  }
+  if (options.tls_cert.empty() || options.tls_key.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--listen ", options.listen, " serves TLS: give --tls_cert and --tls_key (PEM files)",
+        IsLoopback(options.listen)
+            ? absl::StrCat("; for plaintext on loopback use --insecure_listen ", options.listen)
+            : ""));
+  }
+  if (options.client_ca.empty() && options.tokens_file.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--listen ", options.listen, " would let anyone who reaches it in as admin: give ",
+        "--client_ca (clients need a certificate from that CA) and/or --tokens_file"));
   }
   return absl::OkStatus();
 }
@@ -41,7 +120,8 @@ absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions options,
           absl::StrJoin(positional, " ")));
     }
     if (absl::Status s = CheckPort(positional[0]); !s.ok()) return s;
-    options.listen = absl::StrCat("127.0.0.1:", positional[0]);
+    // The seed's port was plaintext on loopback: that is what --insecure_listen is.
+    options.insecure_listen = absl::StrCat("127.0.0.1:", positional[0]);
     if (!absl::SimpleAtoi(positional[1], &options.num_tap)) {
       return absl::InvalidArgumentError(
           absl::StrCat("num_tap \"", positional[1], "\" is not a number"));
@@ -62,21 +142,7 @@ absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions options,
         absl::StrCat("work dir \"", options.work_dir, "\" is too long for a unix socket path"));
   }
   while (options.work_dir.size() > 1 && options.work_dir.back() == '/') options.work_dir.pop_back();
-  if (!options.listen.empty()) {
-    std::vector<std::string> parts = absl::StrSplit(options.listen, absl::MaxSplits(':', 1));
-    if (parts.size() == 1) {
-      // A bare port listens on loopback only.
-      if (absl::Status s = CheckPort(parts[0], true); !s.ok()) return s;
-      options.listen = absl::StrCat("127.0.0.1:", parts[0]);
-    } else {
-      size_t colon = options.listen.rfind(':');
-      if (absl::Status s = CheckPort(options.listen.substr(colon + 1), true); !s.ok()) return s;
-      if (colon == 0) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("--listen \"", options.listen, "\" has no host: use HOST:PORT"));
-      }
-    }
-  }
+  if (absl::Status s = CheckListeners(options); !s.ok()) return s;
   if (options.admin_tap.empty() || options.admin_tap.size() > 15 ||
       options.admin_tap.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") !=
           std::string::npos) {
@@ -105,6 +171,14 @@ std::vector<std::string> OptionWarnings(const ServerOptions& options) {
         "rsa_private \"", options.rsa_private,
         "\" is ignored: it is accepted for the seed's command line, but clownixd only puts the "
         "public key into VMs"));
+  }
+  if (options.tokens_file.empty() && !options.socket_group.empty()) {
+    warnings.push_back(absl::StrCat("--socket_group ", options.socket_group,
+                                    " without --tokens_file: every member of the group is admin"));
+  }
+  if (options.tokens_file.empty() && !options.insecure_listen.empty()) {
+    warnings.push_back(absl::StrCat("plaintext port ", options.insecure_listen,
+                                    " without --tokens_file: every user of this host is admin"));
   }
   return warnings;
 }

@@ -1,7 +1,8 @@
 // What clownixd is told at start: flags, or the seed's positional form
 //   <port> <num_tap> <ip_admin> <work_dir> <bulk_dir> <rsa_public> <rsa_private> [--root_fs]
-// which maps onto the same options (the port becomes --listen 127.0.0.1:PORT). <rsa_private> is
-// accepted so that the seed's command line still works, and ignored (OptionWarnings says so).
+// which maps onto the same options (the port becomes --insecure_listen 127.0.0.1:PORT, the seed's
+// plaintext loopback port). <rsa_private> is accepted so that the seed's command line still works,
+// and ignored (OptionWarnings says so).
 #ifndef CLOWNIX_SERVER_SERVER_OPTIONS_H_
 #define CLOWNIX_SERVER_SERVER_OPTIONS_H_
 
@@ -17,8 +18,21 @@ namespace clownix::server {
 
 struct ServerOptions {
   std::string work_dir;
-  // TCP address to listen on as well as the unix socket, e.g. "127.0.0.1:4500"; empty: none.
+  // The unix socket's group: empty keeps the socket 0600 (clownixd's user only); a group name (or
+  // number) makes it 0660, owned by that group.
+  std::string socket_group;
+  // TLS TCP address to listen on as well as the unix socket, e.g. "0.0.0.0:4500"; empty: none.
+  // Needs tls_cert and tls_key, and client_ca or tokens_file (api_access.h).
   std::string listen;
+  // PEM files: the server's certificate (chain) and key for `listen`, and the CA that client
+  // certificates must be signed by (empty: no client certificates asked for).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string client_ca;
+  // Plaintext TCP address, loopback only (127.x.x.x, [::1] or localhost); not with `listen`.
+  std::string insecure_listen;
+  // Tokens and roles (token_table.h); empty: none.
+  std::string tokens_file;
   uint32_t num_tap = 0;
   // The host's admin address; VMs get X.Y.vm/100.vm%100 from its first two bytes.
   std::string ip_admin;
@@ -50,8 +64,9 @@ struct ServerOptions {
 absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions flags,
                                                    const std::vector<std::string>& positional);
 
-// What clownixd should warn about at start in otherwise valid options (one message each): today,
-// a given rsa_private, which is accepted and ignored.
+// What clownixd should warn about at start in otherwise valid options (one message each): a given
+// rsa_private, which is accepted and ignored; a listener that makes every caller admin beyond
+// clownixd's own user (a socket group or a plaintext port without a tokens file).
 std::vector<std::string> OptionWarnings(const ServerOptions& options);
 
 }  // namespace clownix::server

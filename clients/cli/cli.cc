@@ -19,6 +19,7 @@
 #include "clients/cli/values.h"
 #include "clients/cli/vm_command.h"
 #include "clients/cli/watch_command.h"
+#include "clients/common/channel_security.h"
 #include "clients/common/server_address.h"
 
 namespace clownix::cli {
@@ -53,6 +54,11 @@ constexpr char kSummary[] =
     "  --server ADDR  clownixd address: unix:PATH or HOST:PORT. Default: $CLOWNIX_SERVER, else\n"
     "                 unix:$CLOWNIX_WORK_DIR/clownixd.sock, else unix:/tmp/clownix/clownixd.sock\n"
     "  --timeout D    deadline of each call, e.g. 30s (default 60s)\n"
+    "  --ca FILE      TLS: the CA that signed clownixd's certificate (default: $CLOWNIX_CA)\n"
+    "  --cert FILE    TLS: client certificate, with --key FILE (default: $CLOWNIX_CERT,\n"
+    "                 $CLOWNIX_KEY); HOST:PORT is reached over TLS when --ca or --cert is set\n"
+    "  --token T      API token, sent as \"authorization: Bearer T\" (default: $CLOWNIX_TOKEN)\n"
+    "  --token_file F the token is F's first line (default: $CLOWNIX_TOKEN_FILE)\n"
     "\n"
     "exit status: 0 ok, 1 failed (the server's message is printed), 2 usage error;\n"
     "exec exits with the command's status.";
@@ -60,24 +66,33 @@ constexpr char kSummary[] =
 }  // namespace
 
 int RunCli(const std::vector<std::string>& args, const char* env_server, const char* env_work_dir,
-           std::ostream& out, std::ostream& err) {
+           std::ostream& out, std::ostream& err,
+           absl::FunctionRef<const char*(const char*)> getenv) {
   std::string server;
   std::string timeout = "60s";
+  clients::ChannelSecurity security;
+  const std::pair<const char*, std::string*> kGlobalFlags[] = {
+      {"--server", &server},
+      {"--timeout", &timeout},
+      {"--ca", &security.ca_file},
+      {"--cert", &security.cert_file},
+      {"--key", &security.key_file},
+      {"--token", &security.token},
+      {"--token_file", &security.token_file},
+  };
   size_t i = 0;
   // Global flags end at the first word that is not one (the verb, or --help for the table).
   for (; i < args.size(); ++i) {
     const std::string& arg = args[i];
     std::string* target = nullptr;
     std::string name;
-    if (arg == "--server" || absl::StartsWith(arg, "--server=")) {
-      target = &server;
-      name = "--server";
-    } else if (arg == "--timeout" || absl::StartsWith(arg, "--timeout=")) {
-      target = &timeout;
-      name = "--timeout";
-    } else {
-      break;
+    for (const auto& [flag, value] : kGlobalFlags) {
+      if (arg == flag || absl::StartsWith(arg, absl::StrCat(flag, "="))) {
+        target = value;
+        name = flag;
+      }
     }
+    if (target == nullptr) break;
     if (arg.size() > name.size()) {
       *target = arg.substr(name.size() + 1);
     } else if (i + 1 < args.size()) {
@@ -101,7 +116,11 @@ int RunCli(const std::vector<std::string>& args, const char* env_server, const c
   }
   if (!timeout_ms.ok()) return usage_env.UsageError("", timeout_ms.status());
 
-  CommandEnv env(*target, absl::Milliseconds(*timeout_ms), out, err);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      clients::MakeChannelCredentials(*target, clients::ChooseChannelSecurity(security, getenv));
+  if (!credentials.ok()) return usage_env.UsageError("", credentials.status());
+
+  CommandEnv env(*target, absl::Milliseconds(*timeout_ms), out, err, *std::move(credentials));
   return RunCommandTable(env, "", kSummary, kCommands, rest);
 }
 

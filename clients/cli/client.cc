@@ -2,9 +2,10 @@
 
 namespace clownix::cli {
 
-Client::Client(const std::string& target, absl::Duration timeout)
+Client::Client(const std::string& target, std::shared_ptr<grpc::ChannelCredentials> credentials,
+               absl::Duration timeout)
     : timeout_(timeout),
-      channel_(grpc::CreateChannel(target, grpc::InsecureChannelCredentials())),
+      channel_(grpc::CreateChannel(target, std::move(credentials))),
       topology_(v1::Topology::NewStub(channel_)),
       machines_(v1::Machines::NewStub(channel_)),
       switch_(v1::Switch::NewStub(channel_)) {}

@@ -17,8 +17,10 @@ namespace clownix::cli {
 
 class Client {
  public:
-  // `target` is a gRPC target (ToGrpcTarget); `timeout` bounds each unary call.
-  Client(const std::string& target, absl::Duration timeout);
+  // `target` is a gRPC target (ToGrpcTarget), reached with `credentials`
+  // (clients::MakeChannelCredentials); `timeout` bounds each unary call.
+  Client(const std::string& target, std::shared_ptr<grpc::ChannelCredentials> credentials,
+         absl::Duration timeout);
 
   v1::Topology::Stub& topology() { return *topology_; }
   v1::Machines::Stub& machines() { return *machines_; }

@@ -2,16 +2,22 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "clients/cli/format.h"
 
 namespace clownix::cli {
 
 CommandEnv::CommandEnv(std::string target, absl::Duration timeout, std::ostream& out,
-                       std::ostream& err)
-    : target_(std::move(target)), timeout_(timeout), out_(out), err_(err) {}
+                       std::ostream& err, std::shared_ptr<grpc::ChannelCredentials> credentials)
+    : target_(std::move(target)),
+      credentials_(credentials != nullptr ? std::move(credentials)
+                                          : grpc::InsecureChannelCredentials()),
+      timeout_(timeout),
+      out_(out),
+      err_(err) {}
 
 Client& CommandEnv::client() {
-  if (client_ == nullptr) client_ = std::make_unique<Client>(target_, timeout_);
+  if (client_ == nullptr) client_ = std::make_unique<Client>(target_, credentials_, timeout_);
   return *client_;
 }
 
@@ -23,6 +29,10 @@ int CommandEnv::RpcError(const grpc::Status& status) {
       (client_ == nullptr || !client_->connected())) {
     err_ << "clownix: is clownixd running at " << target_
          << "? (choose the server with --server ADDR or CLOWNIX_SERVER)\n";
+    if (!absl::StartsWith(target_, "unix:")) {
+      err_ << "clownix: if it serves TLS, give its CA with --ca (and --cert/--key when it asks "
+              "for a client certificate)\n";
+    }
   }
   return kExitFailure;
 }

@@ -23,8 +23,10 @@ inline constexpr int kExitUsage = 2;
 
 class CommandEnv {
  public:
-  // `target` is the gRPC target of clownixd (not contacted until client() is first used).
-  CommandEnv(std::string target, absl::Duration timeout, std::ostream& out, std::ostream& err);
+  // `target` is the gRPC target of clownixd (not contacted until client() is first used),
+  // reached with `credentials` (null: plaintext, no token).
+  CommandEnv(std::string target, absl::Duration timeout, std::ostream& out, std::ostream& err,
+             std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
   std::ostream& out() { return out_; }
   std::ostream& err() { return err_; }
@@ -41,6 +43,7 @@ class CommandEnv {
 
  private:
   std::string target_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
   absl::Duration timeout_;
   std::ostream& out_;
   std::ostream& err_;

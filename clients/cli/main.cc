@@ -9,5 +9,5 @@
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   return clownix::cli::RunCli(args, std::getenv("CLOWNIX_SERVER"), std::getenv("CLOWNIX_WORK_DIR"),
-                              std::cout, std::cerr);
+                              std::cout, std::cerr, std::getenv);
 }

@@ -14,6 +14,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
+#include "clients/common/channel_security.h"
 #include "clients/common/server_address.h"
 #include "clients/graph/dot_renderer.h"
 #include "clients/graph/follower.h"
@@ -23,6 +24,15 @@
 ABSL_FLAG(std::string, server, "",
           "clownixd address: unix:PATH, /PATH or HOST:PORT (default: $CLOWNIX_SERVER, else "
           "unix:$CLOWNIX_WORK_DIR/clownixd.sock, else unix:/tmp/clownix/clownixd.sock)");
+ABSL_FLAG(std::string, ca, "",
+          "TLS: the CA that signed clownixd's certificate (default: $CLOWNIX_CA); a HOST:PORT "
+          "server is reached over TLS when --ca or --cert is set");
+ABSL_FLAG(std::string, cert, "", "TLS: client certificate, PEM (default: $CLOWNIX_CERT)");
+ABSL_FLAG(std::string, key, "", "TLS: the client certificate's key, PEM (default: $CLOWNIX_KEY)");
+ABSL_FLAG(std::string, token, "",
+          "API token, sent as \"authorization: Bearer TOKEN\" (default: $CLOWNIX_TOKEN)");
+ABSL_FLAG(std::string, token_file, "",
+          "File whose first line is the API token (default: $CLOWNIX_TOKEN_FILE)");
 ABSL_FLAG(std::string, out, ".", "Directory for topology.dot and topology.<format>");
 ABSL_FLAG(bool, follow, false, "Keep following the topology and re-render on every change");
 ABSL_FLAG(std::string, formats, "svg", "Comma-separated dot output formats: svg, png, pdf, ...");
@@ -74,6 +84,19 @@ int main(int argc, char** argv) {
     std::cerr << "clownix-graph: " << target.status().message() << std::endl;
     return 2;
   }
+  clownix::clients::ChannelSecurity security;
+  security.ca_file = absl::GetFlag(FLAGS_ca);
+  security.cert_file = absl::GetFlag(FLAGS_cert);
+  security.key_file = absl::GetFlag(FLAGS_key);
+  security.token = absl::GetFlag(FLAGS_token);
+  security.token_file = absl::GetFlag(FLAGS_token_file);
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials =
+      clownix::clients::MakeChannelCredentials(
+          *target, clownix::clients::ChooseChannelSecurity(security, getenv));
+  if (!credentials.ok()) {
+    std::cerr << "clownix-graph: " << credentials.status().message() << std::endl;
+    return 2;
+  }
   clownix::graph::DotRenderer::Options render_options;
   render_options.out_dir = absl::GetFlag(FLAGS_out);
   render_options.formats = absl::StrSplit(absl::GetFlag(FLAGS_formats), ',', absl::SkipEmpty());
@@ -86,8 +109,7 @@ int main(int argc, char** argv) {
   // Reconnect quickly after a server restart (gRPC's default backoff grows to two minutes).
   channel_args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   channel_args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  auto channel =
-      grpc::CreateCustomChannel(*target, grpc::InsecureChannelCredentials(), channel_args);
+  auto channel = grpc::CreateCustomChannel(*target, *credentials, channel_args);
 
   if (!follow) {
     clownix::graph::RenderOnceOptions options;

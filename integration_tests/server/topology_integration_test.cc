@@ -361,7 +361,7 @@ TEST(TopologyIntegration, AStuckWatcherBlocksNobodyAndIsResyncedWithASnapshot) {
 
 TEST(TopologyIntegration, SigtermStopsCleanlyAndRemovesTheSocket) {
   std::string dir = ClownixdProcess::MakeWorkDir();
-  auto server = ClownixdProcess::Start(dir, {"--nobackends", "--listen", "127.0.0.1:0"});
+  auto server = ClownixdProcess::Start(dir, {"--nobackends", "--insecure_listen", "127.0.0.1:0"});
   ASSERT_TRUE(server.ok()) << server.status();
   // An open watch must not hold the shutdown up.
   auto stub = Topology::NewStub((*server)->NewChannel());

@@ -26,13 +26,19 @@ from clownix.errors import AddressError
 from clownix.errors import AlreadyExistsError
 from clownix.errors import CallError
 from clownix.errors import ClownixError
+from clownix.errors import CredentialsError
 from clownix.errors import DeadlineExceededError
 from clownix.errors import FailedPreconditionError
 from clownix.errors import InvalidArgumentError
 from clownix.errors import NotFoundError
+from clownix.errors import PermissionDeniedError
 from clownix.errors import ResourceExhaustedError
+from clownix.errors import UnauthenticatedError
 from clownix.errors import UnavailableError
 from clownix.errors import from_rpc_error
+from clownix.security import ChannelSecurity
+from clownix.security import channel_credentials
+from clownix.security import choose_channel_security
 from clownix.view import TopologyView
 from clownix.view import endpoint_text
 from clownix.watch import Watch
@@ -46,16 +52,22 @@ __all__ = [
     "AddressError",
     "AlreadyExistsError",
     "CallError",
+    "ChannelSecurity",
     "Client",
     "ClownixError",
+    "CredentialsError",
     "DeadlineExceededError",
     "FailedPreconditionError",
     "InvalidArgumentError",
     "NotFoundError",
+    "PermissionDeniedError",
     "ResourceExhaustedError",
     "TopologyView",
+    "UnauthenticatedError",
     "UnavailableError",
     "Watch",
+    "channel_credentials",
+    "choose_channel_security",
     "choose_server_address",
     "endpoint_text",
     "from_rpc_error",

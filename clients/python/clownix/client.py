@@ -9,6 +9,7 @@ import grpc
 
 from clownix import address as _address
 from clownix import errors
+from clownix import security as _security
 from clownix.v1 import machines_pb2
 from clownix.v1 import machines_pb2_grpc
 from clownix.v1 import resources_pb2
@@ -28,8 +29,11 @@ class Client:
     `address` is `unix:PATH`, `/PATH` or `HOST:PORT`; without one it is found as the `clownix`
     CLI finds it (see clownix.address: $CLOWNIX_SERVER, else $CLOWNIX_WORK_DIR's socket, else
     unix:/tmp/clownix/clownixd.sock; `environ` replaces os.environ there). A bad address raises
-    AddressError. Connecting is lazy: an unreachable server shows as UnavailableError on the
-    first call.
+    AddressError. `ca`, `cert`, `key`, `token` and `token_file` secure the channel as the CLI's
+    --ca, --cert, --key, --token and --token_file do, with the same variables
+    (clownix.security: $CLOWNIX_CA, $CLOWNIX_CERT, $CLOWNIX_KEY, $CLOWNIX_TOKEN,
+    $CLOWNIX_TOKEN_FILE); unusable ones raise CredentialsError. Connecting is lazy: an
+    unreachable server shows as UnavailableError on the first call.
 
     Each method makes one call, bounded by `timeout` seconds, and raises a CallError subclass
     (clownix.errors) when it fails. The raw stubs `topology`, `machines` and `switch` are there
@@ -37,10 +41,16 @@ class Client:
     """
 
     def __init__(self, address: Optional[str] = None, *, timeout: float = 60.0,
-                 environ: Optional[Mapping[str, str]] = None) -> None:
+                 environ: Optional[Mapping[str, str]] = None, ca: Optional[str] = None,
+                 cert: Optional[str] = None, key: Optional[str] = None,
+                 token: Optional[str] = None, token_file: Optional[str] = None) -> None:
         self.address = _address.choose_server_address(address, environ)
         self.timeout = timeout
-        self.channel = grpc.insecure_channel(_address.grpc_target(self.address))
+        target = _address.grpc_target(self.address)
+        security = _security.choose_channel_security(ca=ca, cert=cert, key=key, token=token,
+                                                     token_file=token_file, environ=environ)
+        self.channel = grpc.secure_channel(target,
+                                           _security.channel_credentials(target, security))
         self.topology = topology_pb2_grpc.TopologyStub(self.channel)
         self.machines = machines_pb2_grpc.MachinesStub(self.channel)
         self.switch = switch_pb2_grpc.SwitchStub(self.channel)

@@ -4,7 +4,8 @@ Every one is a ClownixError. A call that clownixd (or the connection to it) fail
 CallError carrying the gRPC status code and the server's message, or the subclass for the codes
 clownixd uses to say what went wrong (its house style: INVALID_ARGUMENT for input that can
 never work, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION for the wrong state, UNAVAILABLE for a
-transient failure, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED). The original grpc.RpcError is the
+transient failure, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED; UNAUTHENTICATED and PERMISSION_DENIED
+when the call's token is missing or its role too weak). The original grpc.RpcError is the
 exception's __cause__. Calls made through the raw stubs (Client.topology, .machines, .switch)
 raise grpc.RpcError as gRPC does; from_rpc_error() converts one.
 
@@ -27,6 +28,11 @@ class ClownixError(Exception):
 
 class AddressError(ClownixError, ValueError):
     """A server address that is neither unix:PATH, /PATH nor HOST:PORT."""
+
+
+class CredentialsError(ClownixError, ValueError):
+    """TLS files or a token that cannot be used: a certificate without its key, a file that
+    cannot be read, an empty token file (clownix.security)."""
 
 
 class CallError(ClownixError):
@@ -67,6 +73,14 @@ class ResourceExhaustedError(CallError):
     """RESOURCE_EXHAUSTED: a limit was reached (or a watcher fell too far behind)."""
 
 
+class UnauthenticatedError(CallError):
+    """UNAUTHENTICATED: the call needs a token (or a known one): see the message for the role."""
+
+
+class PermissionDeniedError(CallError):
+    """PERMISSION_DENIED: the token's role is too weak; the message names the role needed."""
+
+
 _BY_CODE: Dict[grpc.StatusCode, Type[CallError]] = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
     grpc.StatusCode.NOT_FOUND: NotFoundError,
@@ -75,6 +89,8 @@ _BY_CODE: Dict[grpc.StatusCode, Type[CallError]] = {
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
 }
 
 

@@ -2,7 +2,7 @@
 
     vm1 (eth1) -- lan1 -- (eth1) router (eth2) -- lan2 -- (eth1) vm2
 
-    clownix-create-network [--server ADDR] [--prefix P]
+    clownix-create-network [--server ADDR] [--prefix P] [--ca F] [--cert F --key F] [--token T]
     python3 -m clownix.tools.create_network ...
 
 Every name gets the prefix P (default empty), so several copies can live side by side. Prints
@@ -16,6 +16,7 @@ import sys
 from typing import List, Optional, Tuple
 
 import clownix
+from clownix.tools import add_security_arguments
 
 
 def create(client: clownix.Client, prefix: str = "") -> List[Tuple[str, int]]:
@@ -44,10 +45,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--server", help="clownixd address, unix:PATH or HOST:PORT")
     parser.add_argument("--prefix", default="", help="prefix for every name")
+    add_security_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        client = clownix.Client(args.server)
-    except clownix.AddressError as error:
+        client = clownix.Client(args.server, ca=args.ca, cert=args.cert, key=args.key,
+                                token=args.token, token_file=args.token_file)
+    except (clownix.AddressError, clownix.CredentialsError) as error:
         print("%s: %s" % (parser.prog, error), file=sys.stderr)
         return 2
     with client:

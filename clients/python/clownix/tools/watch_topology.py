@@ -2,6 +2,7 @@
 by itself when the connection breaks.
 
     clownix-watch-topology [--server ADDR] [--since R] [--selector S] [--json] [--until R]
+                           [--ca F] [--cert F --key F] [--token T | --token_file F]
     python3 -m clownix.tools.watch_topology ...
 
 On a terminal the table is redrawn in place on every change; otherwise it is printed after each
@@ -16,6 +17,7 @@ import sys
 from typing import List, Optional
 
 import clownix
+from clownix.tools import add_security_arguments
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -33,11 +35,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--until", type=int, default=0,
                         help="exit once revision R has been seen")
     parser.add_argument("--heartbeat-interval-ms", type=int, default=0)
+    add_security_arguments(parser)
     args = parser.parse_args(argv)
 
     try:
-        client = clownix.Client(args.server)
-    except clownix.AddressError as error:
+        client = clownix.Client(args.server, ca=args.ca, cert=args.cert, key=args.key,
+                                token=args.token, token_file=args.token_file)
+    except (clownix.AddressError, clownix.CredentialsError) as error:
         print("%s: %s" % (parser.prog, error), file=sys.stderr)
         return 2
     view = clownix.TopologyView()
