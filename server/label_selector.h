@@ -3,6 +3,8 @@
 //   key!=value  the label is absent or has another value
 //   key         the label is present
 //   !key        the label is absent
+// The operator is the first '=' (or the "!=" it ends): values may hold '=' and "!=", and a value
+// that starts with '=' is asked for with key==value.
 #ifndef CLOWNIX_SERVER_LABEL_SELECTOR_H_
 #define CLOWNIX_SERVER_LABEL_SELECTOR_H_
 

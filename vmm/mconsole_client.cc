@@ -121,6 +121,11 @@ absl::StatusOr<std::string> MconsoleClient::Send(absl::string_view socket_path,
     absl::StatusOr<std::string> part = DecodeReply(absl::string_view(buffer, n), &more, &error);
     if (!part.ok()) return part.status();
     text += *part;
+    if (text.size() > kMaxReplyBytes) {
+      return absl::InternalError(
+          absl::StrFormat("mconsole %s: the reply to \"%s\" exceeds %d bytes", socket_path, command,
+                          kMaxReplyBytes));
+    }
     if (error) {
       return absl::FailedPreconditionError(
           absl::StrFormat("mconsole \"%s\" failed: %s", command, text));

@@ -16,11 +16,14 @@ namespace clownix::vmm {
 // concurrent calls from any thread are safe.
 class MconsoleClient {
  public:
+  // The longest reply text Send accepts (clownix's commands get a line or two).
+  static constexpr size_t kMaxReplyBytes = 64 * 1024;
+
   // Sends `command` to the mconsole socket at `socket_path` and returns the reply text.
   // INVALID_ARGUMENT: command longer than 512 bytes or path too long; UNAVAILABLE: socket
   // missing or refused (VM not running, or rebooting); DEADLINE_EXCEEDED: no complete reply
   // within `timeout`; FAILED_PRECONDITION: the VM answered with an error (message = its text);
-  // INTERNAL: malformed reply.
+  // INTERNAL: malformed reply, or one longer than kMaxReplyBytes.
   static absl::StatusOr<std::string> Send(absl::string_view socket_path, absl::string_view command,
                                           absl::Duration timeout = absl::Seconds(5));
 

@@ -111,5 +111,37 @@ TEST(MconsoleClientTest, SendCollectsMultiPartReplyOverARealSocket) {
   rmdir(dir);
 }
 
+// A VM that never ends its reply ("more" on every part) gets INTERNAL once the text passes
+// kMaxReplyBytes, not a reply that grows until the timeout.
+TEST(MconsoleClientTest, AnEndlessReplyIsRefused) {
+  char dir[] = "/tmp/mconsole-test.XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = absl::StrCat(dir, "/mc");
+  int server = socket(AF_UNIX, SOCK_DGRAM, 0);
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  memcpy(addr.sun_path, path.c_str(), path.size());
+  ASSERT_EQ(bind(server, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  std::thread peer([&] {
+    char buf[600];
+    sockaddr_un from = {};
+    socklen_t from_len = sizeof(from);
+    ASSERT_GT(recvfrom(server, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &from_len),
+              0);
+    const std::string d = ReplyDatagram(0, 1, std::string(500, 'x'));
+    // Until the client gives up and closes its socket.
+    while (sendto(server, d.data(), d.size(), 0, reinterpret_cast<sockaddr*>(&from), from_len) >
+           0) {
+    }
+  });
+  absl::StatusOr<std::string> reply = MconsoleClient::Send(path, "version", absl::Seconds(60));
+  peer.join();
+  EXPECT_EQ(reply.status().code(), absl::StatusCode::kInternal) << reply.status();
+  EXPECT_NE(reply.status().message().find("exceeds"), std::string::npos) << reply.status();
+  close(server);
+  unlink(path.c_str());
+  rmdir(dir);
+}
+
 }  // namespace
 }  // namespace clownix::vmm
