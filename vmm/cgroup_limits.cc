@@ -121,8 +121,9 @@ absl::Status WriteControl(const std::string& path, absl::string_view value) {
   } while (n < 0 && errno == EINTR);
   const int write_errno = errno;
   close(fd);  // Nothing is buffered on cgroupfs: the write's result is the answer.
-  if (n < 0)
+  if (n < 0) {
     return absl::ErrnoToStatus(write_errno, absl::StrCat("write \"", value, "\" to ", path));
+  }
   if (static_cast<size_t>(n) != value.size()) {
     return absl::InternalError(absl::StrCat("short write of \"", value, "\" to ", path));
   }
@@ -184,19 +185,20 @@ std::string Dirname(absl::string_view path) {
 }  // namespace
 
 // Measured on the project's machine (Debian's linux.uml 6.1, busybox guest, mem=64M, cgroup v1,
-// cgroup_limits_uml_test): a booted idle VM uses 41 MiB (28 MiB of it guest RAM), its host task
-// count peaks at about 110 while it boots; after a guest process filled the guest's RAM (the
-// guest's OOM killer ended it) 68 MiB; a fork bomb in the guest peaked at 368 host tasks and
-// 114 MiB before the guest's own OOM killer ended it: about 130 KiB of host kernel memory (stack,
-// page tables, task) per host task.
+// guest RAM on /dev/shm; vmm/cgroup_limits_uml_test prints these): a booted idle VM's group holds
+// 29-33 MiB (24-28 MiB of it guest RAM) and its host task count peaks at 53-110 while it boots;
+// after a guest process filled the guest's RAM and a 64 MiB file went to its disk, 62-65 MiB (49
+// MiB guest RAM, the rest page cache and UML); a fork bomb in the guest reached 319-422 host
+// tasks and 86-116 MiB, where the guest's own RAM stopped it: about 130 KiB of host kernel memory
+// (stack, page tables, task) per host task.
 //
 // pids: a guest's RAM holds about mem/128 KiB processes, each one a host task, so that is the
-// limit: a guest never meets it before its own RAM runs out, a bomb in a large guest cannot take
-// the host's pid space (32768 on many hosts). At least 512 (booting takes ~110, and a small
-// guest's bomb stops itself anyway), at most 2048 (a lab VM with more processes is not a lab VM).
+// limit: a guest meets its own RAM's end first, and a bomb in a large guest cannot take the
+// host's pid space (32768 on many hosts). At least 512 (booting takes up to ~110; a small guest's
+// bomb stops itself), at most 2048 (more processes than that is not a lab VM).
 // memory: guest RAM + 32 MiB (UML itself and room for the page cache of its disks; more page
 // cache is reclaimed, not killed) + 160 KiB per allowed host task (the measured 130 and a margin),
-// so that the limit is met only by what is not the guest's: a host process that leaks.
+// so that a guest using all it has never meets the limit: only a leaking host process would.
 CgroupLimits::Limits CgroupLimits::LimitsFor(int mem_mib) {
   Limits limits;
   limits.pids = std::clamp<int64_t>(int64_t{mem_mib} * 8, 512, 2048);
@@ -217,7 +219,7 @@ absl::StatusOr<CgroupLimits::Usage> CgroupLimits::VmGroup::ReadUsage() const {
     return absl::FailedPreconditionError(absl::StrCat("vm \"", vm_, "\" has no cgroup"));
   }
   const std::string& mem = dirs_[0];
-  const std::string& pids = kind_ == Kind::kV2 ? dirs_[0] : dirs_[1];
+  const std::string& pids = dirs_.back();  // v2 and co-mounted v1: the same group.
   const bool v2 = kind_ == Kind::kV2;
   Usage u;
   absl::StatusOr<int64_t> n =

@@ -12,10 +12,12 @@
 //   none  neither: description() says why and what is not limited; clownixd logs it once.
 // Per VM, Open() makes (or finds) the group OWN/clownix-HASH/VM in each hierarchy, HASH a short
 // hash of the work dir so that several clownixd on one machine keep apart, and sets its limits
-// (LimitsFor: memory with no swap, pids). It keeps the groups' cgroup.procs files open: the
-// launcher's child writes "0" into each (JoinInChild) between fork and exec, so linux.uml and all
-// it forks are limited from their first instruction. Remove() rmdirs the groups once the VM's
-// processes are gone; after a clownixd restart, Adopt() finds a running VM's groups from its pid.
+// (LimitsFor: memory with no swap, pids); clownix-HASH itself caps all VMs together at half the
+// host's pid_max, so that the host can still fork when every guest runs a fork bomb. It keeps the
+// groups' cgroup.procs files open: the launcher's child writes "0" into each (JoinInChild) between
+// fork and exec, so linux.uml and all it forks are limited from their first instruction. Remove()
+// rmdirs the groups once the VM's processes are gone; after a clownixd restart, Adopt() finds a
+// running VM's groups from its pid.
 //
 // Hierarchies are found through PROC/self/mountinfo and PROC/self/cgroup, PROC injectable: unit
 // tests lay out a plain directory tree where cgroupfs would be. Writes open control files as a
@@ -43,10 +45,12 @@ struct Hierarchy;  // One cgroup hierarchy CgroupLimits uses (cgroup_limits.cc).
 }  // namespace cgroup_limits_internal
 
 struct CgroupLimitsOptions {
-  std::string work_dir;        // clownixd's work dir: names this clownixd's groups (clownix-HASH).
-  std::string proc = "/proc";  // Where self/mountinfo, self/cgroup and PID/cgroup are read.
+  std::string work_dir;  // clownixd's work dir: names this clownixd's groups (clownix-HASH).
+  // Where self/mountinfo, self/cgroup, PID/cgroup and sys/kernel/pid_max are read.
+  std::string proc = "/proc";
 };
 
+// Thread-safe: what Create found does not change.
 class CgroupLimits {
  public:
   enum class Kind { kNone, kV1, kV2 };
@@ -65,7 +69,7 @@ class CgroupLimits {
     int64_t memory_bytes = 0;       // Now: guest RAM touched, UML, page cache, kernel memory.
     int64_t memory_peak_bytes = 0;  // High-water mark since the group was made (0: unknown).
     int64_t pids = 0;               // Host tasks now.
-    int64_t pids_peak = 0;          // High-water mark of pids (0: unknown, before Linux 6.13).
+    int64_t pids_peak = 0;          // High-water mark of pids (0: unknown, older kernels).
     int64_t oom_kills = 0;          // Processes the kernel killed at the memory limit.
     int64_t pids_max_hits = 0;      // Forks refused at the pids limit.
   };

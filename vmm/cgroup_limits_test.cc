@@ -376,6 +376,14 @@ TEST(CgroupLimitsTest, MemoryAndPidsMountedTogetherAreOneGroup) {
   ASSERT_EQ((*g)->dirs().size(), 1u);
   EXPECT_EQ(Read((*g)->dirs()[0] + "/pids.max"), absl::StrCat(CgroupLimits::LimitsFor(64).pids));
   EXPECT_EQ(Read((*g)->dirs()[0] + "/memory.swappiness"), "0");
+  Write((*g)->dirs()[0] + "/memory.usage_in_bytes", "5\n");
+  Write((*g)->dirs()[0] + "/memory.oom_control", "oom_kill 0\n");
+  Write((*g)->dirs()[0] + "/pids.current", "3\n");
+  Write((*g)->dirs()[0] + "/pids.events", "max 0\n");
+  absl::StatusOr<CgroupLimits::Usage> u = (*g)->ReadUsage();
+  ASSERT_TRUE(u.ok()) << u.status();
+  EXPECT_EQ(u->memory_bytes, 5);
+  EXPECT_EQ(u->pids, 3);
 }
 
 TEST(CgroupLimitsTest, NoneSaysWhyAndItsGroupsDoNothing) {
