@@ -1,6 +1,7 @@
 #include "vmm/console_line.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +21,8 @@ int ConsoleLine::Attach(common::UniqueFd line) {
   if (!log_.valid() && !log_path_.empty()) {
     // Without a log the console still works (history, subscribers); the log is for post-mortems.
     log_.reset(open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+    struct stat st;
+    log_bytes_ = log_.valid() && fstat(log_.get(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
   }
   line_ = std::make_shared<common::UniqueFd>(std::move(line));
   return line_->get();
@@ -60,17 +63,27 @@ bool ConsoleLine::OnReadable(bool hangup) {
   std::vector<std::shared_ptr<Subscriber>> subscribers;
   {
     absl::MutexLock lock(&mu_);
-    if (log_.valid()) {
-      // Best effort: a full disk loses log lines, never console output to subscribers.
-      ssize_t written = write(log_.get(), got.data(), got.size());
-      (void)written;
-    }
+    LogLocked(got);
     history_ += got;
     if (history_.size() > kHistoryBytes) history_.erase(0, history_.size() - kHistoryBytes);
     for (const auto& [id, sub] : subscribers_) subscribers.push_back(sub);
   }
   for (const std::shared_ptr<Subscriber>& sub : subscribers) Call(*sub, got);
   return closed;
+}
+
+void ConsoleLine::LogLocked(absl::string_view bytes) {
+  if (!log_.valid()) return;
+  if (log_bytes_ > 0 && log_bytes_ + bytes.size() > kMaxLogBytes) {
+    const std::string old = log_path_ + ".1";
+    // If the rename fails the log starts again in place: bounded either way.
+    if (rename(log_path_.c_str(), old.c_str()) != 0) unlink(log_path_.c_str());
+    log_.reset(open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
+    log_bytes_ = 0;
+    if (!log_.valid()) return;
+  }
+  ssize_t written = write(log_.get(), bytes.data(), bytes.size());
+  if (written > 0) log_bytes_ += static_cast<size_t>(written);
 }
 
 void ConsoleLine::Call(Subscriber& sub, absl::string_view bytes) {

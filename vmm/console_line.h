@@ -1,6 +1,9 @@
-// ConsoleLine: one VM's console (con0) on the host: a copy of everything it prints in
-// console.log, the recent history, the subscribers that watch it, and the keystrokes written to
-// it.
+// ConsoleLine: one VM's console (con0) on the host: a copy of what it prints in console.log, the
+// recent history, the subscribers that watch it, and the keystrokes written to it.
+//
+// Bounded whatever the guest prints: the history keeps the last kHistoryBytes, and console.log
+// moves to console.log.1 (replacing it) once it reaches kMaxLogBytes, so a VM's console takes at
+// most 2 * kMaxLogBytes of disk.
 //
 // How it works. The line itself (a pty slave, pty.h) comes and goes: Attach gives one, Detach
 // drops it (the VM's side hung up; a reboot or a restarted agent attaches it again); history and
@@ -40,9 +43,10 @@ class ConsoleLine {
  public:
   using Callback = std::function<void(absl::string_view bytes)>;
   static constexpr size_t kHistoryBytes = 64 * 1024;
+  static constexpr size_t kMaxLogBytes = 1024 * 1024;
 
-  // `log_path`: everything read is appended there (created when the first line is attached);
-  // "" for none.
+  // `log_path`: what is read is appended there (created when the first line is attached; at
+  // kMaxLogBytes it is renamed to `log_path`.1 and started again); "" for none.
   explicit ConsoleLine(std::string log_path);
   ~ConsoleLine();
 
@@ -85,6 +89,9 @@ class ConsoleLine {
     std::atomic<std::thread::id> caller{};  // The thread running `callback`, if any.
   };
 
+  // Appends `bytes` to console.log, moving a full one to console.log.1 first. Best effort: a
+  // full disk loses log lines, never console output to subscribers.
+  void LogLocked(absl::string_view bytes) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Calls `sub` with `bytes` unless it has ended. Takes sub->call_mu.
   static void Call(Subscriber& sub, absl::string_view bytes);
   // Marks `sub` ended and waits until it is not running (unless this thread is running it).
@@ -95,6 +102,7 @@ class ConsoleLine {
   mutable absl::Mutex mu_;
   std::shared_ptr<common::UniqueFd> line_ ABSL_GUARDED_BY(mu_);
   common::UniqueFd log_ ABSL_GUARDED_BY(mu_);
+  size_t log_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // console.log's size.
   std::string history_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, std::shared_ptr<Subscriber>> subscribers_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;

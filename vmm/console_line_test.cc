@@ -111,6 +111,26 @@ TEST_F(ConsoleLineTest, HistoryKeepsTheLast64KiB) {
   EXPECT_EQ(late.Get(), whole.substr(whole.size() - ConsoleLine::kHistoryBytes));
 }
 
+// A guest that prints without end fills neither memory nor the disk: console.log moves to
+// console.log.1 at kMaxLogBytes, and the two hold the latest output.
+TEST_F(ConsoleLineTest, TheLogIsBounded) {
+  Seen all;
+  line_->Subscribe(1, all.Callback());
+  std::string flood;
+  for (int i = 0; flood.size() < 3 * ConsoleLine::kMaxLogBytes; ++i) {
+    absl::StrAppend(&flood, "flood ", i, std::string(1, '\0'), "\x01\xff\n");
+  }
+  ASSERT_TRUE(vm_->Write(flood + "END"));
+  ASSERT_TRUE(all.WaitFor("END"));
+  const std::string log = common::ReadFile(log_path_).value_or("");
+  const std::string previous = common::ReadFile(log_path_ + ".1").value_or("");
+  EXPECT_LE(log.size(), ConsoleLine::kMaxLogBytes);
+  EXPECT_LE(previous.size(), ConsoleLine::kMaxLogBytes);
+  EXPECT_GT(previous.size(), ConsoleLine::kMaxLogBytes / 2);
+  EXPECT_TRUE(absl::EndsWith(flood + "END", previous + log));
+  line_->Unsubscribe(1);
+}
+
 TEST_F(ConsoleLineTest, KeystrokesReachTheLine) {
   ASSERT_TRUE(line_->Write("echo hi\n", absl::Now() + absl::Seconds(5)).ok());
   EXPECT_EQ(vm_->ReadLine(), "echo hi");
