@@ -39,7 +39,8 @@ absl::Status NormalizeTcpAddress(absl::string_view flag, std::string& address) {
   return absl::OkStatus();
 }
 
-// Whether HOST of HOST:PORT is a loopback address: 127.0.0.0/8, [::1] or localhost.
+// Whether HOST of HOST:PORT is 127.0.0.1, [::1] or localhost: the loopback addresses gRPC's local
+// credentials accept peers from (the rest of 127.0.0.0/8 they refuse).
 bool IsLoopback(absl::string_view address) {
   absl::string_view host = address.substr(0, address.rfind(':'));
   if (host == "localhost") return true;
@@ -50,7 +51,7 @@ bool IsLoopback(absl::string_view address) {
   }
   in_addr addr;
   return inet_pton(AF_INET, std::string(host).c_str(), &addr) == 1 &&
-         (ntohl(addr.s_addr) >> 24) == 127;
+         ntohl(addr.s_addr) == INADDR_LOOPBACK;
 }
 
 // The listener rules (server/api_access.h): TLS wherever the network reaches, plaintext only on

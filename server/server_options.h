@@ -29,7 +29,7 @@ struct ServerOptions {
   std::string tls_cert;
   std::string tls_key;
   std::string client_ca;
-  // Plaintext TCP address, loopback only (127.x.x.x, [::1] or localhost); not with `listen`.
+  // Plaintext TCP address, loopback only (127.0.0.1, [::1] or localhost); not with `listen`.
   std::string insecure_listen;
   // Tokens and roles (token_table.h); empty: none.
   std::string tokens_file;
