@@ -105,6 +105,7 @@ absl::StatusOr<AgentProtocol::Reply> AgentProtocol::ParseReply(absl::string_view
 }
 
 std::string AgentProtocol::ExecReplyId(absl::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
   std::vector<absl::string_view> f = absl::StrSplit(line, absl::MaxSplits(' ', 3));
   if (f.size() < 3 || f[0] != "A" || f[1] != "exec" || !ValidateId(f[2]).ok()) return "";
   return std::string(f[2]);

@@ -64,6 +64,7 @@ TEST(AgentProtocolTest, IgnoresNoise) {
 TEST(AgentProtocolTest, ExecReplyIdOfMalformedReplies) {
   EXPECT_EQ(AgentProtocol::ExecReplyId("A exec x.1 1 1 !!!"), "x.1");
   EXPECT_EQ(AgentProtocol::ExecReplyId("A exec x.1"), "x.1");
+  EXPECT_EQ(AgentProtocol::ExecReplyId("A exec x.1\r"), "x.1");
   EXPECT_EQ(AgentProtocol::ExecReplyId("A exec x.1 1 1 AA=="), "x.1");
   for (const char* none :
        {"", "A exec", "A exec  1", "A pong x.1", "Q exec x.1 1", "A exec a/b 1"}) {

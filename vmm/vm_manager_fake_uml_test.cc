@@ -7,7 +7,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
+#include <iterator>
 #include <memory>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -19,6 +22,8 @@
 #include "absl/synchronization/mutex.h"
 #include "common/file_io.h"
 #include "gtest/gtest.h"
+#include "vmm/agent_channel.h"
+#include "vmm/console_line.h"
 #include "vmm/spec_file.h"
 #include "vmm/testing/fake_uml_launcher.h"
 #include "vmm/testing/line_peer.h"
@@ -364,6 +369,194 @@ TEST_F(VmManagerFakeUmlTest, ANewManagerAdoptsRunningVmsAndStopsThoseItCannotDes
   ASSERT_TRUE(manager_->Kill("a1").ok());
   EXPECT_EQ(manager_->LastExit("a1")->reason,
             "stopped by clownix; exited (adopted VM: status not available)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A guest is not trusted: whatever it writes on its lines or sends as mconsole notifications,
+// the manager stays responsive for the other VMs, the bad VM's calls end with a clear status by
+// their deadline, and what the manager keeps of a line is bounded.
+
+// Bytes a broken or hostile guest writes: random bytes (NULs and newlines included).
+std::string Garbage(std::mt19937& rng, size_t size) {
+  std::string bytes(size, '\0');
+  for (char& c : bytes) c = static_cast<char>(rng());
+  return bytes;
+}
+
+// Runs an Exec on `name` and plays its guest's answer; returns the result.
+absl::StatusOr<ExecResult> ExecAnswered(VmManager& manager, FakeGuest& guest,
+                                        const std::string& name,
+                                        const std::function<void(FakeGuest&)>& answer) {
+  absl::StatusOr<ExecResult> result;
+  std::thread exec([&] { result = manager.Exec(name, "hostname", absl::Seconds(30)); });
+  answer(guest);
+  exec.join();
+  return result;
+}
+
+TEST_F(VmManagerFakeUmlTest, GarbageOnTheAgentLineLeavesTheManagerResponsive) {
+  std::shared_ptr<FakeGuest> bad = StartRunning({"bad", 1, 64, {}});
+  std::shared_ptr<FakeGuest> good = StartRunning({"good", 2, 64, {}});
+  ASSERT_TRUE(bad && good);
+  auto answer_good = [this](FakeGuest& guest) {
+    auto [id, command] = ReadExec(guest);
+    ReplyExec(guest, id, 0, "good\n");
+  };
+
+  // An Exec on the bad VM is waiting while its guest floods the line: random bytes, NULs, a line
+  // longer than any reply (no newline), malformed replies and replies to nobody. It never answers.
+  absl::StatusOr<ExecResult> waiting;
+  std::thread exec([&] { waiting = manager_->Exec("bad", "true", absl::Seconds(1)); });
+  auto [id, command] = ReadExec(*bad);
+  std::thread flood([&, id = id] {
+    std::mt19937 rng(1);
+    LinePeer agent(bad->agent.get());
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_TRUE(agent.Write(Garbage(rng, 256 * 1024)));
+      ASSERT_TRUE(agent.Write(std::string(64 * 1024, '\0')));
+      ASSERT_TRUE(agent.Write(std::string(AgentChannel::kMaxLineBytes + 1, 'A')));
+      ASSERT_TRUE(agent.Write("\nA exec nobody.1 0 2 b2s=\nA pong\nA ready\nA exec\n"));
+      ASSERT_TRUE(agent.Write(absl::StrCat("A exec ", id, "x 0 2 b2s=\n")));  // Another id.
+    }
+  });
+  // Meanwhile the good VM works, more than once, and so does the manager's bookkeeping.
+  for (int i = 0; i < 3; ++i) {
+    absl::StatusOr<ExecResult> r = ExecAnswered(*manager_, *good, "good", answer_good);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->output, "good\n");
+    EXPECT_EQ(manager_->Get("bad")->state, VmState::kRunning);
+  }
+  flood.join();
+  exec.join();
+  EXPECT_EQ(waiting.status().code(), absl::StatusCode::kDeadlineExceeded) << waiting.status();
+  EXPECT_TRUE(absl::StrContains(waiting.status().message(), "vm bad: the agent did not answer"))
+      << waiting.status();
+
+  // A malformed reply to a waiting Exec fails it at once, saying so.
+  absl::StatusOr<ExecResult> malformed =
+      ExecAnswered(*manager_, *bad, "bad", [this](FakeGuest& guest) {
+        auto [id, command] = ReadExec(guest);
+        ASSERT_TRUE(LinePeer(guest.agent.get()).Write(absl::StrCat("\nA exec ", id, " 0 3 !!!\n")));
+      });
+  EXPECT_EQ(malformed.status().code(), absl::StatusCode::kInternal) << malformed.status();
+  EXPECT_TRUE(absl::StrContains(malformed.status().message(), "vm bad: "));
+  EXPECT_TRUE(absl::StrContains(malformed.status().message(), "malformed"));
+
+  // Once the guest behaves again, so does its VM.
+  absl::StatusOr<ExecResult> fine = ExecAnswered(*manager_, *bad, "bad", [this](FakeGuest& guest) {
+    auto [id, command] = ReadExec(guest);
+    ASSERT_TRUE(LinePeer(guest.agent.get()).Write("\n"));
+    ReplyExec(guest, id, 0, "bad\n");
+  });
+  ASSERT_TRUE(fine.ok()) << fine.status();
+  EXPECT_EQ(fine->output, "bad\n");
+}
+
+TEST_F(VmManagerFakeUmlTest, AFloodedConsoleStaysBoundedAndTheManagerResponsive) {
+  std::shared_ptr<FakeGuest> bad = StartRunning({"bad", 1, 64, {}});
+  std::shared_ptr<FakeGuest> good = StartRunning({"good", 2, 64, {}});
+  ASSERT_TRUE(bad && good);
+  absl::Mutex mu;
+  size_t seen = 0;
+  absl::StatusOr<int64_t> watcher = manager_->SubscribeConsole("bad", [&](absl::string_view b) {
+    absl::MutexLock lock(&mu);
+    seen += b.size();
+  });
+  ASSERT_TRUE(watcher.ok()) << watcher.status();
+
+  // Random bytes, NULs and one endless line: three times what console.log may hold.
+  std::mt19937 rng(2);
+  std::string sent;
+  while (sent.size() < 3 * ConsoleLine::kMaxLogBytes) {
+    sent += Garbage(rng, 128 * 1024) + std::string(64 * 1024, '\0') + std::string(64 * 1024, 'x');
+  }
+  sent += "END";
+  std::thread flood([&] { ASSERT_TRUE(LinePeer(bad->console.get()).Write(sent)); });
+  // The good VM's Exec goes on meanwhile.
+  absl::StatusOr<ExecResult> r = ExecAnswered(*manager_, *good, "good", [this](FakeGuest& guest) {
+    auto [id, command] = ReadExec(guest);
+    ReplyExec(guest, id, 0, "good\n");
+  });
+  ASSERT_TRUE(r.ok()) << r.status();
+  flood.join();
+  {
+    absl::MutexLock lock(&mu);
+    auto all = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return seen == sent.size(); };
+    ASSERT_TRUE(mu.AwaitWithTimeout(absl::Condition(&all), kWait));
+  }
+  manager_->UnsubscribeConsole(*watcher);
+
+  // What the manager keeps is bounded: a new subscriber gets the last kHistoryBytes, console.log
+  // and console.log.1 at most kMaxLogBytes each, the latest output in them.
+  std::string history;
+  absl::StatusOr<int64_t> late = manager_->SubscribeConsole("bad", [&](absl::string_view b) {
+    absl::MutexLock lock(&mu);
+    history.append(b.data(), b.size());
+  });
+  ASSERT_TRUE(late.ok());
+  manager_->UnsubscribeConsole(*late);
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(history, sent.substr(sent.size() - ConsoleLine::kHistoryBytes));
+  }
+  const std::string log = common::ReadFile(work_ + "/vms/bad/console.log").value_or("");
+  const std::string previous = common::ReadFile(work_ + "/vms/bad/console.log.1").value_or("");
+  EXPECT_LE(log.size(), ConsoleLine::kMaxLogBytes);
+  EXPECT_LE(previous.size(), ConsoleLine::kMaxLogBytes);
+  EXPECT_TRUE(absl::EndsWith(sent, previous + log));
+
+  // Keystrokes still reach the flooded console.
+  ASSERT_TRUE(manager_->WriteConsole("bad", "root\n").ok());
+  EXPECT_EQ(LinePeer(bad->console.get()).ReadLine(), "root");
+}
+
+TEST_F(VmManagerFakeUmlTest, MalformedAndFloodedNotificationsAreHarmless) {
+  std::shared_ptr<FakeGuest> bad = StartRunning({"bad", 1, 64, {}});
+  std::shared_ptr<FakeGuest> good = StartRunning({"good", 2, 64, {}});
+  ASSERT_TRUE(bad && good);
+  mconsole_wire::Notify lie = {};
+  lie.magic = mconsole_wire::kMagic;
+  lie.version = mconsole_wire::kVersion;
+  lie.type = mconsole_wire::kNotifyUser;
+  auto as_bytes = [](const mconsole_wire::Notify& n, size_t size) {
+    return std::string(reinterpret_cast<const char*>(&n), size);
+  };
+  std::vector<std::string> datagrams = {"", "x", std::string(16, '\xff'),
+                                        std::string(sizeof(mconsole_wire::Notify) + 16, '\0')};
+  lie.len = -1;
+  datagrams.push_back(as_bytes(lie, 16));
+  lie.len = 512;  // More than the datagram holds.
+  datagrams.push_back(as_bytes(lie, 20));
+  lie.len = 0;
+  lie.type = 99;
+  datagrams.push_back(as_bytes(lie, 16));
+  std::mt19937 rng(3);
+  for (int i = 0; i < 200; ++i) datagrams.push_back(Garbage(rng, rng() % 600));
+  for (const std::string& d : datagrams) ASSERT_TRUE(bad->NotifyRaw(d).ok());
+  // A guest that announces its agent without end: each one pings it again, nothing more.
+  for (int i = 0; i < 500; ++i) {
+    ASSERT_TRUE(bad->Notify(mconsole_wire::kNotifyUser, "agent-ready bad\n").ok());
+  }
+
+  auto answer = [](FakeGuest& guest) {
+    LinePeer agent(guest.agent.get());
+    for (;;) {  // Skips the pings the announcements caused.
+      std::optional<std::string> line = agent.ReadLine();
+      ASSERT_TRUE(line.has_value());
+      std::vector<std::string> f = absl::StrSplit(*line, ' ');
+      if (f.size() == 6 && f[1] == "exec") {
+        ReplyExec(guest, f[2], 0, "ok\n");
+        return;
+      }
+    }
+  };
+  absl::StatusOr<ExecResult> r = ExecAnswered(*manager_, *good, "good", answer);
+  ASSERT_TRUE(r.ok()) << r.status();
+  r = ExecAnswered(*manager_, *bad, "bad", answer);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(manager_->Get("bad")->state, VmState::kRunning);
+  absl::MutexLock lock(&mu_);
+  for (const VmEvent& e : events_) EXPECT_NE(e.state, VmState::kCrashed) << e.name << e.reason;
 }
 
 }  // namespace

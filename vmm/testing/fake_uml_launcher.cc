@@ -26,15 +26,19 @@ absl::Status FakeGuest::Notify(mconsole_wire::NotifyType type, absl::string_view
   note.type = type;
   note.len = static_cast<int32_t>(std::min<size_t>(data.size(), mconsole_wire::kMaxData));
   memcpy(note.data, data.data(), note.len);
+  return NotifyRaw(absl::string_view(reinterpret_cast<const char*>(&note),
+                                     offsetof(mconsole_wire::Notify, data) + note.len));
+}
+
+absl::Status FakeGuest::NotifyRaw(absl::string_view datagram) const {
   sockaddr_un to = {};
   to.sun_family = AF_UNIX;
   if (notify_socket.size() >= sizeof(to.sun_path)) return absl::InvalidArgumentError("path");
   memcpy(to.sun_path, notify_socket.data(), notify_socket.size());
   common::UniqueFd fd(socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (!fd.valid()) return absl::ErrnoToStatus(errno, "socket");
-  const size_t size = offsetof(mconsole_wire::Notify, data) + note.len;
-  if (sendto(fd.get(), &note, size, 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)) !=
-      static_cast<ssize_t>(size)) {
+  if (sendto(fd.get(), datagram.data(), datagram.size(), 0, reinterpret_cast<sockaddr*>(&to),
+             sizeof(to)) != static_cast<ssize_t>(datagram.size())) {
     return absl::ErrnoToStatus(errno, absl::StrCat("sendto ", notify_socket));
   }
   return absl::OkStatus();

@@ -34,6 +34,8 @@ struct FakeGuest {
 
   // Sends an mconsole notification to the VM's notify socket, as UML does.
   absl::Status Notify(mconsole_wire::NotifyType type, absl::string_view data) const;
+  // Sends `datagram` as it is to the notify socket, as a broken or hostile UML could.
+  absl::Status NotifyRaw(absl::string_view datagram) const;
 };
 
 class FakeUmlLauncher final : public UmlLauncher {
