@@ -32,6 +32,7 @@ class LandlockRuleset {
     kMakeReg = 1ULL << 8,
     kMakeSock = 1ULL << 9,
     kTruncate = 1ULL << 14,  // ABI 3
+    kIoctlDev = 1ULL << 15,  // ABI 5
   };
   using AccessSet = uint64_t;
   static constexpr AccessSet Rights(std::initializer_list<Access> rights) {
@@ -59,7 +60,8 @@ class LandlockRuleset {
   int fd() const { return fd_.get(); }
 
  private:
-  LandlockRuleset(UniqueFd fd, int abi, uint64_t handled) : fd_(std::move(fd)), abi_(abi), handled_(handled) {}
+  LandlockRuleset(UniqueFd fd, int abi, uint64_t handled)
+      : fd_(std::move(fd)), abi_(abi), handled_(handled) {}
 
   UniqueFd fd_;
   int abi_;

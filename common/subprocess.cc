@@ -94,6 +94,9 @@ void ConfineChild(const SpawnOptions& options, int report_fd) {
 
 [[noreturn]] void ExecChild(const SpawnOptions& options, const char* program, char** argv,
                             char** envp, int stdin_fd, int output_fd, int report_fd, pid_t parent) {
+  if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) {
+    ChildFail(report_fd);
+  }
   // Credentials first: changing them clears the parent death signal.
   ConfineChild(options, report_fd);
   if (options.parent_death_signal != 0) {

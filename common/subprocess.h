@@ -49,6 +49,8 @@ struct SpawnOptions {
     int child;
   };
   std::vector<Fd> fds;
+  // The child's working directory; "": the parent's.
+  std::string working_dir;
   // The child leads a process group of its own (killing the group kills its helpers too).
   bool new_process_group = false;
   // Signal the child gets when the thread that spawned it ends (PR_SET_PDEATHSIG); 0: none.

@@ -134,6 +134,16 @@ TEST(SubprocessTest, EnvironmentAndProcessGroup) {
   EXPECT_EQ(output, "this unset\n" + std::to_string(child->pid) + "\n");
 }
 
+TEST(SubprocessTest, WorkingDirectory) {
+  SpawnOptions options = Shell("pwd");
+  options.working_dir = "/usr";
+  absl::StatusOr<RunResult> result = common::Run(options);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->output, "/usr\n");
+  options.working_dir = "/nonexistent-dir";
+  EXPECT_EQ(common::Run(options).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST(SubprocessTest, PidfdTellsTheExit) {
   SpawnOptions options;
   options.argv = {"sleep", "1000"};

@@ -33,6 +33,7 @@ class SpawnLauncher final : public UmlLauncher {
                    {request.console_slave, kConsoleSlaveFd},
                    {request.agent_master, kAgentMasterFd},
                    {request.agent_slave, kAgentSlaveFd}};
+    options.working_dir = request.working_dir;
     options.join_cgroup_fds = request.join_cgroup_fds;
     options.oom_score_adj = request.oom_score_adj;
     options.umask = 077;  // What UML makes (its uml_dir entry, COW file) is its user's alone.

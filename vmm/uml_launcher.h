@@ -46,6 +46,9 @@ class UmlLauncher {
     std::vector<int> join_cgroup_fds;
     int oom_score_adj = 0;
     std::string tmp_dir;  // TMPDIR, where UML makes its memory file; "" clownixd's.
+    // Its working directory ("" clownixd's). UML goes back to it by name after a chdir (when it
+    // writes a COW header), so its user must be able to reach it.
+    std::string working_dir;
   };
   struct Launched {
     pid_t pid = 0;           // A child of this process; it leads (or will lead) its own group.

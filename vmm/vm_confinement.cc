@@ -59,11 +59,15 @@ bool OthersCanReach(const std::string& path, mode_t needed) {
 
 // `path` itself if the VM users can reach it, else a link to it (or, across file systems or
 // when the file is not readable by others, a copy) at `staged` with mode `mode`.
-absl::StatusOr<std::string> StageForOthers(const std::string& path, const std::string& staged,
+absl::StatusOr<std::string> StageForOthers(const std::string& given, const std::string& staged,
                                            mode_t mode) {
+  // The file itself, not a symbolic link to it (bazel's runfiles are links into its cache):
+  // link() would link the symbolic link, which the VM users cannot follow.
+  std::error_code ec;
+  const std::string path = fs::canonical(given, ec).string();
+  if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("resolve ", given));
   const mode_t needed = S_IROTH | ((mode & S_IXOTH) ? S_IXOTH : 0);
   if (OthersCanReach(path, needed)) return path;
-  std::error_code ec;
   fs::remove(staged, ec);
   struct stat st;
   if (stat(path.c_str(), &st) == 0 && (st.st_mode & needed) == needed &&
@@ -257,6 +261,12 @@ absl::StatusOr<VmConfinement::Prepared> VmConfinement::Prepare(
     rules.push_back({files_.preload, LandlockRuleset::Rights({Access::kReadFile})});
   }
   for (const std::string& library : libraries_) rules.push_back({library, kExecutable});
+  // UML opens a pty at start to learn how the host delivers SIGIO (without it, it logs
+  // "check_one_sigio failed" and polls). New ptys only: the ones clownixd opened belong to root.
+  for (const char* pty : {"/dev/ptmx", "/dev/pts"}) {
+    rules.push_back(
+        {pty, LandlockRuleset::Rights({Access::kReadFile, Access::kWriteFile, Access::kIoctlDev})});
+  }
   for (const auto& [path, rights] : rules) {
     if (absl::Status s = ruleset->Allow(path, rights); !s.ok()) return s;
   }

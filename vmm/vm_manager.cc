@@ -779,6 +779,7 @@ absl::Status VmManager::Launch(const VmSpec& spec, const std::string& admin_ip,
   if (confined->ruleset) request.landlock_ruleset_fd = confined->ruleset->fd();
   request.oom_score_adj = kVmOomScoreAdj;
   request.tmp_dir = confined->tmp_dir;
+  request.working_dir = dir;
   absl::StatusOr<UmlLauncher::Launched> launched = launcher_->Launch(request);
   if (!launched.ok()) return launched.status();
 
