@@ -169,6 +169,13 @@ absl::StatusOr<std::unique_ptr<VmConfinement>> VmConfinement::Create(
     }
   }
 
+  absl::StatusOr<std::unique_ptr<CgroupLimits>> cgroups = CgroupLimits::Create({work});
+  if (!cgroups.ok()) return cgroups.status();
+  c.cgroups_ = std::move(*cgroups);
+  if (c.cgroups_->kind() == CgroupLimits::Kind::kNone) {
+    c.warnings_.push_back(c.cgroups_->description());
+  }
+
   // The way to every VM's files: the work dir and vms/ are searchable, not listable; uml/ is
   // like /tmp (each VM's UML makes its own entry, nobody removes another's).
   if (c.switch_users_) {
@@ -224,9 +231,16 @@ std::optional<common::SpawnOptions::Credentials> VmConfinement::UserOf(int numbe
 }
 
 absl::StatusOr<VmConfinement::Prepared> VmConfinement::Prepare(
-    const std::string& name, int number, const std::string& vm_dir,
-    const std::vector<std::string>& owned_files) const {
+    const std::string& name, int number, int mem_mib, const std::string& vm_dir,
+    const std::vector<std::string>& owned_files) {
   Prepared prepared;
+  absl::StatusOr<std::unique_ptr<CgroupLimits::VmGroup>> group = cgroups_->Open(name, mem_mib);
+  if (!group.ok()) return group.status();
+  prepared.join_cgroup_fds = (*group)->procs_fds();
+  {
+    absl::MutexLock lock(&mu_);
+    groups_[name] = std::move(*group);
+  }
   prepared.run_as = UserOf(number);
   prepared.tmp_dir = TmpDir(name);
   std::error_code ec;
@@ -274,7 +288,27 @@ absl::StatusOr<VmConfinement::Prepared> VmConfinement::Prepare(
   return prepared;
 }
 
-absl::Status VmConfinement::Release(const std::string& name) const {
+absl::Status VmConfinement::Adopt(const std::string& name, pid_t pid) {
+  absl::StatusOr<std::unique_ptr<CgroupLimits::VmGroup>> group = cgroups_->Adopt(name, pid);
+  if (!group.ok()) return group.status();
+  absl::MutexLock lock(&mu_);
+  groups_[name] = std::move(*group);
+  return absl::OkStatus();
+}
+
+absl::Status VmConfinement::Release(const std::string& name) {
+  std::unique_ptr<CgroupLimits::VmGroup> group;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = groups_.find(name);
+    if (it != groups_.end()) {
+      group = std::move(it->second);
+      groups_.erase(it);
+    }
+  }
+  if (group) {
+    if (absl::Status s = group->Remove(); !s.ok()) return s;
+  }
   std::error_code ec;
   fs::remove_all(TmpDir(name), ec);
   if (ec) return absl::ErrnoToStatus(ec.value(), absl::StrCat("remove ", TmpDir(name)));

@@ -9,8 +9,11 @@
 //     hostfs= to an empty directory, reaches nothing else, not even through "..", and neither
 //     would code running in the UML process after a kernel bug; it cannot open TCP connections
 //     nor signal processes outside its VM;
+//   - is in host cgroups of its own with memory and task limits (cgroup_limits.h), so that a fork
+//     bomb or a memory hog in a guest starves neither the host nor the other VMs;
 //   - is the first the kernel's OOM killer picks (oom_score_adj), before clownixd and the switch.
-// What the host does not allow (clownixd not root, or in a user namespace; no landlock) is said
+// What the host does not allow (clownixd not root, or in a user namespace; no landlock; no
+// writable cgroups) is said
 // once in warnings() and left out; the rest still applies.
 #ifndef CLOWNIX_VMM_VM_CONFINEMENT_H_
 #define CLOWNIX_VMM_VM_CONFINEMENT_H_
@@ -22,9 +25,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/landlock.h"
 #include "common/subprocess.h"
+#include "vmm/cgroup_limits.h"
 
 namespace clownix::vmm {
 
@@ -60,6 +67,8 @@ class VmConfinement {
 
   // What is not confined on this host, one sentence each (empty: everything is).
   const std::vector<std::string>& warnings() const { return warnings_; }
+  // Where the VMs' cgroups are and what they limit, or why there are none (one line).
+  const std::string& cgroup_description() const { return cgroups_->description(); }
   // The files to give UML: the originals, or their staged copies.
   const Files& files() const { return files_; }
   // hostfs= of every VM: an empty directory that belongs to root.
@@ -71,14 +80,23 @@ class VmConfinement {
     std::optional<common::SpawnOptions::Credentials> run_as;
     std::optional<common::LandlockRuleset> ruleset;  // nullopt: no landlock here.
     std::string tmp_dir;                             // TMPDIR: where UML keeps its memory file.
+    // cgroup.procs of its groups, for the launcher's child to join; valid until Release.
+    std::vector<int> join_cgroup_fds;
   };
-  // Before VM `name` (number `number`) boots: gives its directory and the files clownixd made in
-  // it (`owned_files`, e.g. the config disk, the notify socket) to its user, makes its memory
-  // directory and builds its ruleset. Errors: as errno maps them, naming the path.
-  absl::StatusOr<Prepared> Prepare(const std::string& name, int number, const std::string& vm_dir,
-                                   const std::vector<std::string>& owned_files) const;
-  // After VM `name` ended: removes its memory directory (empty by then: UML unlinks its file).
-  absl::Status Release(const std::string& name) const;
+  // Before VM `name` (number `number`, `mem_mib` of RAM) boots: gives its directory and the files
+  // clownixd made in it (`owned_files`, e.g. the config disk, the notify socket) to its user,
+  // makes its memory directory and its cgroups, and builds its ruleset. Errors: as errno maps
+  // them, naming the path; a VM whose limits cannot be set is not to be started.
+  absl::StatusOr<Prepared> Prepare(const std::string& name, int number, int mem_mib,
+                                   const std::string& vm_dir,
+                                   const std::vector<std::string>& owned_files);
+  // After a clownixd restart, for a running VM: takes its cgroups over, so that Release removes
+  // them. NOT_FOUND: it runs in none of this work dir's groups (it runs unlimited until its next
+  // start).
+  absl::Status Adopt(const std::string& name, pid_t pid);
+  // After VM `name` ended and its processes are gone: removes its cgroups and its memory
+  // directory (empty by then: UML unlinks its file).
+  absl::Status Release(const std::string& name);
 
  private:
   VmConfinement(const ConfinementPolicy& policy, Files files) : policy_(policy), files_(files) {}
@@ -91,6 +109,10 @@ class VmConfinement {
   std::string tmp_root_;                // /dev/shm/clownix.HASH
   std::vector<std::string> libraries_;  // What the kernel (with the preload) loads.
   std::vector<std::string> warnings_;
+  std::unique_ptr<CgroupLimits> cgroups_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<CgroupLimits::VmGroup>> groups_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace clownix::vmm

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/file_io.h"
@@ -103,6 +104,15 @@ TEST_F(VmConfinementUmlTest, EachVmRunsAsItsOwnUserWithoutCapabilitiesAndDiesFir
         common::ReadFile(absl::StrCat("/proc/", pid, "/oom_score_adj"), 64);
     ASSERT_TRUE(adj.ok()) << adj.status();
     EXPECT_EQ(*adj, absl::StrCat(kVmOomScoreAdj, "\n"));
+
+    // In cgroups of its own (where the host has them: the description says so).
+    absl::StatusOr<std::string> groups =
+        common::ReadFile(absl::StrCat("/proc/", pid, "/cgroup"), 1 << 16);
+    ASSERT_TRUE(groups.ok()) << groups.status();
+    if (!absl::StartsWith(manager_->cgroup_description(), "VMs run without")) {
+      EXPECT_NE(groups->find(absl::StrCat("/clownix-")), std::string::npos) << *groups;
+      EXPECT_NE(groups->find(absl::StrCat("/", name, "\n")), std::string::npos) << *groups;
+    }
 
     // Its files are its user's alone.
     const std::string vm_dir = absl::StrCat(dir_.path(), "/w/vms/", name);

@@ -760,7 +760,7 @@ absl::Status VmManager::Launch(const VmSpec& spec, const std::string& admin_ip,
   absl::StatusOr<std::shared_ptr<common::UniqueFd>> notify = BindNotify(spec.name);
   if (!notify.ok()) return notify.status();
   absl::StatusOr<VmConfinement::Prepared> confined = confinement_->Prepare(
-      spec.name, spec.number, dir, {dir + "/config.img", dir + "/notify.sock"});
+      spec.name, spec.number, spec.mem_mib, dir, {dir + "/config.img", dir + "/notify.sock"});
   if (!confined.ok()) return confined.status();
   absl::StatusOr<Pty> console = Pty::Open();
   if (!console.ok()) return console.status();
@@ -779,6 +779,7 @@ absl::Status VmManager::Launch(const VmSpec& spec, const std::string& admin_ip,
   if (confined->ruleset) request.landlock_ruleset_fd = confined->ruleset->fd();
   request.oom_score_adj = kVmOomScoreAdj;
   request.tmp_dir = confined->tmp_dir;
+  request.join_cgroup_fds = confined->join_cgroup_fds;
   request.working_dir = dir;
   absl::StatusOr<UmlLauncher::Launched> launched = launcher_->Launch(request);
   if (!launched.ok()) return launched.status();
@@ -1169,6 +1170,9 @@ absl::Status VmManager::AdoptOne(const std::string& name, std::vector<VmEvent>* 
   }
   const std::string console_pts = HeldPtySlave(pid, kConsoleSlaveFd);
   const std::string agent_pts = HeldPtySlave(pid, kAgentSlaveFd);
+  // Its cgroups become this manager's to remove when it ends. NOT_FOUND (started where cgroups
+  // were not available): it runs unlimited until its next start, which is no worse than before.
+  confinement_->Adopt(name, pid).IgnoreError();
 
   absl::MutexLock lock(&mu_);
   if (vms_.count(name)) return absl::AlreadyExistsError(absl::StrCat("vm ", name, " is managed"));

@@ -193,6 +193,7 @@ class VmManager {
   bool uses_xstate_fix() const { return !preload_.empty(); }
   // What this host does not let VmManager confine, one sentence each (vm_confinement.h);
   // clownixd logs them at start.
+  const std::string& cgroup_description() const { return confinement_->cgroup_description(); }
   const std::vector<std::string>& confinement_warnings() const { return confinement_->warnings(); }
 
  private:
@@ -253,7 +254,7 @@ class VmManager {
 
   const VmManagerOptions options_;
   const std::string preload_;
-  const std::unique_ptr<const VmConfinement> confinement_;
+  const std::unique_ptr<VmConfinement> confinement_;
   std::shared_ptr<UmlLauncher> launcher_;
   std::string request_prefix_;  // Random per manager: replies meant for an earlier one never match.
   std::atomic<uint64_t> next_request_{1};
