@@ -224,6 +224,11 @@ absl::StatusOr<std::unique_ptr<VmConfinement>> VmConfinement::Create(
   return confinement;
 }
 
+VmConfinement::~VmConfinement() {
+  // ENOTEMPTY while a VM runs: the directory is then its and a later clownixd's.
+  if (!tmp_root_.empty()) rmdir(tmp_root_.c_str());
+}
+
 std::optional<common::SpawnOptions::Credentials> VmConfinement::UserOf(int number) const {
   if (!switch_users_) return std::nullopt;
   const uint32_t id = policy_.vm_uid_base + static_cast<uint32_t>(number);

@@ -65,6 +65,10 @@ class VmConfinement {
   static absl::StatusOr<std::unique_ptr<VmConfinement>> Create(const ConfinementPolicy& policy,
                                                                const Files& files);
 
+  // Removes the memory directories' parent if no VM runs any more (the VMs that still run keep
+  // theirs, for a later clownixd to adopt).
+  ~VmConfinement();
+
   // What is not confined on this host, one sentence each (empty: everything is).
   const std::vector<std::string>& warnings() const { return warnings_; }
   // Where the VMs' cgroups are and what they limit, or why there are none (one line).
