@@ -87,6 +87,10 @@ FakeVm& Vm() {
     addr.sun_family = AF_UNIX;
     memcpy(addr.sun_path, v->path.data(), v->path.size());
     if (bind(v->fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) abort();
+    atexit([] {  // libFuzzer ends its runs with exit().
+      unlink(Vm().path.c_str());
+      rmdir(Vm().dir.c_str());
+    });
     return v;
   }();
   return *vm;
