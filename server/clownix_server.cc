@@ -57,6 +57,7 @@ absl::StatusOr<std::unique_ptr<RuntimeController>> CreateRuntime(const ServerOpt
   runtime.vmm.rsa_public_key = std::string(absl::StripAsciiWhitespace(*key));
   runtime.vmm.root_fs_mode = options.root_fs;
   runtime.vmm.xstate_fix_library = bulk->xstate_fix;
+  runtime.vmm.confinement.vm_uid_base = options.vm_uid_base;
   runtime.ip_admin = options.ip_admin;
   runtime.admin_netns = options.admin_netns;
   runtime.admin_tap = options.admin_tap;

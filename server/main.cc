@@ -55,6 +55,9 @@ ABSL_FLAG(std::string, admin_tap, "clownix0", "Name of the host tap that carries
 ABSL_FLAG(bool, admin_default, true,
           "Whether a VM created without saying (no \"admin\" in its spec) gets the admin network "
           "(eth0 on the admin LAN). --noadmin_default: VMs have no eth0 unless asked for.");
+ABSL_FLAG(uint32_t, vm_uid_base, 2100000000,
+          "VM n runs as user and group vm_uid_base + n, each VM a user of its own with no "
+          "capabilities; 0: VMs run as clownixd's user (landlock still confines them).");
 ABSL_FLAG(uint32_t, watch_queue_limit, 20000,
           "Events a watcher may fall behind before it is resynced with a FELL_BEHIND snapshot.");
 ABSL_FLAG(bool, root_fs, false, "Write straight into the reference root_fs (no COW); one VM only.");
@@ -102,6 +105,7 @@ int main(int argc, char** argv) {
   flags.admin_netns = absl::GetFlag(FLAGS_admin_netns);
   flags.admin_tap = absl::GetFlag(FLAGS_admin_tap);
   flags.admin_default = absl::GetFlag(FLAGS_admin_default);
+  flags.vm_uid_base = absl::GetFlag(FLAGS_vm_uid_base);
   flags.watch_queue_limit = absl::GetFlag(FLAGS_watch_queue_limit);
   absl::StatusOr<clownix::server::ServerOptions> options =
       clownix::server::ResolveServerOptions(flags, positional);

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/seed_rules.h"
 #include "server/host_network.h"
 #include "server/log.h"
 #include "server/runtime_responses.h"
@@ -53,6 +54,11 @@ absl::Status RuntimeController::StartBackends() {
   switch_options.first_incarnation = *incarnation;
   switch_options.switchcore_path = options_.switchcore_path;
   switch_options.work_dir = options_.work_dir;
+  // The switch lets in the VMs' users alone (besides root and its own), vm_confinement.h.
+  if (const uint32_t base = options_.vmm.confinement.vm_uid_base; base != 0) {
+    switch_options.vm_uids =
+        switchcore::UidRange{base + common::kMinVmNumber, base + common::kMaxVmNumber};
+  }
   switch_options.on_port_event = [this](const switchcore::SwitchClient::PortEvent& event) {
     queue_.AddPortEvent(event);
   };
@@ -75,6 +81,10 @@ absl::Status RuntimeController::StartBackends() {
       vmm::VmManager::Create(std::move(vmm_options));
   if (!manager.ok()) return manager.status();
   vmm_ = *std::move(manager);
+  Log(LogLevel::kInfo, vmm_->cgroup_description());
+  for (const std::string& warning : vmm_->confinement_warnings()) {
+    Log(LogLevel::kWarning, absl::StrCat("VMs less confined than they should be: ", warning));
+  }
   vm_driver_ = std::make_unique<VmManagerDriver>(vmm_.get());
   absl::StatusOr<std::vector<std::string>> adopted = vmm_->Adopt();
   if (!adopted.ok()) return adopted.status();

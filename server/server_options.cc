@@ -2,11 +2,14 @@
 
 #include <arpa/inet.h>
 
+#include <cstdint>
+
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "common/seed_rules.h"
 
 namespace clownix::server {
 namespace {
@@ -149,6 +152,14 @@ absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions options,
           std::string::npos) {
     return absl::InvalidArgumentError(absl::StrCat(
         "admin_tap \"", options.admin_tap, "\" is not a valid interface name (1-15 of a-z0-9_-)"));
+  }
+  if (options.vm_uid_base != 0 &&
+      (options.vm_uid_base < 1000 ||
+       options.vm_uid_base > static_cast<uint32_t>(INT32_MAX) - common::kMaxVmNumber)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "vm_uid_base ", options.vm_uid_base, " must be 0 or from 1000 to ",
+        static_cast<uint32_t>(INT32_MAX) - common::kMaxVmNumber, " (VM users are vm_uid_base + 1..",
+        common::kMaxVmNumber, ", above system users)"));
   }
   if (options.watch_queue_limit < 10) {
     return absl::InvalidArgumentError(

@@ -53,6 +53,10 @@ struct ServerOptions {
   std::string admin_tap = "clownix0";
   // Whether a VM created without saying (Vm.admin absent) gets the admin network (eth0).
   bool admin_default = true;
+  // VM n runs as user and group vm_uid_base + n (vmm/vm_confinement.h); 0: as clownixd's user.
+  // The default lies above the users of a Debian system and below 2^31, in a range nothing
+  // else allocates.
+  uint32_t vm_uid_base = 2100000000;
 
   std::string socket_path() const { return work_dir + "/clownixd.sock"; }
   // X.Y of ip_admin, when set.

@@ -138,5 +138,22 @@ TEST(ResolveServerOptions, BadValuesAreNamed) {
   EXPECT_FALSE(ResolveServerOptions(flags, {}).ok());
 }
 
+TEST(ResolveServerOptions, VmUsersLieAboveSystemUsersAndBelowTwoToThe31) {
+  ServerOptions flags;
+  flags.work_dir = "/w";
+  EXPECT_EQ(flags.vm_uid_base, 2100000000u);
+  EXPECT_TRUE(ResolveServerOptions(flags, {}).ok());
+  for (uint32_t fine : {0u, 1000u, 2147473648u}) {
+    flags.vm_uid_base = fine;
+    EXPECT_TRUE(ResolveServerOptions(flags, {}).ok()) << fine;
+  }
+  for (uint32_t bad : {1u, 999u, 2147473649u, 4294967295u}) {
+    flags.vm_uid_base = bad;
+    absl::StatusOr<ServerOptions> refused = ResolveServerOptions(flags, {});
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(refused.status().message().find("vm_uid_base"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace clownix::server
