@@ -414,7 +414,9 @@ void VmManager::HandleNotify(const std::string& name, uint64_t token) {
     notify = it->second->notify;
   }
   std::vector<MconsoleClient::Notification> notes;
-  for (;;) {
+  // At most 64 per wake-up, so that a guest writing /proc/mconsole without pause cannot hold the
+  // loop: the socket stays readable and epoll (level-triggered) calls again after the others.
+  for (int read = 0; read < 64; ++read) {
     char buffer[sizeof(mconsole_wire::Notify) + 16];
     // EAGAIN: drained. A bound datagram socket reports no other error worth acting on.
     ssize_t n = recv(notify->get(), buffer, sizeof(buffer), 0);
@@ -976,6 +978,8 @@ absl::StatusOr<ExecResult> VmManager::Exec(absl::string_view name, absl::string_
   ExecResult result;
   result.exit_code = reply->exit_code;
   result.output = std::move(reply->output);
+  // The guest is asked for output_cap bytes at most; one that sends more is not believed.
+  if (output_cap > 0 && result.output.size() > output_cap) result.output.resize(output_cap);
   result.total_output_bytes = reply->total_output_bytes;
   return result;
 }

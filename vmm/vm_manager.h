@@ -126,7 +126,8 @@ class VmManager {
   // command's whole session after `timeout` (rounded up to whole seconds) and the call returns
   // DEADLINE_EXCEEDED. Output (stdout+stderr) is capped at `output_cap` bytes.
   // NOT_FOUND; FAILED_PRECONDITION: VM not kRunning; INVALID_ARGUMENT: empty/oversized
-  // command; UNAVAILABLE: the VM died or rebooted meanwhile. Concurrent calls are independent.
+  // command; UNAVAILABLE: the VM died or rebooted meanwhile; INTERNAL: the agent's reply was
+  // malformed (the guest's doing). Concurrent calls are independent.
   absl::StatusOr<ExecResult> Exec(absl::string_view name, absl::string_view command,
                                   absl::Duration timeout = absl::Seconds(30),
                                   size_t output_cap = 64 * 1024);
