@@ -1,5 +1,6 @@
 #include "vmm/vm_confinement.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/unique_fd.h"
 
 namespace clownix::vmm {
 namespace {
@@ -213,6 +215,19 @@ absl::StatusOr<std::unique_ptr<VmConfinement>> VmConfinement::Create(
       absl::StatusOr<std::string> reachable = StageForOthers(*path, staged + "/" + name, mode);
       if (!reachable.ok()) return reachable.status();
       *path = *reachable;
+    }
+  }
+  if (c.use_landlock_) {
+    // A kernel that is a script (a wrapper around linux.uml, say) runs programs nobody can list
+    // beforehand: no rules can be written for it.
+    char start[2] = {};
+    common::UniqueFd kernel(open(c.files_.kernel.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!kernel.valid()) return ErrorAt("open", c.files_.kernel);
+    if (read(kernel.get(), start, sizeof(start)) == 2 && start[0] == '#' && start[1] == '!') {
+      c.use_landlock_ = false;
+      c.warnings_.push_back(absl::StrCat("the kernel ", files.kernel,
+                                         " is a script, whose programs cannot be known: VMs are "
+                                         "not confined with landlock"));
     }
   }
   if (c.use_landlock_) {
