@@ -1,12 +1,17 @@
-// Real UML VMs in their cgroups (CgroupLimits): a memory hog and a fork bomb in one guest stay
-// inside its limits, while the host and a neighbour VM keep answering. The VMs are launched by a
-// launcher that joins the VM's groups before exec (what the real launcher does through
-// common::Spawn). Skipped where the machine allows no per-VM groups (e.g. in Bazel's sandbox,
+// Real UML VMs in their cgroups, as VmManager confines them (vm_confinement.h: each VM its own
+// user, landlock, and groups CgroupLimits::Open made and the launcher's child joined before
+// exec): a memory hog and a fork bomb in one guest stay inside its limits, while the host and a
+// neighbour VM keep answering, and a VM's groups go when it ends. The test reads and tightens a
+// VM's groups through a CgroupLimits of its own over the same work dir, which Adopt()s them from
+// the VM's pid. Skipped where the machine allows no per-VM groups (e.g. in Bazel's sandbox,
 // where cgroupfs is read-only: hence the no-sandbox tag). Prints what it measured ("measured:").
-#include <signal.h>
+#include <errno.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,17 +22,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/file_io.h"
 #include "common/subprocess.h"
 #include "gtest/gtest.h"
 #include "vmm/cgroup_limits.h"
 #include "vmm/testing/uml_test_env.h"
-#include "vmm/uml_launcher.h"
 #include "vmm/vm_manager.h"
-
-extern char** environ;
 
 namespace clownix::vmm {
 namespace {
@@ -36,7 +37,8 @@ using ::clownix::vmm::testing::DefaultOptions;
 using ::clownix::vmm::testing::ShortTempDir;
 
 constexpr absl::Duration kBoot = absl::Seconds(60);
-constexpr int kFirstJoinFd = 7;
+// VM n runs as user kUidBase + n, as clownixd runs them (--vm_uid_base's default).
+constexpr uint32_t kUidBase = 2100000000;
 // A fork bomb at the lowest priority (busybox has renice, not nice), so that the guest's agent
 // still answers.
 constexpr char kBomb[] =
@@ -44,87 +46,6 @@ constexpr char kBomb[] =
     "echo lit";
 // The peak may pass the limit by a charge in flight (seen: one page).
 constexpr int64_t kChargeSlack = 1 << 20;
-
-// The real launcher's spawn, with the VM's cgroups joined before exec: a shell writes "0" into
-// each inherited cgroup.procs descriptor (what CgroupLimits::JoinInChild does in a spawned child),
-// closes them and execs linux.uml in its place (same pid, so VmManager sees no difference).
-class JoiningLauncher final : public UmlLauncher {
- public:
-  explicit JoiningLauncher(const CgroupLimits* limits) : limits_(limits) {}
-
-  absl::StatusOr<Launched> Launch(const Request& request) override {
-    std::string vm;
-    int mem_mib = 0;
-    for (const std::string& arg : request.argv) {
-      if (absl::StartsWith(arg, "umid=")) vm = arg.substr(5);
-      if (absl::StartsWith(arg, "mem=")) {
-        EXPECT_TRUE(absl::SimpleAtoi(absl::StripSuffix(arg.substr(4), "M"), &mem_mib)) << arg;
-      }
-    }
-    absl::StatusOr<std::unique_ptr<CgroupLimits::VmGroup>> group = limits_->Open(vm, mem_mib);
-    if (!group.ok()) return group.status();
-
-    common::SpawnOptions options;
-    std::string script;
-    std::vector<std::string> closes;
-    options.fds = {{request.console_master, kConsoleMasterFd},
-                   {request.console_slave, kConsoleSlaveFd},
-                   {request.agent_master, kAgentMasterFd},
-                   {request.agent_slave, kAgentSlaveFd}};
-    int child_fd = kFirstJoinFd;
-    for (int fd : (*group)->procs_fds()) {
-      absl::StrAppend(&script, "echo 0 >&", child_fd, " && ");
-      closes.push_back(absl::StrCat(child_fd, ">&-"));
-      options.fds.push_back({fd, child_fd++});
-    }
-    absl::StrAppend(&script, "exec \"$@\" ", absl::StrJoin(closes, " "));
-    options.argv = {"/bin/sh", "-c", script, "sh"};
-    options.argv.insert(options.argv.end(), request.argv.begin(), request.argv.end());
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) {
-      if (!absl::StartsWith(*e, "LD_PRELOAD=") && !absl::StartsWith(*e, "TMPDIR=")) {
-        env.emplace_back(*e);
-      }
-    }
-    // The guest's RAM is a file in TMPDIR: on tmpfs, as where clownixd runs without TMPDIR
-    // (Bazel's is on disk, where the kernel could write guest RAM back instead of limiting it).
-    env.push_back("TMPDIR=/dev/shm");
-    if (!request.preload.empty()) env.push_back("LD_PRELOAD=" + request.preload);
-    options.env = std::move(env);
-    options.output = common::SpawnOptions::Output::kFile;
-    options.output_path = request.log_path;
-    absl::StatusOr<common::SpawnedChild> child = common::Spawn(options);
-    if (!child.ok()) return child.status();
-    {
-      absl::MutexLock lock(&mu_);
-      groups_[vm] = std::move(*group);
-    }
-    Launched launched;
-    launched.pid = child->pid;
-    launched.pidfd = std::move(child->pidfd);
-    return launched;
-  }
-
-  // Removes every VM's groups (their VMs killed), so the test leaves none behind.
-  void RemoveGroups() {
-    absl::MutexLock lock(&mu_);
-    for (const auto& [vm, group] : groups_) {
-      absl::Status s = group->Remove();
-      EXPECT_TRUE(s.ok()) << s;
-    }
-  }
-
-  const CgroupLimits::VmGroup* Group(const std::string& vm) {
-    absl::MutexLock lock(&mu_);
-    auto it = groups_.find(vm);
-    return it == groups_.end() ? nullptr : it->second.get();
-  }
-
- private:
-  const CgroupLimits* limits_;
-  absl::Mutex mu_;
-  std::map<std::string, std::unique_ptr<CgroupLimits::VmGroup>> groups_ ABSL_GUARDED_BY(mu_);
-};
 
 std::string Mib(int64_t bytes) { return absl::StrCat(bytes / (1 << 20), " MiB"); }
 
@@ -150,42 +71,75 @@ std::string MemoryStat(const std::string& dir) {
   return absl::StrJoin(out, ", ");
 }
 
+bool Exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 || errno != ENOENT;
+}
+
 class CgroupLimitsUmlTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    // The VM users must reach the work dir; mkdtemp made it 0700.
+    ASSERT_EQ(chmod(dir_.path().c_str(), 0711), 0);
+    VmManagerOptions options = DefaultOptions(dir_.path() + "/w");
+    options.confinement.vm_uid_base = kUidBase;
+    absl::StatusOr<std::unique_ptr<VmManager>> m = VmManager::Create(options);
+    ASSERT_TRUE(m.ok()) << m.status();
+    manager_ = std::move(*m);
+    for (const std::string& warning : manager_->confinement_warnings()) {
+      std::cerr << "confinement: " << warning << "\n";
+    }
     absl::StatusOr<std::unique_ptr<CgroupLimits>> limits =
         CgroupLimits::Create({dir_.path() + "/w"});
     ASSERT_TRUE(limits.ok()) << limits.status();
     limits_ = std::move(*limits);
     if (limits_->kind() == CgroupLimits::Kind::kNone) {
-      GTEST_SKIP() << "no per-VM cgroups on this machine: " << limits_->description();
+      GTEST_SKIP() << "no per-VM cgroups on this machine: " << manager_->cgroup_description();
     }
-    std::cerr << "cgroups: " << limits_->description() << "\n";
-    launcher_ = std::make_shared<JoiningLauncher>(limits_.get());
-    VmManagerOptions options = DefaultOptions(dir_.path() + "/w");
-    options.launcher = launcher_;
-    absl::StatusOr<std::unique_ptr<VmManager>> m = VmManager::Create(options);
-    ASSERT_TRUE(m.ok()) << m.status();
-    manager_ = std::move(*m);
+    std::cerr << "cgroups: " << manager_->cgroup_description() << "\n";
   }
   void TearDown() override {
     if (manager_) {
       for (const VmInfo& vm : manager_->List()) manager_->Kill(vm.spec.name).IgnoreError();
     }
-    if (launcher_) launcher_->RemoveGroups();
+    groups_.clear();
   }
   void StartAndWait(const VmSpec& spec) {
     ASSERT_TRUE(manager_->Start(spec).ok());
     absl::Status s = manager_->WaitForState(spec.name, VmState::kRunning, kBoot);
     ASSERT_TRUE(s.ok()) << s;
   }
+  // The groups VmManager made for running VM `vm`, found from its pid; nullptr (and a failure)
+  // if there are none.
+  const CgroupLimits::VmGroup* Group(const std::string& vm) {
+    auto it = groups_.find(vm);
+    if (it != groups_.end()) return it->second.get();
+    absl::StatusOr<VmInfo> info = manager_->Get(vm);
+    EXPECT_TRUE(info.ok()) << info.status();
+    if (!info.ok()) return nullptr;
+    absl::StatusOr<std::unique_ptr<CgroupLimits::VmGroup>> group = limits_->Adopt(vm, info->pid);
+    EXPECT_TRUE(group.ok()) << group.status();
+    if (!group.ok()) return nullptr;
+    EXPECT_FALSE((*group)->dirs().empty()) << vm;
+    for (const std::string& dir : (*group)->dirs()) {
+      EXPECT_TRUE(absl::EndsWith(dir, "/" + vm)) << dir;
+      EXPECT_TRUE(absl::StrContains(dir, "/clownix-")) << dir;
+    }
+    return (groups_[vm] = std::move(*group)).get();
+  }
   CgroupLimits::Usage UsageOf(const std::string& vm) {
-    const CgroupLimits::VmGroup* group = launcher_->Group(vm);
-    EXPECT_NE(group, nullptr) << vm;
+    const CgroupLimits::VmGroup* group = Group(vm);
     if (group == nullptr) return {};
     absl::StatusOr<CgroupLimits::Usage> u = group->ReadUsage();
     EXPECT_TRUE(u.ok()) << u.status();
     return u.ok() ? *u : CgroupLimits::Usage{};
+  }
+  // After VM `vm` ended: VmManager removed its groups.
+  void ExpectGroupsGone(const std::string& vm) {
+    auto it = groups_.find(vm);
+    ASSERT_NE(it, groups_.end()) << vm << "'s groups were never looked up";
+    for (const std::string& dir : it->second->dirs()) EXPECT_FALSE(Exists(dir)) << dir;
+    groups_.erase(it);
   }
   // Writes a control file of a VM's group directly: tests tighten limits with it.
   void SetControl(const std::string& dir, const std::string& file, const std::string& value) {
@@ -218,9 +172,9 @@ class CgroupLimitsUmlTest : public ::testing::Test {
   }
 
   ShortTempDir dir_;
-  std::unique_ptr<CgroupLimits> limits_;
-  std::shared_ptr<JoiningLauncher> launcher_;
   std::unique_ptr<VmManager> manager_;
+  std::unique_ptr<CgroupLimits> limits_;
+  std::map<std::string, std::unique_ptr<CgroupLimits::VmGroup>> groups_;
 };
 
 TEST_F(CgroupLimitsUmlTest, MemoryHogStaysInsideTheGuest) {
@@ -228,14 +182,8 @@ TEST_F(CgroupLimitsUmlTest, MemoryHogStaysInsideTheGuest) {
   std::cerr << "measured: limits for mem=64M: memory " << Mib(limit.memory_bytes) << ", pids "
             << limit.pids << "\n";
   StartAndWait({"hog", 1, 64, {}});
-  const CgroupLimits::VmGroup* group = launcher_->Group("hog");
+  const CgroupLimits::VmGroup* group = Group("hog");
   ASSERT_NE(group, nullptr);
-  absl::StatusOr<VmInfo> info = manager_->Get("hog");
-  ASSERT_TRUE(info.ok()) << info.status();
-  // The VM's main process is in its groups, where Adopt (after a restart) finds them.
-  absl::StatusOr<std::unique_ptr<CgroupLimits::VmGroup>> adopted = limits_->Adopt("hog", info->pid);
-  ASSERT_TRUE(adopted.ok()) << adopted.status();
-  EXPECT_EQ((*adopted)->dirs(), group->dirs());
   std::cerr << "measured: booted, idle: " << Describe(UsageOf("hog")) << "; "
             << MemoryStat(group->dirs()[0]) << "\n";
 
@@ -259,10 +207,8 @@ TEST_F(CgroupLimitsUmlTest, MemoryHogStaysInsideTheGuest) {
   EXPECT_LE(u.memory_peak_bytes, limit.memory_bytes + kChargeSlack);
   ExpectAnswers("hog");
 
-  // Once the VM is killed, its groups empty and go.
   ASSERT_TRUE(manager_->Kill("hog").ok());
-  absl::Status removed = group->Remove();
-  EXPECT_TRUE(removed.ok()) << removed;
+  ExpectGroupsGone("hog");
 }
 
 TEST_F(CgroupLimitsUmlTest, ForkBombUnderTheDefaultLimits) {
@@ -289,12 +235,15 @@ TEST_F(CgroupLimitsUmlTest, ForkBombUnderTheDefaultLimits) {
   worst_fork = std::max(worst_fork, HostForkExec(20));
   u = UsageOf("bomb");
   std::cerr << "measured: fork bomb, default limits: " << Describe(u) << "; "
-            << MemoryStat(launcher_->Group("bomb")->dirs()[0]) << "; host fork+exec worst "
-            << worst_fork << "\n";
+            << MemoryStat(Group("bomb")->dirs()[0]) << "; host fork+exec worst " << worst_fork
+            << "\n";
   EXPECT_LE(u.pids_peak, limit.pids);
   EXPECT_LE(u.memory_peak_bytes, limit.memory_bytes + kChargeSlack);
   EXPECT_EQ(u.oom_kills, 0);
   EXPECT_EQ(UsageOf("calm").oom_kills, 0);
+
+  ASSERT_TRUE(manager_->Kill("bomb").ok());
+  ExpectGroupsGone("bomb");
 }
 
 TEST_F(CgroupLimitsUmlTest, ForkBombMeetsThePidsLimit) {
@@ -303,7 +252,7 @@ TEST_F(CgroupLimitsUmlTest, ForkBombMeetsThePidsLimit) {
   constexpr int kTightPids = 150;
   StartAndWait({"bomb", 7, 64, {}});
   StartAndWait({"calm", 8, 64, {}});
-  const CgroupLimits::VmGroup* group = launcher_->Group("bomb");
+  const CgroupLimits::VmGroup* group = Group("bomb");
   ASSERT_NE(group, nullptr);
   SetControl(group->dirs().back(), "pids.max", absl::StrCat(kTightPids));
   absl::StatusOr<ExecResult> bomb = manager_->Exec("bomb", kBomb);
@@ -329,31 +278,64 @@ TEST_F(CgroupLimitsUmlTest, ForkBombMeetsThePidsLimit) {
   EXPECT_LE(u.pids_peak, kTightPids);
 
   ASSERT_TRUE(manager_->Kill("bomb").ok());
-  absl::Status removed = group->Remove();
-  EXPECT_TRUE(removed.ok()) << removed;
+  ExpectGroupsGone("bomb");
 }
 
 TEST_F(CgroupLimitsUmlTest, MemoryLimitEndsTheVmNotTheHost) {
   // A VM whose memory limit is below its RAM (as a host process that leaks would meet it): the
-  // kernel kills inside its group only, and the neighbour lives on.
+  // guest fills a tmpfs step by step, which the host cannot reclaim (guest RAM is shmem, and
+  // there is no swap). Near the limit the group holds it; past it the kernel kills inside the
+  // group only (the VM's main process: the largest), and the neighbour and the host live on.
   StartAndWait({"big", 3, 128, {}});
   StartAndWait({"calm", 4, 64, {}});
-  const CgroupLimits::VmGroup* group = launcher_->Group("big");
+  const CgroupLimits::VmGroup* group = Group("big");
   ASSERT_NE(group, nullptr);
   constexpr int64_t kTightMemory = 96 << 20;
+  constexpr int64_t kNear = 8 << 20;  // Four steps of the guest's fill.
   SetControl(group->dirs()[0], "memory.limit_in_bytes", absl::StrCat(kTightMemory));
-  absl::StatusOr<ExecResult> hog =
-      manager_->Exec("big", "awk 'BEGIN { s = \"x\"; while (1) s = s s }' 2>&1; echo awk ended $?",
-                     absl::Seconds(60));
-  std::cerr << "measured: hog in a 128M guest limited to 96 MiB: "
-            << (hog.ok() ? hog->output : hog.status().ToString()) << "\n";
-  absl::Status dead = manager_->WaitForState("big", VmState::kCrashed, absl::Seconds(60));
-  const CgroupLimits::Usage u = UsageOf("big");
-  std::cerr << "measured: " << Describe(u) << "; " << dead << "\n";
-  EXPECT_GT(u.oom_kills, 0);
+  absl::StatusOr<ExecResult> mounted =
+      manager_->Exec("big", "mount -t tmpfs -o size=120m none /mnt && echo mounted");
+  ASSERT_TRUE(mounted.ok()) << mounted.status();
+  ASSERT_EQ(mounted->output, "mounted\n");
+
+  // 2 MiB at a time, reading the group after each step, until it is near its limit.
+  CgroupLimits::Usage u = UsageOf("big");
+  int step = 0;
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(120);
+       u.memory_bytes < kTightMemory - kNear && absl::Now() < deadline; ++step) {
+    absl::StatusOr<ExecResult> fill = manager_->Exec(
+        "big", absl::StrCat("dd if=/dev/zero of=/mnt/", step, " bs=1M count=2 2>&1 && echo ok"));
+    ASSERT_TRUE(fill.ok()) << "step " << step << ", " << Describe(u) << ": " << fill.status();
+    ASSERT_TRUE(absl::EndsWith(fill->output, "ok\n")) << fill->output;
+    u = UsageOf("big");
+    EXPECT_LE(u.memory_bytes, kTightMemory);
+  }
+  std::cerr << "measured: 128M guest limited to 96 MiB, " << 2 * step
+            << " MiB in its tmpfs: " << Describe(u) << "; " << MemoryStat(group->dirs()[0]) << "\n";
+  ASSERT_GE(u.memory_bytes, kTightMemory - kNear) << Describe(u);
   EXPECT_LE(u.memory_peak_bytes, kTightMemory + kChargeSlack);
   ExpectAnswers("calm");
+
+  // Past the limit: the host's OOM killer ends the VM.
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(120); absl::Now() < deadline;
+       ++step) {
+    absl::StatusOr<ExecResult> fill = manager_->Exec(
+        "big", absl::StrCat("dd if=/dev/zero of=/mnt/", step, " bs=1M count=2 2>&1 && echo ok"));
+    if (!fill.ok()) break;  // The VM died under it (or no longer answers: WaitForState says).
+    ASSERT_TRUE(absl::EndsWith(fill->output, "ok\n")) << "step " << step << ": " << fill->output;
+  }
+  absl::Status ended = manager_->WaitForState("big", VmState::kCrashed, absl::Seconds(60));
+  ASSERT_TRUE(ended.ok()) << ended;
+  absl::StatusOr<VmEvent> exit = manager_->LastExit("big");
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  std::cerr << "measured: past the limit (" << 2 * step << " MiB in its tmpfs): " << exit->reason
+            << "\n";
+  EXPECT_TRUE(absl::StrContains(exit->reason, "killed by signal 9")) << exit->reason;
+  ExpectGroupsGone("big");
+
+  ExpectAnswers("calm");
   EXPECT_EQ(UsageOf("calm").oom_kills, 0);
+  HostForkExec(1);  // The host still forks (asserted inside).
 }
 
 }  // namespace
