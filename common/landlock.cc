@@ -35,8 +35,8 @@ uint64_t HandledFileRights(int abi) {
 }
 
 // The rights a rule on a file (not a directory) may hold.
-constexpr uint64_t kFileOnlyRights = (1ULL << 0) | (1ULL << 1) | (1ULL << 2) | (1ULL << 14) |
-                                     (1ULL << 15);
+constexpr uint64_t kFileOnlyRights =
+    (1ULL << 0) | (1ULL << 1) | (1ULL << 2) | (1ULL << 14) | (1ULL << 15);
 
 }  // namespace
 

@@ -25,8 +25,8 @@ class LandlockTest : public ::testing::Test {
     char dir_template[] = "/tmp/landlock_test.XXXXXX";
     ASSERT_NE(mkdtemp(dir_template), nullptr);
     dir_ = dir_template;
-    ASSERT_EQ(system(absl::StrCat("mkdir ", dir_, "/allowed ", dir_, "/denied && echo yes > ",
-                                  dir_, "/allowed/f && echo no > ", dir_, "/denied/f")
+    ASSERT_EQ(system(absl::StrCat("mkdir ", dir_, "/allowed ", dir_, "/denied && echo yes > ", dir_,
+                                  "/allowed/f && echo no > ", dir_, "/denied/f")
                          .c_str()),
               0);
   }
@@ -41,11 +41,11 @@ class LandlockTest : public ::testing::Test {
     EXPECT_TRUE(ruleset.ok()) << ruleset.status();
     for (const char* system_dir : {"/usr", "/lib", "/lib64", "/bin"}) {
       if (access(system_dir, F_OK) != 0) continue;
-      EXPECT_TRUE(ruleset
-                      ->Allow(system_dir, LandlockRuleset::Rights({Access::kReadFile,
-                                                                    Access::kReadDir,
-                                                                    Access::kExecute}))
-                      .ok());
+      EXPECT_TRUE(
+          ruleset
+              ->Allow(system_dir, LandlockRuleset::Rights(
+                                      {Access::kReadFile, Access::kReadDir, Access::kExecute}))
+              .ok());
     }
     return std::move(*ruleset);
   }
@@ -62,8 +62,7 @@ class LandlockTest : public ::testing::Test {
 
 TEST_F(LandlockTest, OnlyWhatARuleAllowsIsReachable) {
   LandlockRuleset ruleset = ShellRuleset();
-  ASSERT_TRUE(ruleset.Allow(dir_ + "/allowed", LandlockRuleset::Rights({Access::kReadFile}))
-                  .ok());
+  ASSERT_TRUE(ruleset.Allow(dir_ + "/allowed", LandlockRuleset::Rights({Access::kReadFile})).ok());
   absl::StatusOr<RunResult> read = RunConfined(ruleset, absl::StrCat("cat ", dir_, "/allowed/f"));
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_TRUE(read->succeeded()) << read->output;
@@ -84,11 +83,11 @@ TEST_F(LandlockTest, OnlyWhatARuleAllowsIsReachable) {
 
 TEST_F(LandlockTest, ARuleOnAFileKeepsOnlyFileRights) {
   LandlockRuleset ruleset = ShellRuleset();
-  ASSERT_TRUE(ruleset
-                  .Allow(dir_ + "/allowed/f",
-                         LandlockRuleset::Rights({Access::kReadFile, Access::kMakeReg,
-                                                  Access::kReadDir}))
-                  .ok());
+  ASSERT_TRUE(
+      ruleset
+          .Allow(dir_ + "/allowed/f",
+                 LandlockRuleset::Rights({Access::kReadFile, Access::kMakeReg, Access::kReadDir}))
+          .ok());
   absl::StatusOr<RunResult> read = RunConfined(ruleset, absl::StrCat("cat ", dir_, "/allowed/f"));
   ASSERT_TRUE(read.ok()) << read.status();
   EXPECT_TRUE(read->succeeded()) << read->output;
