@@ -49,11 +49,13 @@ absl::StatusOr<std::string> ResolveProgram(const std::string& name) {
   _exit(127);
 }
 
-// In the child: async-signal-safe calls only.
 // In the child: SpawnOptions' confinement, async-signal-safe calls only.
 void ConfineChild(const SpawnOptions& options, int report_fd) {
   for (int fd : options.join_cgroup_fds) {
-    if (write(fd, "0", 1) != 1) ChildFail(report_fd);
+    ssize_t written;
+    while ((written = write(fd, "0", 1)) < 0 && errno == EINTR) {
+    }
+    if (written != 1) ChildFail(report_fd);
   }
   if (options.oom_score_adj != 0) {
     char text[16];
@@ -92,6 +94,7 @@ void ConfineChild(const SpawnOptions& options, int report_fd) {
   }
 }
 
+// In the child: async-signal-safe calls only.
 [[noreturn]] void ExecChild(const SpawnOptions& options, const char* program, char** argv,
                             char** envp, int stdin_fd, int output_fd, int report_fd, pid_t parent) {
   if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) {

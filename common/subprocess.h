@@ -3,9 +3,10 @@
 //
 // How it works. Everything the child needs (argv, environment, the resolved program path) is
 // prepared before fork(); the child then makes only async-signal-safe system calls (the parent is
-// multi-threaded): it sets up its descriptors, signals and process group and execs. A close-on-exec
-// pipe reports a failed exec's errno to the parent, so "no such program" is an error of Spawn, not
-// an exit status to decode. Only 0, 1, 2 and the descriptors listed in `fds` cross exec, whatever
+// multi-threaded): it confines itself as asked (cgroups, user, landlock), sets up its descriptors,
+// signals and process group, and execs. A close-on-exec pipe reports a failed exec's errno (or a
+// failed confinement's) to the parent, so "no such program" is an error of Spawn, not an exit
+// status to decode. Only 0, 1, 2 and the descriptors listed in `fds` cross exec, whatever
 // else the parent has open.
 #ifndef CLOWNIX_COMMON_SUBPROCESS_H_
 #define CLOWNIX_COMMON_SUBPROCESS_H_

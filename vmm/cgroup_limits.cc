@@ -561,16 +561,4 @@ absl::StatusOr<std::unique_ptr<CgroupLimits::VmGroup>> CgroupLimits::Adopt(absl:
   return OpenDirs(vm, std::move(dirs));
 }
 
-int CgroupLimits::JoinInChild(const int* fds, size_t count) {
-  for (size_t i = 0; i < count; ++i) {
-    ssize_t n;
-    do {
-      n = write(fds[i], "0", 1);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) return errno;
-    if (n != 1) return EIO;
-  }
-  return 0;
-}
-
 }  // namespace clownix::vmm

@@ -14,10 +14,10 @@
 // hash of the work dir so that several clownixd on one machine keep apart, and sets its limits
 // (LimitsFor: memory with no swap, pids); clownix-HASH itself caps all VMs together at half the
 // host's pid_max, so that the host can still fork when every guest runs a fork bomb. It keeps the
-// groups' cgroup.procs files open: the launcher's child writes "0" into each (JoinInChild) between
-// fork and exec, so linux.uml and all it forks are limited from their first instruction. Remove()
-// rmdirs the groups once the VM's processes are gone; after a clownixd restart, Adopt() finds a
-// running VM's groups from its pid.
+// groups' cgroup.procs files open: the launcher's child writes "0" into each
+// (common::SpawnOptions::join_cgroup_fds) between fork and exec, so linux.uml and all it forks are
+// limited from their first instruction. Remove() rmdirs the groups once the VM's processes are
+// gone; after a clownixd restart, Adopt() finds a running VM's groups from its pid.
 //
 // Hierarchies are found through PROC/self/mountinfo and PROC/self/cgroup, PROC injectable: unit
 // tests lay out a plain directory tree where cgroupfs would be. Writes open control files as a
@@ -86,8 +86,8 @@ class CgroupLimits {
     // The groups' directories (empty with Kind::kNone).
     const std::vector<std::string>& dirs() const { return dirs_; }
 
-    // The open cgroup.procs files (write-only, close-on-exec), to pass to JoinInChild in the
-    // launcher's child. Empty with Kind::kNone.
+    // The open cgroup.procs files (write-only, close-on-exec), for the launcher's
+    // common::SpawnOptions::join_cgroup_fds. Empty with Kind::kNone.
     const std::vector<int>& procs_fds() const { return fd_numbers_; }
 
     // Current use. NOT_FOUND once removed; FAILED_PRECONDITION with Kind::kNone; other errors of
@@ -137,11 +137,6 @@ class CgroupLimits {
   // cgroups were unavailable): it runs unlimited until it is started again. A no-op group with
   // Kind::kNone.
   absl::StatusOr<std::unique_ptr<VmGroup>> Adopt(absl::string_view vm, pid_t pid) const;
-
-  // For the launcher's child, between fork and exec: writes "0" (this process) into each of
-  // `fds` (VmGroup::procs_fds()). Async-signal-safe. Returns 0, or the errno of the write that
-  // failed (the child should then report it and not exec: it would run unlimited).
-  static int JoinInChild(const int* fds, size_t count);
 
  private:
   using Hierarchy = cgroup_limits_internal::Hierarchy;

@@ -16,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "common/file_io.h"
+#include "common/subprocess.h"
 #include "gtest/gtest.h"
 
 namespace clownix::vmm {
@@ -159,19 +160,18 @@ TEST(CgroupLimitsTest, ChildJoinsThroughTheOpenProcsFiles) {
   std::unique_ptr<CgroupLimits> limits = m.Limits();
   absl::StatusOr<std::unique_ptr<CgroupLimits::VmGroup>> g = limits->Open("vm1", 64);
   ASSERT_TRUE(g.ok()) << g.status();
-  const std::vector<int>& fds = (*g)->procs_fds();
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) _exit(CgroupLimits::JoinInChild(fds.data(), fds.size()));
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  // What the launcher does: its child writes "0" into each before exec.
+  common::SpawnOptions joining;
+  joining.argv = {"/bin/true"};
+  joining.join_cgroup_fds = (*g)->procs_fds();
+  absl::StatusOr<common::RunResult> ran = common::Run(joining);
+  ASSERT_TRUE(ran.ok()) << ran.status();
+  EXPECT_TRUE(ran->succeeded());
   for (const std::string& dir : (*g)->dirs()) EXPECT_EQ(Read(dir + "/cgroup.procs"), "0") << dir;
 
-  // A descriptor that cannot be written: its errno comes back.
-  const int bad = -1;
-  EXPECT_EQ(CgroupLimits::JoinInChild(&bad, 1), EBADF);
-  EXPECT_EQ(CgroupLimits::JoinInChild(nullptr, 0), 0);
+  // A descriptor that cannot be written: the child does not exec, Spawn says why.
+  joining.join_cgroup_fds = {-1};
+  EXPECT_FALSE(common::Run(joining).ok());
 }
 
 TEST(CgroupLimitsTest, ReadsUsageFromV1Files) {
@@ -453,25 +453,13 @@ TEST(CgroupLimitsRealTest, ChildJoinsAndGroupIsRemovedAfterIt) {
   }
   absl::StatusOr<std::unique_ptr<CgroupLimits::VmGroup>> g = (*limits)->Open("real1", 64);
   ASSERT_TRUE(g.ok()) << g.status();
-  int ready[2], hold[2];
-  ASSERT_EQ(pipe(ready), 0);
-  ASSERT_EQ(pipe(hold), 0);
-  const std::vector<int>& fds = (*g)->procs_fds();
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(ready[0]);
-    close(hold[1]);  // So that the test closing its end is an end of file here.
-    char joined = CgroupLimits::JoinInChild(fds.data(), fds.size()) == 0 ? 'y' : 'n';
-    if (write(ready[1], &joined, 1) != 1) _exit(2);
-    char c;
-    _exit(read(hold[0], &c, 1) == 0 ? 0 : 3);  // Lives until the test closes `hold`.
-  }
-  close(ready[1]);
-  close(hold[0]);
-  char joined = 0;
-  ASSERT_EQ(read(ready[0], &joined, 1), 1);
-  EXPECT_EQ(joined, 'y');
+  // A process in the group until the test kills it.
+  common::SpawnOptions joining;
+  joining.argv = {"/bin/sleep", "600"};
+  joining.join_cgroup_fds = (*g)->procs_fds();
+  absl::StatusOr<common::SpawnedChild> spawned = common::Spawn(joining);
+  ASSERT_TRUE(spawned.ok()) << spawned.status();
+  const pid_t child = spawned->pid;
   absl::StatusOr<CgroupLimits::Usage> u = (*g)->ReadUsage();
   ASSERT_TRUE(u.ok()) << u.status();
   EXPECT_EQ(u->pids, 1);
@@ -481,11 +469,8 @@ TEST(CgroupLimitsRealTest, ChildJoinsAndGroupIsRemovedAfterIt) {
   EXPECT_EQ((*adopted)->dirs(), (*g)->dirs());
   EXPECT_EQ((*limits)->Adopt("real1", getpid()).status().code(), absl::StatusCode::kNotFound);
 
-  close(hold[1]);
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  close(ready[0]);
+  kill(child, SIGKILL);
+  ASSERT_TRUE(common::WaitForChild(child).ok());
   // A reaped child has left its groups (the kernel unlinks it at exit).
   absl::Status removed = (*g)->Remove();
   EXPECT_TRUE(removed.ok()) << removed;
