@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -75,11 +76,18 @@ long MeminfoKib(const std::string& key) {
   return -1;
 }
 
+// The VMs' confinement as clownixd's defaults set it (a user each, landlock), unless the
+// environment says otherwise, to measure what it costs: VMM_CONFINE=landlock (landlock only) or
+// VMM_CONFINE=none.
 VmManagerOptions Options(char** argv) {
   VmManagerOptions o;
   o.work_dir = argv[2];
   o.root_fs = argv[3];
   o.xstate_fix_library = argv[4];
+  const char* confine = getenv("VMM_CONFINE");
+  const std::string mode = confine ? confine : "users";
+  o.confinement.vm_uid_base = mode == "users" ? 2100000000 : 0;
+  o.confinement.landlock = mode != "none";
   return o;
 }
 
