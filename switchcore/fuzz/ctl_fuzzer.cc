@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "switchcore/ctl/ctl_layout.h"
@@ -24,6 +25,10 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   (void)unshare(CLONE_NEWNET);
   char tmpl[] = "/tmp/ctlfuzz.XXXXXX";
   work_dir = new std::string(mkdtemp(tmpl));
+  atexit([] {  // libFuzzer ends its runs with exit(); what the LANs made goes with the directory.
+    std::error_code ignored;  // Best effort: a leftover directory in /tmp harms nothing.
+    std::filesystem::remove_all(*work_dir, ignored);
+  });
   return 0;
 }
 
