@@ -41,7 +41,10 @@ ip netns add "$netns"
 ip -n "$netns" link set lo up
 
 echo "== starting clownixd in netns $netns (work dir $work_dir, host admin address $ip_admin)"
-ip netns exec "$netns" "$bin/server/clownixd" --work_dir "$work_dir" --ip_admin "$ip_admin" \
+# nsenter, not `ip netns exec`: that one mounts a sysfs of the namespace's own over /sys, which
+# hides the cgroup file systems clownixd puts each VM's limits in (docs/security.md).
+nsenter --net="/run/netns/$netns" "$bin/server/clownixd" --work_dir "$work_dir" \
+  --ip_admin "$ip_admin" \
   2>"$work_dir/clownixd.log" &
 server_pid=$!
 for _ in $(seq 200); do "$clownix" topo >/dev/null 2>&1 && break; sleep 0.1; done
