@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/seed_rules.h"
 #include "common/unique_fd.h"
 
 namespace clownix::vmm {
@@ -242,6 +243,16 @@ absl::StatusOr<std::unique_ptr<VmConfinement>> VmConfinement::Create(
 VmConfinement::~VmConfinement() {
   // ENOTEMPTY while a VM runs: the directory is then its and a later clownixd's.
   if (!tmp_root_.empty()) rmdir(tmp_root_.c_str());
+}
+
+bool VmConfinement::MayBeAVm(pid_t pid) const {
+  // /proc/PID belongs to the process's effective user.
+  struct stat st;
+  if (stat(absl::StrCat("/proc/", pid).c_str(), &st) != 0) return false;
+  if (st.st_uid == geteuid()) return true;
+  const uint64_t base = policy_.vm_uid_base;
+  return base != 0 && st.st_uid >= base + common::kMinVmNumber &&
+         st.st_uid <= base + common::kMaxVmNumber;
 }
 
 std::optional<common::SpawnOptions::Credentials> VmConfinement::UserOf(int number) const {

@@ -77,6 +77,11 @@ class VmConfinement {
   const Files& files() const { return files_; }
   // hostfs= of every VM: an empty directory that belongs to root.
   std::string hostfs_root() const { return files_.work_dir + "/hostfs"; }
+  // Whether process `pid` runs as a user a VM of this clownixd may run as: clownixd's own, or one
+  // of the VM users. uml/ is open to those users (sticky, like /tmp), so a pid file found there
+  // is believed only for such a process: another user of the host cannot pass off a process of
+  // theirs as a VM (to block its name, or to have clownixd adopt and kill it).
+  bool MayBeAVm(pid_t pid) const;
   // The user VM `number` runs as; nullopt: clownixd's.
   std::optional<common::SpawnOptions::Credentials> UserOf(int number) const;
 

@@ -2,6 +2,7 @@
 // without capabilities, under landlock; from inside, hostfs reaches nothing of the host however
 // it is mounted; one VM's user cannot read another's files. Runs unsandboxed (BUILD): bazel's
 // sandbox is a user namespace where only root is mapped, so no other user exists there.
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -173,6 +174,31 @@ TEST_F(VmConfinementUmlTest, OneVmsUserCannotReadAnothersFiles) {
   EXPECT_NE(tried->output.find("Permission denied"), std::string::npos) << tried->output;
   EXPECT_EQ(tried->output.find("config.img\n"), std::string::npos) << tried->output;
   EXPECT_EQ(Guest("b", "echo still fine").output, "still fine\n");
+}
+
+TEST_F(VmConfinementUmlTest, AnotherUsersProcessCannotPassForAVm) {
+  // uml/ is open to every user (sticky, like /tmp). Another user of the host makes uml/c with a
+  // pid file naming a process of theirs whose command line says umid=c: Start of c is not
+  // blocked by it ("running but not managed here"), and the impostor is not adopted.
+  common::SpawnOptions impostor;
+  const std::string entry = dir_.path() + "/w/uml/c";
+  impostor.argv = {"/bin/bash", "-c",
+                   absl::StrCat("mkdir ", entry, " && echo $$ > ", entry,
+                                "/pid && exec -a umid=c /bin/sleep 600")};
+  impostor.run_as = common::SpawnOptions::Credentials{12345, 12345};
+  impostor.new_process_group = true;
+  absl::StatusOr<common::SpawnedChild> spawned = common::Spawn(impostor);
+  ASSERT_TRUE(spawned.ok()) << spawned.status();
+  ASSERT_TRUE(testing::WaitForPath(entry + "/pid", absl::Seconds(10)));
+  absl::Status started = manager_->Start({"c", 3, 64, {}});
+  EXPECT_TRUE(started.ok()) << started;
+  if (started.ok()) {
+    absl::Status running = manager_->WaitForState("c", VmState::kRunning, kBoot);
+    EXPECT_TRUE(running.ok()) << running;
+  }
+  EXPECT_EQ(kill(spawned->pid, 0), 0) << "the impostor is left alone";
+  kill(-spawned->pid, SIGKILL);
+  common::WaitForChild(spawned->pid).IgnoreError();  // Killed above: only the zombie goes.
 }
 
 }  // namespace

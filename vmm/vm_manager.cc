@@ -722,7 +722,7 @@ absl::Status VmManager::Reserve(const VmSpec& spec) {
   // A VM of this name running without us (umid reuse would silently pick a random umid). Its
   // files are its own: the name is given back without touching them.
   const pid_t old_pid = ReadPidFile(UmlDir(spec.name) + "/pid");
-  if (old_pid > 0 && kill(old_pid, 0) == 0 &&
+  if (old_pid > 0 && kill(old_pid, 0) == 0 && confinement_->MayBeAVm(old_pid) &&
       absl::StrContains(ReadCmdline(old_pid), absl::StrCat("umid=", spec.name))) {
     absl::MutexLock lock(&mu_);
     vms_.erase(spec.name);
@@ -1158,7 +1158,9 @@ absl::Status VmManager::AdoptOne(const std::string& name, std::vector<VmEvent>* 
     has_umid |= arg == "umid=" + name;
     has_dir |= arg == "uml_dir=" + options_.work_dir + "/uml";
   }
-  if (!has_umid || !has_dir) return stale(absl::StrCat("pid ", pid, " is not this vm"));
+  if (!has_umid || !has_dir || !confinement_->MayBeAVm(pid)) {
+    return stale(absl::StrCat("pid ", pid, " is not this vm"));
+  }
 
   // It is ours and it runs. Without its spec (number, NICs) it cannot be managed: it is killed,
   // through the same path as any death, and ends kCrashed with the reason.
