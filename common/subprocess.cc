@@ -50,29 +50,18 @@ absl::StatusOr<std::string> ResolveProgram(const std::string& name) {
 }
 
 // In the child: SpawnOptions' confinement, async-signal-safe calls only.
-void ConfineChild(const SpawnOptions& options, int report_fd) {
+// `oom_score_adj`: SpawnOptions::oom_score_adj as text (formatted before fork), "" to leave it.
+void ConfineChild(const SpawnOptions& options, const char* oom_score_adj, int report_fd) {
   for (int fd : options.join_cgroup_fds) {
     ssize_t written;
     while ((written = write(fd, "0", 1)) < 0 && errno == EINTR) {
     }
     if (written != 1) ChildFail(report_fd);
   }
-  if (options.oom_score_adj != 0) {
-    char text[16];
-    int length = 0;
-    int value = options.oom_score_adj;
-    bool negative = value < 0;
-    unsigned magnitude = negative ? -static_cast<unsigned>(value) : value;
-    char digits[12];
-    int count = 0;
-    do {
-      digits[count++] = static_cast<char>('0' + magnitude % 10);
-      magnitude /= 10;
-    } while (magnitude != 0);
-    if (negative) text[length++] = '-';
-    while (count > 0) text[length++] = digits[--count];
+  if (oom_score_adj[0] != '\0') {
+    const ssize_t length = static_cast<ssize_t>(strlen(oom_score_adj));
     int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || write(fd, text, length) != length) ChildFail(report_fd);
+    if (fd < 0 || write(fd, oom_score_adj, length) != length) ChildFail(report_fd);
     close(fd);
   }
   if (options.umask >= 0) umask(static_cast<mode_t>(options.umask));
@@ -96,12 +85,13 @@ void ConfineChild(const SpawnOptions& options, int report_fd) {
 
 // In the child: async-signal-safe calls only.
 [[noreturn]] void ExecChild(const SpawnOptions& options, const char* program, char** argv,
-                            char** envp, int stdin_fd, int output_fd, int report_fd, pid_t parent) {
+                            char** envp, const char* oom_score_adj, int stdin_fd, int output_fd,
+                            int report_fd, pid_t parent) {
   if (!options.working_dir.empty() && chdir(options.working_dir.c_str()) != 0) {
     ChildFail(report_fd);
   }
   // Credentials first: changing them clears the parent death signal.
-  ConfineChild(options, report_fd);
+  ConfineChild(options, oom_score_adj, report_fd);
   if (options.parent_death_signal != 0) {
     if (prctl(PR_SET_PDEATHSIG, options.parent_death_signal) != 0) ChildFail(report_fd);
     if (getppid() != parent) _exit(1);  // The parent is already gone.
@@ -185,13 +175,16 @@ absl::StatusOr<SpawnedChild> Spawn(const SpawnOptions& options) {
   if (pipe2(report, O_CLOEXEC) != 0) return ErrnoStatus(errno, "spawn: pipe");
   UniqueFd report_read(report[0]), report_write(report[1]);
 
+  const std::string oom_score_adj =
+      options.oom_score_adj != 0 ? absl::StrCat(options.oom_score_adj) : "";
   pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0)
     return absl::UnavailableError(absl::StrCat("spawn ", name, ": fork: ", strerror(errno)));
   if (pid == 0) {
     ExecChild(options, program->c_str(), argv.data(), options.env ? envp.data() : environ,
-              stdin_fd.get(), output_write.get(), report_write.get(), parent);
+              oom_score_adj.c_str(), stdin_fd.get(), output_write.get(), report_write.get(),
+              parent);
   }
   report_write.reset();
   output_write.reset();
