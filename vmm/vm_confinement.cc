@@ -186,8 +186,9 @@ absl::StatusOr<std::unique_ptr<VmConfinement>> VmConfinement::Create(
       struct stat st;
       if (stat(dir.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
         return absl::FailedPreconditionError(absl::StrFormat(
-            "VM users cannot reach the work dir %s: %s is not searchable by others (mode %o)", work,
-            dir.string(), st.st_mode & 07777));
+            "VM users cannot reach the work dir %s: %s is not searchable by others (mode %o); "
+            "choose a work dir they can reach (under /tmp or /var/lib), or --vm_uid_base=0",
+            work, dir.string(), st.st_mode & 07777));
       }
       if (dir == dir.root_path()) break;
     }
