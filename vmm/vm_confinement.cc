@@ -50,14 +50,21 @@ absl::Status MakeDirectory(const std::string& path, mode_t mode) {
 
 // Whether a user that is neither the owner nor in the group can reach `path` with `needed`
 // (S_IROTH, S_IXOTH) on the file and search every directory on the way.
+// The first directory above `path` that users other than its owner and group cannot search
+// (one that cannot be read counts too), or "" when there is none.
+std::string UnsearchableParent(const std::string& path) {
+  for (fs::path dir = fs::path(path).parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0 || (st.st_mode & S_IXOTH) == 0) return dir.string();
+    if (dir == dir.root_path()) break;
+  }
+  return "";
+}
+
 bool OthersCanReach(const std::string& path, mode_t needed) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0 || (st.st_mode & needed) != needed) return false;
-  for (fs::path dir = fs::path(path).parent_path(); !dir.empty(); dir = dir.parent_path()) {
-    if (stat(dir.c_str(), &st) != 0 || (st.st_mode & S_IXOTH) == 0) return false;
-    if (dir == dir.root_path()) break;
-  }
-  return true;
+  return UnsearchableParent(path).empty();
 }
 
 // `path` itself if the VM users can reach it, else a link to it (or, across file systems or
@@ -182,15 +189,13 @@ absl::StatusOr<std::unique_ptr<VmConfinement>> VmConfinement::Create(
   // The way to every VM's files: the work dir and vms/ are searchable, not listable; uml/ is
   // like /tmp (each VM's UML makes its own entry, nobody removes another's).
   if (c.switch_users_) {
-    for (fs::path dir = fs::path(work).parent_path(); !dir.empty(); dir = dir.parent_path()) {
-      struct stat st;
-      if (stat(dir.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0) {
-        return absl::FailedPreconditionError(absl::StrFormat(
-            "VM users cannot reach the work dir %s: %s is not searchable by others (mode %o); "
-            "choose a work dir they can reach (under /tmp or /var/lib), or --vm_uid_base=0",
-            work, dir.string(), st.st_mode & 07777));
-      }
-      if (dir == dir.root_path()) break;
+    if (const std::string dir = UnsearchableParent(work); !dir.empty()) {
+      struct stat st = {};
+      stat(dir.c_str(), &st);  // Only for the message: a failure shows mode 0.
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "VM users cannot reach the work dir %s: %s is not searchable by others (mode %o); "
+          "choose a work dir they can reach (under /tmp or /var/lib), or --vm_uid_base=0",
+          work, dir, st.st_mode & 07777));
     }
   }
   const mode_t shared = c.switch_users_ ? 0711 : 0700;
