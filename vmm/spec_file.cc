@@ -3,6 +3,7 @@
 #include <set>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -26,6 +27,7 @@ std::string SpecFile::Encode(const Contents& contents) {
   const VmSpec& spec = contents.spec;
   std::string text = absl::StrCat("format=", kFormat, "\nname=", spec.name,
                                   "\nnumber=", spec.number, "\nmem=", spec.mem_mib, "\n");
+  if (!spec.root_fs.empty()) absl::StrAppend(&text, "rootfs=", spec.root_fs, "\n");
   for (const NicSpec& nic : spec.nics)
     absl::StrAppend(&text, "nic=", nic.index, " ", nic.ctl_path, "\n");
   for (const NicSpec& nic : contents.boot_nics) {
@@ -100,6 +102,9 @@ absl::StatusOr<SpecFile::Contents> SpecFile::Parse(absl::string_view text) {
       if (!absl::SimpleAtoi(value, &contents.spec.mem_mib) || contents.spec.mem_mib <= 0) {
         return LineError(line_number, line, "not a positive number");
       }
+    } else if (key == "rootfs") {
+      if (!absl::StartsWith(value, "/")) return LineError(line_number, line, "not absolute");
+      contents.spec.root_fs = std::string(value);
     } else {
       return LineError(line_number, line, "unknown key");
     }

@@ -6,6 +6,7 @@
 //   name=NAME
 //   number=N
 //   mem=MIB
+//   rootfs=PATH             the image it boots, when not the manager's default (absolute)
 //   nic=INDEX CTL_PATH      the NICs the VM has now, one line each
 //   bootnic=INDEX CTL_PATH  the NICs of its kernel command line (what a reboot brings back)
 //   end

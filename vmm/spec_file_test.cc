@@ -26,12 +26,15 @@ void ExpectSame(const SpecFile::Contents& a, const SpecFile::Contents& b) {
   EXPECT_EQ(a.spec.number, b.spec.number);
   EXPECT_EQ(a.spec.mem_mib, b.spec.mem_mib);
   EXPECT_EQ(a.spec.nics, b.spec.nics);
+  EXPECT_EQ(a.spec.root_fs, b.spec.root_fs);
   EXPECT_EQ(a.boot_nics, b.boot_nics);
 }
 
 TEST(SpecFileTest, RoundTripsThroughTheDisk) {
   const std::string path = absl::StrCat(getenv("TEST_TMPDIR"), "/spec");
-  for (SpecFile::Contents c : {Sample(), SpecFile::Contents{{"a", 1, 48, {}}, {}}}) {
+  SpecFile::Contents on_an_image = Sample();
+  on_an_image.spec.root_fs = "/var/cache/clownix/images/debian-1f2e/rootfs.img";
+  for (SpecFile::Contents c : {Sample(), on_an_image, SpecFile::Contents{{"a", 1, 48, {}}, {}}}) {
     ASSERT_TRUE(SpecFile::Write(path, c).ok());
     absl::StatusOr<SpecFile::Contents> read = SpecFile::Read(path);
     ASSERT_TRUE(read.ok()) << read.status();
@@ -43,6 +46,10 @@ TEST(SpecFileTest, TheTextIsTheDocumentedFormat) {
   EXPECT_EQ(SpecFile::Encode(Sample()),
             "format=2\nname=pc-1\nnumber=123\nmem=96\nnic=0 /w/lans/admin/ctl\n"
             "nic=3 /w/lans/blue lan/ctl\nbootnic=0 /w/lans/admin/ctl\nend\n");
+  SpecFile::Contents on_an_image = Sample();
+  on_an_image.spec.root_fs = "/images/debian/rootfs.img";
+  EXPECT_TRUE(absl::StrContains(SpecFile::Encode(on_an_image),
+                                "mem=96\nrootfs=/images/debian/rootfs.img\nnic=0"));
 }
 
 TEST(SpecFileTest, ReadsFilesFromBeforeTheFormatLine) {
@@ -86,6 +93,7 @@ TEST(SpecFileTest, CorruptFilesAreDataLossNamingTheLine) {
       {"format=2\nname=a\nnumber=1\nmem=64\nnic=1 /x\nnic=1 /y\nend\n", "NIC given twice"},
       {"format=2\nname=a\nname=b\nnumber=1\nmem=64\nend\n", "key given twice"},
       {"format=2\nname=a\nnumber=1\nmem=64\ncolour=red\nend\n", "unknown key"},
+      {"format=2\nname=a\nnumber=1\nmem=64\nrootfs=img\nend\n", "not absolute"},
       {"format=3\nname=a\nnumber=1\nmem=64\nend\n", "format"},
       {"name=a\nformat=2\nnumber=1\nmem=64\nend\n", "format"},
       {"format=2\nname=a\nmem=64\nend\n", "no number= line"},

@@ -267,9 +267,29 @@ std::optional<common::SpawnOptions::Credentials> VmConfinement::UserOf(int numbe
   return common::SpawnOptions::Credentials{id, id};
 }
 
+absl::StatusOr<std::string> VmConfinement::ReachableImage(const std::string& root_fs) {
+  std::error_code ec;
+  const std::string path = fs::canonical(root_fs, ec).string();
+  if (ec || !fs::is_regular_file(path, ec)) {
+    return absl::NotFoundError(absl::StrCat("image file ", root_fs, " is not a file"));
+  }
+  if (!switch_users_) return path;
+  absl::MutexLock lock(&images_mu_);
+  auto [it, inserted] = images_.try_emplace(path);
+  if (!inserted) return it->second;
+  absl::StatusOr<std::string> reachable = StageForOthers(
+      path, absl::StrFormat("%s/staged/image.%016x", files_.work_dir, Fnv1a(path)), 0444);
+  if (!reachable.ok()) {
+    images_.erase(it);
+    return reachable.status();
+  }
+  it->second = *reachable;
+  return it->second;
+}
+
 absl::StatusOr<VmConfinement::Prepared> VmConfinement::Prepare(
-    const std::string& name, int number, int mem_mib, const std::string& vm_dir,
-    const std::vector<std::string>& owned_files) {
+    const std::string& name, int number, int mem_mib, const std::string& root_fs,
+    const std::string& vm_dir, const std::vector<std::string>& owned_files) {
   Prepared prepared;
   absl::StatusOr<std::unique_ptr<CgroupLimits::VmGroup>> group = cgroups_->Open(name, mem_mib);
   if (!group.ok()) return group.status();
@@ -300,7 +320,7 @@ absl::StatusOr<VmConfinement::Prepared> VmConfinement::Prepare(
   if (!ruleset.ok()) return ruleset.status();
   std::vector<std::pair<std::string, LandlockRuleset::AccessSet>> rules = {
       {files_.kernel, kExecutable},
-      {files_.root_fs,
+      {root_fs,
        files_.root_fs_mode
            ? LandlockRuleset::Rights({Access::kReadFile, Access::kWriteFile, Access::kTruncate})
            : LandlockRuleset::Rights({Access::kReadFile})},

@@ -82,6 +82,10 @@ class VmConfinement {
   // is believed only for such a process: another user of the host cannot pass off a process of
   // theirs as a VM (to block its name, or to have clownixd adopt and kill it).
   bool MayBeAVm(pid_t pid) const;
+  // The path at which the VM users can read the image `root_fs` (another than files().root_fs):
+  // the file itself, or a link to it or a copy of it in WORK_DIR/staged/, named after its
+  // canonical path, made once. NOT_FOUND: no such file; other errors as staging's.
+  absl::StatusOr<std::string> ReachableImage(const std::string& root_fs);
   // The user VM `number` runs as; nullopt: clownixd's.
   std::optional<common::SpawnOptions::Credentials> UserOf(int number) const;
 
@@ -92,12 +96,13 @@ class VmConfinement {
     // cgroup.procs of its groups, for the launcher's child to join; valid until Release.
     std::vector<int> join_cgroup_fds;
   };
-  // Before VM `name` (number `number`, `mem_mib` of RAM) boots: gives its directory and the files
-  // clownixd made in it (`owned_files`, e.g. the config disk, the notify socket) to its user,
-  // makes its memory directory and its cgroups, and builds its ruleset. Errors: as errno maps
-  // them, naming the path; a VM whose limits cannot be set is not to be started.
+  // Before VM `name` (number `number`, `mem_mib` of RAM, booting the image `root_fs`: files() or
+  // ReachableImage's) boots: gives its directory and the files clownixd made in it
+  // (`owned_files`, e.g. the config disk, the notify socket) to its user, makes its memory
+  // directory and its cgroups, and builds its ruleset. Errors: as errno maps them, naming the
+  // path; a VM whose limits cannot be set is not to be started.
   absl::StatusOr<Prepared> Prepare(const std::string& name, int number, int mem_mib,
-                                   const std::string& vm_dir,
+                                   const std::string& root_fs, const std::string& vm_dir,
                                    const std::vector<std::string>& owned_files);
   // After a clownixd restart, for a running VM: takes its cgroups over, so that Release removes
   // them. NOT_FOUND: it runs in none of this work dir's groups (it runs unlimited until its next
@@ -122,6 +127,10 @@ class VmConfinement {
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::unique_ptr<CgroupLimits::VmGroup>> groups_
       ABSL_GUARDED_BY(mu_);
+  // ReachableImage's answers, by canonical path. Staging a copy is slow (a whole image) and done
+  // under the lock: two VMs on one new image must not both copy it.
+  absl::Mutex images_mu_;
+  absl::flat_hash_map<std::string, std::string> images_ ABSL_GUARDED_BY(images_mu_);
 };
 
 }  // namespace clownix::vmm

@@ -671,7 +671,26 @@ absl::Status VmManager::RemoveFiles(const std::string& name, bool keep_logs) con
 // ---------------------------------------------------------------------------------------------
 // Lifecycle.
 
-absl::StatusOr<std::vector<std::string>> VmManager::CommandLine(const VmSpec& spec) const {
+absl::StatusOr<std::string> VmManager::ImageOf(const VmSpec& spec) {
+  if (spec.root_fs.empty()) return options_.root_fs;
+  if (options_.root_fs_mode) {
+    std::error_code ec;
+    if (!std::filesystem::equivalent(spec.root_fs, options_.root_fs, ec)) {
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "vm %s: root_fs mode boots %s only, not %s", spec.name, options_.root_fs, spec.root_fs));
+    }
+    return options_.root_fs;
+  }
+  absl::StatusOr<std::string> reachable = confinement_->ReachableImage(spec.root_fs);
+  if (!reachable.ok()) {
+    return absl::Status(reachable.status().code(),
+                        absl::StrCat("vm ", spec.name, ": ", reachable.status().message()));
+  }
+  return reachable;
+}
+
+absl::StatusOr<std::vector<std::string>> VmManager::CommandLine(const VmSpec& spec,
+                                                                const std::string& root_fs) const {
   if (spec.nics.size() > static_cast<size_t>(common::kMaxNics)) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "vm %s: %d NICs, VMs have at most %d", spec.name, spec.nics.size(), common::kMaxNics));
@@ -682,7 +701,7 @@ absl::StatusOr<std::vector<std::string>> VmManager::CommandLine(const VmSpec& sp
   params.uml_dir = options_.work_dir + "/uml";
   params.umid = spec.name;
   params.cow_path = options_.root_fs_mode ? "" : VmDir(spec.name) + "/cow";
-  params.root_fs = options_.root_fs;
+  params.root_fs = root_fs;
   params.config_disk = VmDir(spec.name) + "/config.img";
   params.notify_socket = VmDir(spec.name) + "/notify.sock";
   params.hostfs_root = confinement_->hostfs_root();
@@ -743,7 +762,7 @@ void VmManager::Unreserve(const std::string& name) {
 }
 
 absl::Status VmManager::Launch(const VmSpec& spec, const std::string& admin_ip,
-                               const std::vector<std::string>& argv) {
+                               const std::vector<std::string>& argv, const std::string& root_fs) {
   namespace fs = std::filesystem;
   const std::string dir = VmDir(spec.name);
   std::error_code ec;
@@ -761,8 +780,9 @@ absl::Status VmManager::Launch(const VmSpec& spec, const std::string& admin_ip,
   }
   absl::StatusOr<std::shared_ptr<common::UniqueFd>> notify = BindNotify(spec.name);
   if (!notify.ok()) return notify.status();
-  absl::StatusOr<VmConfinement::Prepared> confined = confinement_->Prepare(
-      spec.name, spec.number, spec.mem_mib, dir, {dir + "/config.img", dir + "/notify.sock"});
+  absl::StatusOr<VmConfinement::Prepared> confined =
+      confinement_->Prepare(spec.name, spec.number, spec.mem_mib, root_fs, dir,
+                            {dir + "/config.img", dir + "/notify.sock"});
   if (!confined.ok()) return confined.status();
   absl::StatusOr<Pty> console = Pty::Open();
   if (!console.ok()) return console.status();
@@ -817,17 +837,27 @@ absl::Status VmManager::Launch(const VmSpec& spec, const std::string& admin_ip,
   return absl::OkStatus();
 }
 
-absl::Status VmManager::Start(const VmSpec& spec) {
-  if (absl::Status s = common::ValidateName("vm", spec.name); !s.ok()) return s;
+absl::Status VmManager::Start(const VmSpec& given) {
+  if (absl::Status s = common::ValidateName("vm", given.name); !s.ok()) return s;
+  VmSpec spec = given;
+  if (!spec.root_fs.empty()) {
+    if (spec.root_fs.front() != '/') {
+      return absl::InvalidArgumentError(
+          absl::StrCat("vm ", spec.name, ": image path ", spec.root_fs, " is not absolute"));
+    }
+    spec.root_fs = std::filesystem::path(spec.root_fs).lexically_normal().string();
+  }
   absl::StatusOr<std::string> admin_ip = common::AdminIp(options_.admin_prefix, spec.number);
   if (!admin_ip.ok()) return admin_ip.status();
-  absl::StatusOr<std::vector<std::string>> argv = CommandLine(spec);
+  absl::StatusOr<std::string> root_fs = ImageOf(spec);
+  if (!root_fs.ok()) return root_fs.status();
+  absl::StatusOr<std::vector<std::string>> argv = CommandLine(spec, *root_fs);
   if (!argv.ok()) return argv.status();
   for (const NicSpec& nic : spec.nics) {
     if (absl::Status s = NicHotplug::CheckLanSocket(nic); !s.ok()) return s;
   }
   if (absl::Status s = Reserve(spec); !s.ok()) return s;
-  if (absl::Status s = Launch(spec, *admin_ip, *argv); !s.ok()) {
+  if (absl::Status s = Launch(spec, *admin_ip, *argv, *root_fs); !s.ok()) {
     Unreserve(spec.name);
     return s;
   }

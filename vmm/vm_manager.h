@@ -100,11 +100,11 @@ class VmManager {
 
   // Starts a VM and returns once its process runs (state kBooting); kRunning follows when the
   // guest agent answers (typically 1-2 s). INVALID_ARGUMENT: bad spec (name, number, mem,
-  // NIC index/path); ALREADY_EXISTS: name or number in use (or a VM of that name runs outside
-  // this manager: Adopt it); FAILED_PRECONDITION: root_fs mode and a VM already runs, or a
-  // NIC's control socket does not exist;
-  // others: could not create its files (config disk, spec file) or its process. On error nothing
-  // is left behind (no COW, no config disk, no process).
+  // NIC index/path); NOT_FOUND: its image (spec.root_fs) is not a file; ALREADY_EXISTS: name or
+  // number in use (or a VM of that name runs outside this manager: Adopt it); FAILED_PRECONDITION:
+  // root_fs mode and a VM already runs or the spec names another image, or a NIC's control socket
+  // does not exist; others: could not create its files (config disk, spec file) or its process. On
+  // error nothing is left behind (no COW, no config disk, no process).
   absl::Status Start(const VmSpec& spec);
 
   // Stops the VM gracefully: the guest powers off through its init (agent "poweroff": file
@@ -220,12 +220,15 @@ class VmManager {
   void HandleConsole(const std::string& name, uint64_t token, bool hangup) ABSL_LOCKS_EXCLUDED(mu_);
   void HandleAgent(const std::string& name, uint64_t token, bool hangup) ABSL_LOCKS_EXCLUDED(mu_);
 
-  // Start's steps: the argv (validates the spec), the name reserved in vms_, the files and the
-  // process; Unreserve undoes Reserve and Launch.
-  absl::StatusOr<std::vector<std::string>> CommandLine(const VmSpec& spec) const;
+  // Start's steps: the image file UML opens (`root_fs`), the argv (validates the spec), the name
+  // reserved in vms_, the files and the process; Unreserve undoes Reserve and Launch.
+  absl::StatusOr<std::string> ImageOf(const VmSpec& spec);
+  absl::StatusOr<std::vector<std::string>> CommandLine(const VmSpec& spec,
+                                                       const std::string& root_fs) const;
   absl::Status Reserve(const VmSpec& spec) ABSL_LOCKS_EXCLUDED(mu_);
   absl::Status Launch(const VmSpec& spec, const std::string& admin_ip,
-                      const std::vector<std::string>& argv) ABSL_LOCKS_EXCLUDED(mu_);
+                      const std::vector<std::string>& argv, const std::string& root_fs)
+      ABSL_LOCKS_EXCLUDED(mu_);
   void Unreserve(const std::string& name) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Open the VM's console / agent pty slave (path known from Start or from /proc/PID/fd on

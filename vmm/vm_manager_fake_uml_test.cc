@@ -333,7 +333,10 @@ TEST_F(VmManagerFakeUmlTest, HaltPowersOffThroughTheAgent) {
 }
 
 TEST_F(VmManagerFakeUmlTest, ANewManagerAdoptsRunningVmsAndStopsThoseItCannotDescribe) {
-  std::shared_ptr<FakeGuest> kept = StartRunning({"a1", 1, 64, {}});
+  // a1 boots an image of its own, which its adoption keeps knowing.
+  const std::string image = dir_.path() + "/other.img";
+  ASSERT_TRUE(common::WriteFileDurably(image, "another image").ok());
+  std::shared_ptr<FakeGuest> kept = StartRunning({"a1", 1, 64, {}, image});
   std::shared_ptr<FakeGuest> broken = StartRunning({"a2", 2, 64, {}});
   ASSERT_TRUE(kept && broken);
   // clownixd restarts. Meanwhile a2's spec file was cut short.
@@ -350,6 +353,7 @@ TEST_F(VmManagerFakeUmlTest, ANewManagerAdoptsRunningVmsAndStopsThoseItCannotDes
   ASSERT_TRUE(info.ok());
   EXPECT_TRUE(info->adopted);
   EXPECT_EQ(info->pid, kept->pid);
+  EXPECT_EQ(info->spec.root_fs, image);
   absl::StatusOr<ExecResult> r;
   std::thread exec([&] { r = manager_->Exec("a1", "hostname"); });
   auto [id, command] = ReadExec(*kept);

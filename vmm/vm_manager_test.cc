@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/escaping.h"
@@ -19,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "common/file_io.h"
 #include "common/subprocess.h"
 #include "gtest/gtest.h"
 #include "vmm/testing/uml_test_env.h"
@@ -311,6 +313,9 @@ TEST_F(VmManagerTest, BadInputIsRefusedAndLeavesNothing) {
       {{"m", 1, 64, {{0, "/tmp/a,b"}}}, absl::StatusCode::kInvalidArgument},
       {{"m", 1, 64, std::vector<NicSpec>(9, NicSpec{0, "/tmp/a"})},
        absl::StatusCode::kInvalidArgument},
+      {{"m", 1, 64, {}, "/nonexistent/image.img"}, absl::StatusCode::kNotFound},
+      {{"m", 1, 64, {}, "/tmp"}, absl::StatusCode::kNotFound},
+      {{"m", 1, 64, {}, "vmm/rootfs/rootfs.img"}, absl::StatusCode::kInvalidArgument},
   };
   for (const Case& c : cases) {
     EXPECT_EQ(manager_->Start(c.spec).code(), c.code) << c.spec.name << " " << c.spec.mem_mib;
@@ -373,6 +378,40 @@ TEST(VmManagerXstateTest, BootsWithTheShimPreloaded) {
   EXPECT_TRUE(manager.Kill("x1").ok());
 }
 
+TEST_F(VmManagerTest, EachVmBootsItsOwnImage) {
+  namespace fs = std::filesystem;
+  // Another image: the default one with a file that tells it apart, somewhere the VM users
+  // cannot read (under the test's own directory, mode 0600), so that it must be staged for them.
+  const std::string image = dir_.path() + "/private/other.img";
+  fs::create_directories(dir_.path() + "/private");
+  fs::permissions(dir_.path() + "/private", fs::perms::owner_all);
+  fs::copy_file("vmm/rootfs/rootfs.img", image);
+  fs::permissions(image, fs::perms::owner_read | fs::perms::owner_write);
+  ASSERT_TRUE(common::WriteFileDurably(dir_.path() + "/marker", "the other image\n").ok());
+  common::SpawnOptions write;
+  write.argv = {"debugfs", "-w", "-R", "write " + dir_.path() + "/marker /etc/clownix-image",
+                image};
+  absl::StatusOr<common::RunResult> written = common::Run(write);
+  ASSERT_TRUE(written.ok() && written->succeeded()) << written.status();
+
+  StartAndWait({"i1", 1, 64, {}});
+  StartAndWait({"i2", 2, 64, {}, dir_.path() + "/private/../private/other.img"});
+  EXPECT_EQ(Run("i2", "cat /etc/clownix-image"), "the other image\n");
+  EXPECT_EQ(Run("i1", "cat /etc/clownix-image 2>/dev/null || echo none"), "none\n");
+  // The image is recorded (normalized) for a later clownixd, and stays as it was: each VM
+  // writes into its copy-on-write file.
+  EXPECT_EQ(manager_->Get("i2")->spec.root_fs, image);
+  EXPECT_TRUE(manager_->Get("i1")->spec.root_fs.empty());
+  std::ifstream spec(dir_.path() + "/w/vms/i2/spec");
+  std::stringstream text;
+  text << spec.rdbuf();
+  EXPECT_TRUE(absl::StrContains(text.str(), "\nrootfs=" + image + "\n")) << text.str();
+  Run("i2", "echo changed >/etc/clownix-image; sync");
+  ASSERT_TRUE(manager_->Halt("i2").ok());
+  StartAndWait({"i3", 3, 64, {}, image});
+  EXPECT_EQ(Run("i3", "cat /etc/clownix-image"), "the other image\n");
+}
+
 TEST(VmManagerRootFsTest, PersistentRootFsKeepsAFileAcrossBoots) {
   namespace fs = std::filesystem;
   ShortTempDir dir;
@@ -397,6 +436,10 @@ TEST(VmManagerRootFsTest, PersistentRootFsKeepsAFileAcrossBoots) {
     EXPECT_EQ(r->output, "kept\n");
     ASSERT_TRUE(manager.Halt("p1", absl::Seconds(10)).ok());
   }
+  // The one root_fs, not another image.
+  EXPECT_EQ(manager.Start({"p3", 3, 64, {}, fs::absolute("vmm/rootfs/rootfs.img")}).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(manager.List().empty());
 }
 
 }  // namespace

@@ -41,7 +41,7 @@ struct VmSpec {
   int number = 0;    // 1..9999: MACs and the admin IP derive from it.
   int mem_mib = common::kDefaultMemMib;  // common::kMinMemMib..common::kMaxMemMib.
   std::vector<NicSpec> nics;
-  // The image the VM boots: an absolute path to a read-only root file system, shared by every VM
+  // The image the VM boots: the absolute path of a read-only root file system, shared by every VM
   // on it (each writes into its own copy-on-write file). Empty: VmManagerOptions::root_fs.
   std::string root_fs;
 };
