@@ -2,8 +2,10 @@
 // (docs/benchmarks/vmm.md) and by the adoption integration test, which needs a "clownixd"
 // that can be killed.
 //
-//   vmm_tool bench WORK ROOTFS XSTATE_SO N       start N VMs at once, report ready times and
-//                                                memory, kill them
+//   vmm_tool bench WORK ROOTFS XSTATE_SO N [MEM_MIB]
+//                                                start N VMs at once (64 MiB each unless
+//                                                MEM_MIB), report ready times and memory, kill
+//                                                them
 //   vmm_tool hold WORK ROOTFS XSTATE_SO N        start VMs a1..aN, print "running NAME PID"
 //                                                for each once ready, then "ready", then wait
 //                                                to be killed
@@ -91,9 +93,11 @@ VmManagerOptions Options(char** argv) {
   return o;
 }
 
-int Bench(char** argv) {
+int Bench(int argc, char** argv) {
   int n = 0;
   if (!absl::SimpleAtoi(argv[5], &n) || n < 1) return 2;
+  int mem_mib = 64;
+  if (argc == 7 && !absl::SimpleAtoi(argv[6], &mem_mib)) return 2;
   absl::Mutex mu;
   std::map<std::string, absl::Time> ready;
   VmManagerOptions o = Options(argv);
@@ -115,7 +119,7 @@ int Bench(char** argv) {
   for (int i = 1; i <= n; ++i) {
     std::string name = absl::StrCat("b", i);
     started[name] = absl::Now();
-    absl::Status s = manager.Start({name, i, 64, {}});
+    absl::Status s = manager.Start({name, i, mem_mib, {}});
     if (!s.ok()) {
       fprintf(stderr, "start %s: %s\n", name.c_str(), std::string(s.message()).c_str());
       return 1;
@@ -202,10 +206,10 @@ int Hold(char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 6 && std::string(argv[1]) == "bench") return Bench(argv);
+  if ((argc == 6 || argc == 7) && std::string(argv[1]) == "bench") return Bench(argc, argv);
   if (argc == 6 && std::string(argv[1]) == "hold") return Hold(argv);
   fprintf(stderr,
-          "usage: vmm_tool bench WORK ROOTFS XSTATE_SO N\n"
+          "usage: vmm_tool bench WORK ROOTFS XSTATE_SO N [MEM_MIB]\n"
           "       vmm_tool hold WORK ROOTFS XSTATE_SO N\n");
   return 2;
 }
