@@ -85,8 +85,34 @@ class VmManagerTest : public ::testing::Test {
   std::unique_ptr<VmManager> manager_;
 };
 
-TEST_F(VmManagerTest, BootsExecsAndHalts) {
-  StartAndWait({"vm1", 7, 64, {}});
+// The tests that make sense for every image run on each: the Bazel-built `tiny` and the `debian`
+// image that the setup builds outside the repository (images/debian, docs/images.md).
+class VmManagerImageTest : public VmManagerTest, public ::testing::WithParamInterface<const char*> {
+ protected:
+  void SetUp() override {
+    if (std::string(GetParam()) == "debian") {
+      struct stat st;
+      ASSERT_EQ(stat(kDebianImage, &st), 0)
+          << kDebianImage << " is missing: the setup builds it (bash tools/setup.sh)";
+    }
+    VmManagerTest::SetUp();
+  }
+  // A VM of the image under test, with the memory it needs.
+  VmSpec Spec(const std::string& name, int number, std::vector<NicSpec> nics = {}) const {
+    const bool debian = std::string(GetParam()) == "debian";
+    return {name, number, debian ? 96 : 64, std::move(nics), debian ? kDebianImage : ""};
+  }
+
+  static constexpr const char* kDebianImage = "/var/cache/clownix/images/debian/rootfs.img";
+};
+
+INSTANTIATE_TEST_SUITE_P(Images, VmManagerImageTest, ::testing::Values("tiny", "debian"),
+                         [](const ::testing::TestParamInfo<const char*>& info) {
+                           return std::string(info.param);
+                         });
+
+TEST_P(VmManagerImageTest, BootsExecsAndHalts) {
+  StartAndWait(Spec("vm1", 7));
   absl::StatusOr<VmInfo> info = manager_->Get("vm1");
   ASSERT_TRUE(info.ok());
   EXPECT_EQ(info->admin_ip, "10.0.0.7");
@@ -125,7 +151,7 @@ TEST_F(VmManagerTest, BootsExecsAndHalts) {
   r = manager_->Exec("vm1", "sleep 345 & sleep 346", absl::Seconds(1));
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();
   EXPECT_TRUE(absl::StrContains(r.status().message(), "was killed")) << r.status();
-  EXPECT_EQ(Run("vm1", "ps | grep -c 'sleep 34[56]' || true"), "0\n");
+  EXPECT_EQ(Run("vm1", "pgrep -f 'sleep 34[56]' | wc -l"), "0\n");
 
   // Concurrent Execs do not mix their answers.
   std::vector<std::thread> threads;
@@ -193,8 +219,8 @@ TEST_F(VmManagerTest, BootsExecsAndHalts) {
             (std::vector<VmState>{VmState::kBooting, VmState::kRunning, VmState::kStopped}));
 }
 
-TEST_F(VmManagerTest, KillNineIsReportedAndCleaned) {
-  StartAndWait({"k1", 2, 64, {}});
+TEST_P(VmManagerImageTest, KillNineIsReportedAndCleaned) {
+  StartAndWait(Spec("k1", 2));
   const pid_t pid = manager_->Get("k1")->pid;
   // Start guest processes so there are more host processes in the group.
   Run("k1", "sleep 1000 >/dev/null 2>&1 & sleep 1001 >/dev/null 2>&1 & true");
@@ -207,12 +233,12 @@ TEST_F(VmManagerTest, KillNineIsReportedAndCleaned) {
   // Not a zombie either: the pid is reaped.
   EXPECT_NE(access(absl::StrCat("/proc/", pid).c_str(), F_OK), 0);
   // The name is free again, and umid reuse does not bite: a new VM of that name boots.
-  StartAndWait({"k1", 2, 64, {}});
+  StartAndWait(Spec("k1", 2));
   EXPECT_TRUE(manager_->Kill("k1").ok());
 }
 
-TEST_F(VmManagerTest, GuestKernelPanicIsACrash) {
-  StartAndWait({"c1", 4, 64, {}});
+TEST_P(VmManagerImageTest, GuestKernelPanicIsACrash) {
+  StartAndWait(Spec("c1", 4));
   const pid_t pid = manager_->Get("c1")->pid;
   // The agent dies with the guest: the Exec fails, it does not hang.
   EXPECT_FALSE(manager_->Exec("c1", "echo c >/proc/sysrq-trigger", absl::Seconds(5)).ok());
@@ -225,8 +251,8 @@ TEST_F(VmManagerTest, GuestKernelPanicIsACrash) {
   EXPECT_TRUE(GroupGone(pid));
 }
 
-TEST_F(VmManagerTest, RebootsInPlace) {
-  StartAndWait({"r1", 3, 64, {}});
+TEST_P(VmManagerImageTest, RebootsInPlace) {
+  StartAndWait(Spec("r1", 3));
   const pid_t pid = manager_->Get("r1")->pid;
   Run("r1", "echo here >/run/marker");
   ASSERT_TRUE(manager_->Reboot("r1").ok());
@@ -244,17 +270,17 @@ TEST_F(VmManagerTest, RebootsInPlace) {
   EXPECT_TRUE(manager_->Kill("r1").ok());
 }
 
-TEST_F(VmManagerTest, HotPlugsANicThenPingsAndSshsOverIt) {
+TEST_P(VmManagerImageTest, HotPlugsANicThenPingsAndSshsOverIt) {
   const std::string ctl = dir_.path() + "/lan.ctl";
   HostProcess uml_switch({"uml_switch", "-unix", ctl});
   ASSERT_TRUE(uml_switch.status().ok()) << uml_switch.status();
   ASSERT_TRUE(::clownix::vmm::testing::WaitForPath(ctl, absl::Seconds(10)));
   // h2 boots with its admin interface on the LAN: config_cmd gives it the seed's admin IP.
-  StartAndWait({"h2", 12, 64, {{0, ctl}}});
+  StartAndWait(Spec("h2", 12, {{0, ctl}}));
   EXPECT_TRUE(absl::StrContains(Run("h2", "ip -4 addr show eth0"), "inet 10.0.0.12/8"));
   EXPECT_EQ(Run("h2", "cat /sys/class/net/eth0/address"), "02:00:00:12:00:00\n");
   // h1 boots without NICs and gets eth1 plugged in while running.
-  StartAndWait({"h1", 11, 64, {}});
+  StartAndWait(Spec("h1", 11));
   absl::Status s = manager_->AttachNic("h1", {1, ctl});
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(manager_->AttachNic("h1", {1, ctl}).code(), absl::StatusCode::kAlreadyExists);
