@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Installs every Debian package clownix needs to build, run and test. Idempotent: a
-# second run installs nothing and takes about a second.
+# Installs every Debian package clownix needs to build, run and test, then builds the `debian`
+# guest image (images/debian, docs/images.md) into /var/cache/clownix/images. Idempotent: a
+# second run installs and builds nothing and takes about a second.
+# Exit status: 0 all done; 3 the packages are in place but the debian image could not be built
+# (no network access on a first build: the message says so, and everything that uses the `tiny`
+# image works); anything else, a package could not be installed.
 set -euo pipefail
 
 packages=(
@@ -11,6 +15,8 @@ packages=(
   # run: UML, the reference switches, the default root filesystem
   user-mode-linux uml-utilities vde2 busybox-static e2fsprogs dropbear-bin
   iproute2 graphviz openssh-client
+  # the debian guest image: built from Debian packages by images/debian/build_image.sh
+  mmdebstrap
   # clients and tests
   python3-grpcio python3-protobuf clang libclang-rt-14-dev
   # the Python package: typed stubs (mypy-protobuf), its type check, its offline pip install
@@ -29,4 +35,11 @@ if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The debian guest image: built once per machine, again only when its recipe changes (0.1 s
+# otherwise). It needs network access the first time; without it the tiny image still works.
+if ! bash "$(dirname "$0")/../images/debian/build_image.sh"; then
+  echo "setup: the debian guest image is not built (see above); the tiny image works" >&2
+  exit 3
 fi

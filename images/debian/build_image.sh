@@ -266,7 +266,8 @@ put "$g/frr/daemons" /etc/frr/daemons 0640
 put "$g/frr/frr.conf" /etc/frr/frr.conf 0640
 in_tree chown frr:frr /etc/frr/daemons /etc/frr/frr.conf
 put "$g/profile.sh" /etc/profile.d/clownix.sh 0644
-put "$g/dig" /usr/local/bin/dig 0755
+put "$g/modprobe.conf" /etc/modprobe.d/clownix.conf 0644
+put "$g/dig" /usr/bin/dig 0755
 # The agent (vmm/agent_protocol.h) runs under busybox ash, whose applets need no exec: each request
 # costs less than half of what it does under dash with Debian's coreutils. The script is the tiny
 # image's, with one change: the user's command runs by an absolute /bin/sh (Debian's dash, Debian's
