@@ -65,6 +65,11 @@ absl::Status CheckDesired(const clownix::v1::Network& desired) {
     if (!vms.insert(vm.name()).second) {
       return absl::InvalidArgumentError(absl::StrCat("vm \"", vm.name(), "\" is listed twice"));
     }
+    if (!vm.image().empty()) {
+      if (absl::Status s = common::ValidateName("image", vm.image()); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("vm \"", vm.name(), "\": ", s.message()));
+      }
+    }
     nic_counts[vm.name()] = vm.nic_count() ? vm.nic_count() : 1;
   }
   for (const Lan& lan : desired.lans()) {
@@ -123,7 +128,8 @@ bool EndpointDesired(const Endpoint& e, const std::set<std::string>& vms,
 }  // namespace
 
 absl::StatusOr<std::vector<PlannedStep>> PlanApply(const TopologyState& state,
-                                                   const clownix::v1::ApplyRequest& request) {
+                                                   const clownix::v1::ApplyRequest& request,
+                                                   const RuleOptions& rules) {
   const clownix::v1::Network& desired = request.desired();
   if (absl::Status s = CheckDesired(desired); !s.ok()) return s;
 
@@ -184,9 +190,19 @@ absl::StatusOr<std::vector<PlannedStep>> PlanApply(const TopologyState& state,
       plan.push_back(Step(PlanItem::CREATE, "vm", vm.name(), "", std::move(m)));
       continue;
     }
-    uint32_t mem = vm.mem_mib() ? vm.mem_mib() : common::kDefaultMemMib;
+    // As the rules have it: an empty image keeps the VM's, and mem_mib 0 is the image's default
+    // (the VM's memory as it is when that image is gone).
+    const std::string& image = vm.image().empty() ? current->image() : vm.image();
+    uint32_t mem = vm.mem_mib();
+    if (mem == 0) {
+      absl::StatusOr<clownix::v1::Image> found = FindImage(rules, image);
+      mem = found.ok() ? found->default_mem_mib() : current->mem_mib();
+    }
     uint32_t nics = vm.nic_count() ? vm.nic_count() : 1;
     std::vector<std::string> details;
+    if (image != current->image()) {
+      details.push_back(absl::StrCat("image ", current->image(), " -> ", image));
+    }
     if (mem != current->mem_mib()) {
       details.push_back(absl::StrCat("mem_mib ", current->mem_mib(), " -> ", mem));
     }

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "proto/clownix/v1/topology.pb.h"
 #include "server/mutation.pb.h"
+#include "server/mutation_rules.h"
 #include "server/topology_state.h"
 
 namespace clownix::server {
@@ -23,8 +24,12 @@ struct PlannedStep {
 
 // INVALID_ARGUMENT when `request.desired()` is malformed or inconsistent: bad or duplicate names,
 // a link to an object that is not in the desired topology, an endpoint linked twice, eth0 linked.
+// `rules` are the store's: a VM's mem_mib 0 is its image's default (RuleOptions::find_image), so
+// the plan updates exactly what the rules would change. An image that does not exist is no error
+// here: its VM's item fails when applied.
 absl::StatusOr<std::vector<PlannedStep>> PlanApply(const TopologyState& state,
-                                                   const clownix::v1::ApplyRequest& request);
+                                                   const clownix::v1::ApplyRequest& request,
+                                                   const RuleOptions& rules);
 
 }  // namespace clownix::server
 

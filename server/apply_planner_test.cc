@@ -1,5 +1,8 @@
 #include "server/apply_planner.h"
 
+#include <map>
+#include <string>
+
 #include "google/protobuf/text_format.h"
 #include "gtest/gtest.h"
 #include "server/mutation_rules.h"
@@ -16,11 +19,11 @@ class ApplyPlannerTest : public testing::Test {
     clownix::v1::ApplyRequest request;
     EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, request.mutable_desired()));
     request.set_prune(prune);
-    auto plan = PlanApply(state_, request);
+    auto plan = PlanApply(state_, request, options_);
     EXPECT_TRUE(plan.ok()) << plan.status();
     if (!plan.ok()) return {};
     for (const PlannedStep& step : *plan) {
-      auto changes = ComputeChanges(state_, step.mutation, RuleOptions());
+      auto changes = ComputeChanges(state_, step.mutation, options_);
       EXPECT_TRUE(changes.ok()) << step.item.ShortDebugString() << ": " << changes.status();
       if (!changes.ok() || changes->empty()) continue;
       clownix::v1::Event event;
@@ -33,10 +36,11 @@ class ApplyPlannerTest : public testing::Test {
   absl::StatusCode PlanCode(const std::string& text) {
     clownix::v1::ApplyRequest request;
     EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, request.mutable_desired()));
-    return PlanApply(state_, request).status().code();
+    return PlanApply(state_, request, options_).status().code();
   }
 
   TopologyState state_;
+  RuleOptions options_;
 };
 
 constexpr char kTwoVmsOneLan[] = R"pb(
@@ -116,6 +120,43 @@ TEST_F(ApplyPlannerTest, AdminChangesWhenGivenAndStaysWhenAbsent) {
   EXPECT_EQ(plan[0].item.action(), PlanItem::UPDATE);
   EXPECT_EQ(plan[0].item.detail(), "admin false -> true");
   EXPECT_TRUE(state_.FindVm("a")->admin());
+}
+
+TEST_F(ApplyPlannerTest, ImagesChangeWhenGivenAndMemoryFollowsThem) {
+  std::map<std::string, uint32_t> default_mem = {{"tiny", 64}, {"debian", 96}};
+  options_.find_image = [&](const std::string& name) -> absl::StatusOr<clownix::v1::Image> {
+    if (!default_mem.count(name)) return absl::NotFoundError("image \"" + name + "\" is not here");
+    clownix::v1::Image image;
+    image.set_name(name);
+    image.set_default_mem_mib(default_mem[name]);
+    image.set_min_mem_mib(48);
+    return image;
+  };
+  ApplyText(R"pb(vms { name: "a" })pb");
+  EXPECT_EQ(state_.FindVm("a")->image(), "tiny");
+  EXPECT_EQ(state_.FindVm("a")->mem_mib(), 64u);
+  auto plan = ApplyText(R"pb(vms { name: "a" image: "debian" })pb");
+  ASSERT_EQ(plan.size(), 1u);
+  EXPECT_EQ(plan[0].item.action(), PlanItem::UPDATE);
+  EXPECT_EQ(plan[0].item.detail(), "image tiny -> debian, mem_mib 64 -> 96");
+  EXPECT_EQ(state_.FindVm("a")->image(), "debian");
+  EXPECT_EQ(state_.FindVm("a")->mem_mib(), 96u);
+  // Converged; and an empty image keeps the VM's (mem_mib 0: that image's default).
+  EXPECT_TRUE(ApplyText(R"pb(vms { name: "a" image: "debian" })pb").empty());
+  EXPECT_TRUE(ApplyText(R"pb(vms { name: "a" })pb").empty());
+
+  // An unknown image is planned; its item fails when applied, with NOT_FOUND.
+  clownix::v1::ApplyRequest request;
+  clownix::v1::Vm* vm = request.mutable_desired()->add_vms();
+  vm->set_name("a");
+  vm->set_image("gentoo");
+  auto unknown = PlanApply(state_, request, options_);
+  ASSERT_TRUE(unknown.ok()) << unknown.status();
+  ASSERT_EQ(unknown->size(), 1u);
+  EXPECT_EQ((*unknown)[0].item.detail(), "image debian -> gentoo");
+  EXPECT_EQ(ComputeChanges(state_, (*unknown)[0].mutation, options_).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" image: "../x" })pb"), absl::StatusCode::kInvalidArgument);
 }
 
 TEST_F(ApplyPlannerTest, PruneDeletesWhatIsNotDesired) {

@@ -21,6 +21,16 @@ std::string SelfExe() {
 
 bool Exists(const std::string& path) { return access(path.c_str(), R_OK) == 0; }
 
+// The seed's root_fs in `bulk_dir`, or "".
+std::string SeedRootFs(const std::string& bulk_dir) {
+  if (bulk_dir.empty()) return "";
+  for (const char* name : {"root_fs", "rootfs.img"}) {
+    std::string path = absl::StrCat(bulk_dir, "/", name);
+    if (Exists(path)) return path;
+  }
+  return "";
+}
+
 }  // namespace
 
 absl::StatusOr<std::string> FindBuiltFile(const std::string& relative) {
@@ -50,17 +60,13 @@ absl::StatusOr<BulkPaths> FindBulkPaths(const std::string& bulk_dir) {
   paths.kernel = "/usr/bin/linux.uml";
   if (!bulk_dir.empty()) {
     if (Exists(bulk_dir + "/linux")) paths.kernel = bulk_dir + "/linux";
-    for (const char* name : {"root_fs", "rootfs.img"}) {
-      if (Exists(absl::StrCat(bulk_dir, "/", name))) {
-        paths.root_fs = absl::StrCat(bulk_dir, "/", name);
-        break;
-      }
-    }
-    if (paths.root_fs.empty()) {
+    paths.root_fs = SeedRootFs(bulk_dir);
+    if (paths.root_fs.empty() && !Exists(bulk_dir + "/images")) {
       return absl::NotFoundError(
-          absl::StrCat("bulk dir ", bulk_dir, " has no root_fs (nor rootfs.img)"));
+          absl::StrCat("bulk dir ", bulk_dir, " has no root_fs (nor rootfs.img, nor images/)"));
     }
-  } else {
+  }
+  if (paths.root_fs.empty()) {
     absl::StatusOr<std::string> root_fs = FindBuiltFile("vmm/rootfs/rootfs.img");
     if (!root_fs.ok()) return root_fs.status();
     paths.root_fs = *root_fs;
@@ -76,6 +82,12 @@ absl::StatusOr<BulkPaths> FindBulkPaths(const std::string& bulk_dir) {
   if (!xstate.ok()) return xstate.status();
   paths.xstate_fix = *xstate;
   return paths;
+}
+
+absl::StatusOr<BuiltinImage> FindBuiltinImage(const std::string& bulk_dir) {
+  absl::StatusOr<std::string> manifest = FindBuiltFile("vmm/rootfs/image.json");
+  if (!manifest.ok()) return manifest.status();
+  return BuiltinImage{*manifest, SeedRootFs(bulk_dir)};
 }
 
 }  // namespace clownix::server

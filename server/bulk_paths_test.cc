@@ -1,6 +1,7 @@
 #include "server/bulk_paths.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <string>
@@ -50,6 +51,24 @@ TEST_F(BulkPathsTest, ABulkDirWithoutRootFsIsNotFound) {
   absl::StatusOr<BulkPaths> paths = FindBulkPaths(dir_);
   EXPECT_EQ(paths.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(paths.status().message(), HasSubstr(dir_ + " has no root_fs"));
+}
+
+TEST_F(BulkPathsTest, ABulkDirWithImagesOnlyKeepsTheBuiltRootFs) {
+  ASSERT_EQ(mkdir((dir_ + "/images").c_str(), 0755), 0);
+  absl::StatusOr<BulkPaths> paths = FindBulkPaths(dir_);
+  ASSERT_TRUE(paths.ok()) << paths.status();
+  EXPECT_THAT(paths->root_fs, HasSubstr("vmm/rootfs/rootfs.img"));
+}
+
+TEST_F(BulkPathsTest, TheBuiltinImagesFileIsTheSeedsRootFsWhenThereIsOne) {
+  absl::StatusOr<BuiltinImage> builtin = FindBuiltinImage("");
+  ASSERT_TRUE(builtin.ok()) << builtin.status();
+  EXPECT_THAT(builtin->manifest, HasSubstr("vmm/rootfs/image.json"));
+  EXPECT_EQ(builtin->root_fs_override, "");
+  Touch("root_fs");
+  builtin = FindBuiltinImage(dir_);
+  ASSERT_TRUE(builtin.ok()) << builtin.status();
+  EXPECT_EQ(builtin->root_fs_override, dir_ + "/root_fs");
 }
 
 TEST(FindBuiltFileTest, SaysWhereItLooked) {

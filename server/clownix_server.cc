@@ -40,8 +40,26 @@ absl::StatusOr<std::string> PublicKey(const ServerOptions& options) {
   return common::ReadFile(key + ".pub", kMaxKeyBytes);
 }
 
+// The images: BULK_DIR/images, the image dir, then the built-in `tiny` (bulk_paths.h).
+absl::StatusOr<std::unique_ptr<ImageCatalog>> CreateImageCatalog(const ServerOptions& options) {
+  ImageCatalog::Options images;
+  if (!options.bulk_dir.empty()) images.dirs.push_back(options.bulk_dir + "/images");
+  if (!options.image_dir.empty()) images.dirs.push_back(options.image_dir);
+  absl::StatusOr<BuiltinImage> builtin = FindBuiltinImage(options.bulk_dir);
+  if (builtin.ok()) {
+    images.builtin_manifest = builtin->manifest;
+    images.builtin_root_fs = builtin->root_fs_override;
+  } else {
+    // Not fatal: the image directories may have images (--nobackends runs anywhere, too).
+    Log(LogLevel::kWarning, absl::StrCat("no built-in image: ", builtin.status().message()));
+  }
+  images.default_image = options.default_image;
+  return ImageCatalog::Create(std::move(images));
+}
+
 absl::StatusOr<std::unique_ptr<RuntimeController>> CreateRuntime(const ServerOptions& options,
-                                                                 TopologyStore* store) {
+                                                                 TopologyStore* store,
+                                                                 ImageCatalog* images) {
   absl::StatusOr<BulkPaths> bulk = FindBulkPaths(options.bulk_dir);
   if (!bulk.ok()) return bulk.status();
   absl::StatusOr<std::string> key = PublicKey(options);
@@ -62,6 +80,7 @@ absl::StatusOr<std::unique_ptr<RuntimeController>> CreateRuntime(const ServerOpt
   runtime.admin_netns = options.admin_netns;
   runtime.admin_tap = options.admin_tap;
   runtime.num_tap = options.num_tap;
+  runtime.find_image = [images](const std::string& name) { return images->Find(name); };
   return RuntimeController::Create(store, std::move(runtime));
 }
 
@@ -72,10 +91,18 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const Serve
   // First, so that a bad tokens file, certificate or group stops clownixd before it starts VMs.
   absl::StatusOr<std::unique_ptr<ApiAccess>> access = ApiAccess::Create(options);
   if (!access.ok()) return access.status();
+  absl::StatusOr<std::unique_ptr<ImageCatalog>> images = CreateImageCatalog(options);
+  if (!images.ok()) return images.status();
+  server->images_ = *std::move(images);
+  ImageCatalog* catalog = server->images_.get();
   TopologyStore::Options store_options;
   store_options.work_dir = options.work_dir;
   store_options.rules.admin_prefix = AdminPrefix(options);
   store_options.rules.admin_default = options.admin_default;
+  store_options.rules.default_image = options.default_image;
+  store_options.rules.find_image = [catalog](const std::string& name) {
+    return catalog->Find(name);
+  };
   TopologyStore::Recovery recovery;
   absl::StatusOr<std::unique_ptr<TopologyStore>> store =
       TopologyStore::Create(store_options, &recovery);
@@ -87,7 +114,7 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const Serve
 
   if (options.backends) {
     absl::StatusOr<std::unique_ptr<RuntimeController>> runtime =
-        CreateRuntime(options, server->store_.get());
+        CreateRuntime(options, server->store_.get(), catalog);
     if (!runtime.ok()) return runtime.status();
     server->runtime_ = *std::move(runtime);
   }
@@ -96,7 +123,7 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const Serve
   watch_limits.queue_limit = options.watch_queue_limit;
   server->topology_ = std::make_unique<TopologyService>(server->store_.get(), watch_limits);
   server->machines_ =
-      std::make_unique<MachinesService>(server->store_.get(), server->runtime_.get());
+      std::make_unique<MachinesService>(server->store_.get(), server->runtime_.get(), catalog);
   server->switch_ = std::make_unique<SwitchService>(server->store_.get(), server->runtime_.get());
 
   // Reflection describes what the binary has descriptors for: touching the health descriptor

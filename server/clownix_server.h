@@ -1,7 +1,7 @@
-// ClownixServer: clownixd assembled: the topology store, the runtime controller (switch and VMs,
-// unless backends are off), the gRPC services (Topology, Machines, Switch, grpc.health.v1, server
-// reflection) on the work dir's unix socket and, when asked, a TCP address; who may call what on
-// each is ApiAccess's (api_access.h).
+// ClownixServer: clownixd assembled: the image catalog, the topology store, the runtime controller
+// (switch and VMs, unless backends are off), the gRPC services (Topology, Machines, Switch,
+// grpc.health.v1, server reflection) on the work dir's unix socket and, when asked, a TCP address;
+// who may call what on each is ApiAccess's (api_access.h).
 #ifndef CLOWNIX_SERVER_CLOWNIX_SERVER_H_
 #define CLOWNIX_SERVER_CLOWNIX_SERVER_H_
 
@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
+#include "server/image_catalog.h"
 #include "server/machines_service.h"
 #include "server/runtime_controller.h"
 #include "server/server_options.h"
@@ -41,6 +42,7 @@ class ClownixServer {
   explicit ClownixServer(ServerOptions options) : options_(std::move(options)) {}
 
   const ServerOptions options_;
+  std::unique_ptr<ImageCatalog> images_;
   std::unique_ptr<TopologyStore> store_;
   std::unique_ptr<RuntimeController> runtime_;  // null without backends
   std::unique_ptr<TopologyService> topology_;

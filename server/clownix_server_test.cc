@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
+#include <fstream>
 #include <string>
 
 #include "grpcpp/grpcpp.h"
@@ -27,6 +28,7 @@ class ClownixServerTest : public testing::Test {
     options_.work_dir = dir;
     options_.ip_admin = "10.7.0.1";
     options_.backends = false;  // the topology alone; the runtime has tests of its own
+    options_.image_dir = options_.work_dir + "/images";  // not the host's
     Restart();
   }
   void Restart() {
@@ -272,6 +274,69 @@ TEST_F(ClownixServerTest, MachinesWithoutARuntimeSaySo) {
   clownix::v1::LanStats lan_stats;
   EXPECT_EQ(switch_stub->GetLanStats(&stats_context, stats, &lan_stats).error_code(),
             grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ClownixServerTest, ImagesByName) {
+  auto machines = clownix::v1::Machines::NewStub(channel_);
+  auto list = [&machines] {
+    grpc::ClientContext context;
+    clownix::v1::ListImagesResponse response;
+    EXPECT_TRUE(machines->ListImages(&context, {}, &response).ok());
+    return response;
+  };
+  // The built-in tiny (this test's data), the default.
+  clownix::v1::ListImagesResponse images = list();
+  EXPECT_EQ(images.default_image(), "tiny");
+  ASSERT_EQ(images.images_size(), 1);
+  EXPECT_EQ(images.images(0).name(), "tiny");
+  EXPECT_TRUE(images.images(0).is_default());
+  EXPECT_EQ(images.images(0).default_mem_mib(), 64u);
+  EXPECT_GT(images.images(0).size_bytes(), 0u);
+  EXPECT_GT(images.images(0).contents_size(), 0);
+
+  auto create = [this](const std::string& name, const std::string& image,
+                       clownix::v1::Vm* created = nullptr) {
+    grpc::ClientContext context;
+    clownix::v1::CreateVmRequest request;
+    request.mutable_vm()->set_name(name);
+    request.mutable_vm()->set_image(image);
+    clownix::v1::CreateVmResponse response;
+    grpc::Status status = topology_->CreateVm(&context, request, &response);
+    if (created) *created = response.vm();
+    return status;
+  };
+  clownix::v1::Vm vm;
+  ASSERT_TRUE(create("a", "", &vm).ok());
+  EXPECT_EQ(vm.image(), "tiny");
+  EXPECT_EQ(vm.mem_mib(), 64u);
+  grpc::Status unknown = create("b", "debian");
+  EXPECT_EQ(unknown.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(unknown.error_message(),
+            "vm \"b\": image \"debian\" does not exist; the images are: tiny");
+
+  // Built while clownixd runs: there at once.
+  std::string dir = options_.image_dir + "/debian";
+  ASSERT_EQ(system(("mkdir -p " + dir + " && truncate -s 1M " + dir + "/rootfs.img").c_str()), 0);
+  {
+    std::ofstream manifest(dir + "/image.json");
+    manifest << R"({"name": "debian", "description": "Debian with FRR", "root_fs": "rootfs.img",
+                   "default_mem_mib": 96, "min_mem_mib": 80, "contents": ["frr 8.4.4"],
+                   "recipe_hash": "ab12", "build_seconds": 120})";
+  }
+  images = list();
+  ASSERT_EQ(images.images_size(), 2);
+  EXPECT_EQ(images.images(0).name(), "debian");
+  EXPECT_FALSE(images.images(0).is_default());
+  ASSERT_TRUE(create("b", "debian", &vm).ok());
+  EXPECT_EQ(vm.mem_mib(), 96u);
+
+  // A restart keeps each VM's image.
+  Restart();
+  grpc::ClientContext context;
+  clownix::v1::GetVmRequest get;
+  get.set_name("b");
+  ASSERT_TRUE(topology_->GetVm(&context, get, &vm).ok());
+  EXPECT_EQ(vm.image(), "debian");
 }
 
 }  // namespace

@@ -241,4 +241,17 @@ grpc::ServerUnaryReactor* MachinesService::Reboot(grpc::CallbackServerContext* c
   });
 }
 
+grpc::ServerUnaryReactor* MachinesService::ListImages(grpc::CallbackServerContext* context,
+                                                      const clownix::v1::ListImagesRequest* request,
+                                                      clownix::v1::ListImagesResponse* response) {
+  // A few stat calls, and a read of small files when something changed: fine on this thread.
+  ImageCatalog::Listing listing = images_->List();
+  for (clownix::v1::Image& image : listing.images) *response->add_images() = std::move(image);
+  for (std::string& problem : listing.problems) response->add_problems(std::move(problem));
+  response->set_default_image(images_->default_image());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 }  // namespace clownix::server

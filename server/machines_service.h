@@ -1,11 +1,13 @@
 // MachinesService: clownix.v1.Machines. Checks the VM against the topology, then hands the call
 // to the attached MachineRuntime on a thread of its own (runtime calls block on processes and
-// must not hold a gRPC callback thread). Without a runtime, calls fail with FAILED_PRECONDITION.
+// must not hold a gRPC callback thread). Without a runtime, calls on VMs fail with
+// FAILED_PRECONDITION. ListImages answers from the image catalog, runtime or not.
 #ifndef CLOWNIX_SERVER_MACHINES_SERVICE_H_
 #define CLOWNIX_SERVER_MACHINES_SERVICE_H_
 
 #include "absl/synchronization/mutex.h"
 #include "proto/clownix/v1/machines.grpc.pb.h"
+#include "server/image_catalog.h"
 #include "server/runtime.h"
 #include "server/topology_store.h"
 
@@ -13,9 +15,10 @@ namespace clownix::server {
 
 class MachinesService final : public clownix::v1::Machines::CallbackService {
  public:
-  // `store` must outlive the service; `runtime` may be null (none attached) or must outlive it.
-  MachinesService(TopologyStore* store, MachineRuntime* runtime)
-      : store_(store), runtime_(runtime) {}
+  // `store` and `images` must outlive the service; `runtime` may be null (none attached) or must
+  // outlive it.
+  MachinesService(TopologyStore* store, MachineRuntime* runtime, ImageCatalog* images)
+      : store_(store), runtime_(runtime), images_(images) {}
 
   grpc::ServerUnaryReactor* Exec(grpc::CallbackServerContext* context,
                                  const clownix::v1::ExecRequest* request,
@@ -31,6 +34,9 @@ class MachinesService final : public clownix::v1::Machines::CallbackService {
   grpc::ServerUnaryReactor* Reboot(grpc::CallbackServerContext* context,
                                    const clownix::v1::RebootRequest* request,
                                    clownix::v1::VmResponse* response) override;
+  grpc::ServerUnaryReactor* ListImages(grpc::CallbackServerContext* context,
+                                       const clownix::v1::ListImagesRequest* request,
+                                       clownix::v1::ListImagesResponse* response) override;
 
   // Blocks until no runtime call started by this service is running (at shutdown, after the
   // runtime stopped its VMs, before it is destroyed).
@@ -46,6 +52,7 @@ class MachinesService final : public clownix::v1::Machines::CallbackService {
 
   TopologyStore* const store_;
   MachineRuntime* const runtime_;
+  ImageCatalog* const images_;
   absl::Mutex calls_mu_;
   int calls_in_flight_ ABSL_GUARDED_BY(calls_mu_) = 0;
 };

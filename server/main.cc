@@ -40,7 +40,14 @@ ABSL_FLAG(std::string, tokens_file, "",
 ABSL_FLAG(uint32_t, num_tap, 0, "Host taps to make ready for LANs.");
 ABSL_FLAG(std::string, ip_admin, "",
           "The host's admin IPv4 address; VM n gets X.Y.n/100.n%100 from its first two bytes.");
-ABSL_FLAG(std::string, bulk_dir, "", "Directory with the kernel and root_fs (default: built in).");
+ABSL_FLAG(std::string, bulk_dir, "",
+          "Directory with the kernel and root_fs (default: built in); BULK_DIR/root_fs replaces "
+          "the tiny image's file, and BULK_DIR/images/NAME/ are images too.");
+ABSL_FLAG(std::string, image_dir, "/var/cache/clownix/images",
+          "Where images are: NAME/image.json and the file it names, one directory per image "
+          "(tools/setup.sh builds debian there). Read again when it changes.");
+ABSL_FLAG(std::string, default_image, "tiny",
+          "The image of a VM created without one (`clownix image ls` lists them).");
 ABSL_FLAG(std::string, rsa_public, "", "RSA public key put into each VM for ssh.");
 ABSL_FLAG(std::string, rsa_private, "",
           "Accepted for the seed's command line and ignored (clownixd never uses the private "
@@ -98,6 +105,8 @@ int main(int argc, char** argv) {
   flags.num_tap = absl::GetFlag(FLAGS_num_tap);
   flags.ip_admin = absl::GetFlag(FLAGS_ip_admin);
   flags.bulk_dir = absl::GetFlag(FLAGS_bulk_dir);
+  flags.image_dir = absl::GetFlag(FLAGS_image_dir);
+  flags.default_image = absl::GetFlag(FLAGS_default_image);
   flags.rsa_public = absl::GetFlag(FLAGS_rsa_public);
   flags.rsa_private = absl::GetFlag(FLAGS_rsa_private);
   flags.root_fs = absl::GetFlag(FLAGS_root_fs);

@@ -140,6 +140,23 @@ void SetAdmin(Vm& vm, bool admin, const RuleOptions& options) {
   }
 }
 
+// The image of a VM being created or changed, or why it cannot have it; `owner` leads the message.
+absl::StatusOr<clownix::v1::Image> LookupImage(const std::string& owner, const RuleOptions& options,
+                                               const std::string& name) {
+  absl::StatusOr<clownix::v1::Image> image = FindImage(options, name);
+  if (!image.ok()) {
+    return absl::Status(image.status().code(), absl::StrCat(owner, ": ", image.status().message()));
+  }
+  return image;
+}
+
+absl::Status CheckMinMem(const std::string& owner, uint32_t mem, const clownix::v1::Image& image) {
+  if (mem >= image.min_mem_mib()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat(owner, ": mem_mib ", mem, " is below the ",
+                                                 image.min_mem_mib(), " MiB that image ",
+                                                 Quote(image.name()), " needs (its min_mem_mib)"));
+}
+
 bool IsStopped(VmState state) {
   return state == clownix::v1::VM_STATE_DEFINED || state == clownix::v1::VM_STATE_STOPPED ||
          state == clownix::v1::VM_STATE_CRASHED;
@@ -150,9 +167,13 @@ absl::StatusOr<Changes> CreateVm(const TopologyState& state, const Vm& spec,
   if (absl::Status s = common::ValidateName("vm", spec.name()); !s.ok()) return s;
   std::string owner = absl::StrCat("vm ", Quote(spec.name()));
   if (absl::Status s = ValidateLabels(owner, spec.labels()); !s.ok()) return s;
-  uint32_t mem = spec.mem_mib() ? spec.mem_mib() : common::kDefaultMemMib;
+  absl::StatusOr<clownix::v1::Image> image =
+      LookupImage(owner, options, spec.image().empty() ? options.default_image : spec.image());
+  if (!image.ok()) return image.status();
+  uint32_t mem = spec.mem_mib() ? spec.mem_mib() : image->default_mem_mib();
   uint32_t nics = spec.nic_count() ? spec.nic_count() : 1;
   if (absl::Status s = CheckMemAndNics(owner, mem, nics); !s.ok()) return s;
+  if (absl::Status s = CheckMinMem(owner, mem, *image); !s.ok()) return s;
   if (state.FindVm(spec.name()))
     return absl::AlreadyExistsError(absl::StrCat(owner, " already exists"));
   uint32_t number = state.NextVmNumber();
@@ -166,6 +187,7 @@ absl::StatusOr<Changes> CreateVm(const TopologyState& state, const Vm& spec,
   vm.set_mem_mib(mem);
   vm.set_nic_count(nics);
   *vm.mutable_labels() = spec.labels();
+  vm.set_image(image->name());
   vm.set_state(clownix::v1::VM_STATE_DEFINED);
   SetAdmin(vm, spec.has_admin() ? spec.admin() : options.admin_default, options);
   for (uint32_t i = 0; i < nics; ++i) {
@@ -183,16 +205,28 @@ absl::StatusOr<Changes> UpdateVm(const TopologyState& state, const Vm& spec,
   std::string owner = absl::StrCat("vm ", Quote(spec.name()));
   if (absl::Status s = ValidateLabels(owner, spec.labels()); !s.ok()) return s;
   Vm vm = **current;
-  uint32_t mem = spec.mem_mib() ? spec.mem_mib() : common::kDefaultMemMib;
+  // Empty: unchanged, like `admin` below.
+  const std::string image_name = spec.image().empty() ? vm.image() : spec.image();
+  const bool image_changes = image_name != vm.image();
+  absl::StatusOr<clownix::v1::Image> image = LookupImage(owner, options, image_name);
+  // The VM's own image may have gone since; that stops it from booting (at Start), not from
+  // being relabeled. Its memory then stays as it is unless given.
+  if (!image.ok() && image_changes) return image.status();
+  uint32_t mem = spec.mem_mib() ? spec.mem_mib()
+                 : image.ok()   ? image->default_mem_mib()
+                                : vm.mem_mib();
   uint32_t nics = spec.nic_count() ? spec.nic_count() : 1;
   if (absl::Status s = CheckMemAndNics(owner, mem, nics); !s.ok()) return s;
+  if (image.ok() && (image_changes || mem != vm.mem_mib())) {
+    if (absl::Status s = CheckMinMem(owner, mem, *image); !s.ok()) return s;
+  }
   // Absent: unchanged (a file that does not mention it must not flip it with the server's default).
   bool admin = spec.has_admin() ? spec.admin() : vm.admin();
-  if ((mem != vm.mem_mib() || nics != vm.nic_count() || admin != vm.admin()) &&
+  if ((mem != vm.mem_mib() || nics != vm.nic_count() || admin != vm.admin() || image_changes) &&
       !IsStopped(vm.state())) {
     return absl::FailedPreconditionError(
         absl::StrCat(owner, " is ", VmState_Name(vm.state()),
-                     ": stop it before changing mem_mib, nic_count or admin"));
+                     ": stop it before changing mem_mib, nic_count, admin or image"));
   }
   for (uint32_t i = nics; i < vm.nic_count(); ++i) {
     if (!vm.nics(i).lan().empty()) {
@@ -202,6 +236,7 @@ absl::StatusOr<Changes> UpdateVm(const TopologyState& state, const Vm& spec,
     }
   }
   vm.set_mem_mib(mem);
+  vm.set_image(image_name);
   if (admin != vm.admin()) SetAdmin(vm, admin, options);
   *vm.mutable_labels() = spec.labels();
   while (vm.nics_size() > static_cast<int>(nics)) vm.mutable_nics()->RemoveLast();
@@ -390,6 +425,16 @@ absl::StatusOr<Changes> SetLinkStatus(const TopologyState& state, const LinkStat
 }
 
 }  // namespace
+
+absl::StatusOr<clownix::v1::Image> FindImage(const RuleOptions& options, const std::string& name) {
+  if (options.find_image) return options.find_image(name);
+  if (absl::Status s = common::ValidateName("image", name); !s.ok()) return s;
+  clownix::v1::Image image;
+  image.set_name(name);
+  image.set_default_mem_mib(common::kDefaultMemMib);
+  image.set_min_mem_mib(common::kMinMemMib);
+  return image;
+}
 
 absl::Status ValidateImpairment(const std::string& what, const Impairment& impairment) {
   constexpr uint32_t kMaxDelayUs = 10'000'000;

@@ -1,6 +1,10 @@
 #include "server/mutation_rules.h"
 
+#include <map>
+
+#include "absl/strings/str_join.h"
 #include "common/seed_rules.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace clownix::server {
@@ -255,6 +259,130 @@ TEST_F(MutationRulesTest, AdminChangesOnlyWhileTheVmDoesNotRun) {
   ASSERT_TRUE(Do(update).ok());
   EXPECT_TRUE(state_.FindVm("a")->admin());
   EXPECT_EQ(state_.FindVm("a")->admin_ip(), "10.1.0.1");
+}
+
+// Images as a catalog gives them: tiny (64 MiB, at least 48) and debian (96, at least 80).
+class ImageRulesTest : public MutationRulesTest {
+ protected:
+  void SetUp() override {
+    AddImage("tiny", 64, 48);
+    AddImage("debian", 96, 80);
+    options_.find_image = [this](const std::string& name) -> absl::StatusOr<clownix::v1::Image> {
+      auto it = images_.find(name);
+      if (it != images_.end()) return it->second;
+      std::vector<std::string> names;
+      for (const auto& [existing, image] : images_) names.push_back(existing);
+      return absl::NotFoundError(
+          "image \"" + name + "\" does not exist; the images are: " + absl::StrJoin(names, ", "));
+    };
+  }
+  void AddImage(const std::string& name, uint32_t default_mem, uint32_t min_mem) {
+    clownix::v1::Image& image = images_[name];
+    image.set_name(name);
+    image.set_default_mem_mib(default_mem);
+    image.set_min_mem_mib(min_mem);
+  }
+  static Mutation VmOn(const std::string& name, const std::string& image, uint32_t mem = 0) {
+    Mutation m = Vm(name, 1, mem);
+    m.mutable_create_vm()->mutable_vm()->set_image(image);
+    return m;
+  }
+  Mutation Update(const std::string& name) {
+    Mutation m;
+    *m.mutable_update_vm() = *state_.FindVm(name);
+    m.mutable_update_vm()->clear_image();
+    m.mutable_update_vm()->set_mem_mib(0);
+    return m;
+  }
+  void SetState(const std::string& name, clownix::v1::VmState state) {
+    Mutation m;
+    m.mutable_vm_status()->set_name(name);
+    m.mutable_vm_status()->set_state(state);
+    ASSERT_TRUE(Do(m).ok());
+  }
+
+  std::map<std::string, clownix::v1::Image> images_;
+};
+
+TEST_F(ImageRulesTest, CreateTakesTheDefaultImageAndItsMemory) {
+  auto tiny = Do(Vm("a", 1));
+  ASSERT_TRUE(tiny.ok()) << tiny.status();
+  EXPECT_EQ((*tiny)[0].vm().image(), "tiny");
+  EXPECT_EQ((*tiny)[0].vm().mem_mib(), 64u);
+  options_.default_image = "debian";
+  auto debian = Do(Vm("b", 1));
+  ASSERT_TRUE(debian.ok()) << debian.status();
+  EXPECT_EQ((*debian)[0].vm().image(), "debian");
+  EXPECT_EQ((*debian)[0].vm().mem_mib(), 96u);
+  auto asked = Do(VmOn("c", "tiny", 100));
+  ASSERT_TRUE(asked.ok()) << asked.status();
+  EXPECT_EQ((*asked)[0].vm().image(), "tiny");
+  EXPECT_EQ((*asked)[0].vm().mem_mib(), 100u);
+}
+
+TEST_F(ImageRulesTest, UnknownImagesAreNotFoundAndTooLittleMemoryIsInvalid) {
+  auto unknown = Do(VmOn("a", "gentoo"));
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(unknown.status().message(),
+            "vm \"a\": image \"gentoo\" does not exist; the images are: debian, tiny");
+  options_.find_image = nullptr;  // without a catalog a bad name is still refused
+  EXPECT_EQ(Code(VmOn("a", "../etc")), absl::StatusCode::kInvalidArgument);
+  SetUp();
+
+  auto small = Do(VmOn("a", "debian", 64));
+  EXPECT_EQ(small.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(small.status().message(),
+            "vm \"a\": mem_mib 64 is below the 80 MiB that image \"debian\" needs (its "
+            "min_mem_mib)");
+  EXPECT_TRUE(Do(VmOn("a", "debian", 80)).ok());
+}
+
+TEST_F(ImageRulesTest, TheImageChangesOnlyWhileTheVmDoesNotRun) {
+  ASSERT_TRUE(Do(Vm("a", 1)).ok());
+  // Empty keeps it; so does the same name again.
+  auto same = Do(Update("a"));
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_TRUE(same->empty());
+
+  Mutation to_debian = Update("a");
+  to_debian.mutable_update_vm()->set_image("debian");
+  auto changed = Do(to_debian);  // DEFINED: allowed; mem 0 is the new image's default
+  ASSERT_TRUE(changed.ok()) << changed.status();
+  ASSERT_EQ(changed->size(), 1u);
+  EXPECT_EQ((*changed)[0].type(), Change::UPDATED);
+  EXPECT_EQ(state_.FindVm("a")->image(), "debian");
+  EXPECT_EQ(state_.FindVm("a")->mem_mib(), 96u);
+
+  Mutation back = Update("a");
+  back.mutable_update_vm()->set_image("tiny");
+  SetState("a", clownix::v1::VM_STATE_RUNNING);
+  auto refused = Do(back);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(refused.status().message(), ::testing::HasSubstr("image"));
+  SetState("a", clownix::v1::VM_STATE_STOPPED);
+  ASSERT_TRUE(Do(back).ok());
+  EXPECT_EQ(state_.FindVm("a")->image(), "tiny");
+  EXPECT_EQ(state_.FindVm("a")->mem_mib(), 64u);
+
+  Mutation unknown = Update("a");
+  unknown.mutable_update_vm()->set_image("gentoo");
+  EXPECT_EQ(Code(unknown), absl::StatusCode::kNotFound);
+  Mutation small = Update("a");
+  small.mutable_update_vm()->set_image("debian");
+  small.mutable_update_vm()->set_mem_mib(64);
+  EXPECT_EQ(Code(small), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(ImageRulesTest, AVmWhoseImageWentAwayCanStillBeRelabeled) {
+  ASSERT_TRUE(Do(VmOn("a", "debian", 128)).ok());
+  SetState("a", clownix::v1::VM_STATE_RUNNING);
+  images_.erase("debian");
+  Mutation relabel = Update("a");
+  (*relabel.mutable_update_vm()->mutable_labels())["role"] = "router";
+  auto done = Do(relabel);
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_EQ(state_.FindVm("a")->mem_mib(), 128u);  // its image's default is unknown: kept
+  EXPECT_EQ(state_.FindVm("a")->image(), "debian");
 }
 
 TEST_F(MutationRulesTest, ImpairmentsNeedALinkAndSaneValues) {

@@ -330,7 +330,17 @@ void Reconciler::ReconcileVm(const std::string& name) {
     spec.nics = want;
     // Without the admin network the guest gets no eth0 at all; eth1.. keep their numbers.
     if (desired->admin()) spec.nics[0] = sw_->ControlPath(kAdminLan);
-    if (absl::Status s = vms_->Start(spec); !s.ok()) {
+    absl::Status s = absl::OkStatus();
+    if (options_.find_image) {
+      absl::StatusOr<clownix::v1::Image> image = options_.find_image(desired->image());
+      if (image.ok()) {
+        spec.root_fs = image->root_fs();
+      } else {
+        s = image.status();
+      }
+    }
+    if (s.ok()) s = vms_->Start(spec);
+    if (!s.ok()) {
       // The VM's state says it; the log keeps the moment.
       Log(LogLevel::kWarning, absl::StrCat(VmWhat(name), " failed to start: ", s.ToString()));
       ReportVm(name, clownix::v1::VM_STATE_CRASHED, absl::StrCat("failed to start: ", s.message()));

@@ -12,6 +12,7 @@
 // compares states instead of replaying commands, so a restart of clownixd (everything dirty,
 // running VMs adopted) or of the switch converges the same way.
 //
+// A VM boots on the file of its image (Vm.image, looked up at each boot: Options::find_image).
 // A VM whose state is DEFINED, BOOTING or RUNNING is meant to run; STOPPED or CRASHED ones are
 // not (StartVm makes one DEFINED again); STOPPING ones are being halted. A VM's eth0 sits on the
 // admin LAN (kAdminLan) from its boot on, and only if its `admin` is true (otherwise it has no
@@ -35,6 +36,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -64,6 +66,10 @@ class Reconciler final : public WatchSubscriber {
     std::string saved_ports_path;
     absl::Duration retry_delay = absl::Seconds(1);
     absl::Duration max_retry_delay = absl::Seconds(30);
+    // The image called `name` (ImageCatalog::Find): a VM boots on its root_fs, looked up at each
+    // boot; an image that is gone (NOT_FOUND) leaves the VM CRASHED, "failed to start: " and
+    // why. Unset: VMs boot on the runtime's default root file system.
+    std::function<absl::StatusOr<clownix::v1::Image>(const std::string& name)> find_image;
   };
 
   // Takes over the running network and returns once it matches the topology: VMs meant to run

@@ -4,7 +4,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "gtest/gtest.h"
 #include "server/testing/fake_switch_driver.h"
@@ -133,6 +135,7 @@ class ReconcilerTest : public ::testing::Test {
     options.saved_ports_path = dir_ + "/ports.saved";
     options.retry_delay = absl::Milliseconds(1);
     options.max_retry_delay = absl::Milliseconds(10);
+    options.find_image = find_image_;
     reconciler_ = Reconciler::Create(store_.get(), queue_.get(), &vms_, sw_.get(), options);
   }
 
@@ -199,6 +202,7 @@ class ReconcilerTest : public ::testing::Test {
   std::unique_ptr<ReconcileQueue> queue_;
   std::unique_ptr<FakeSwitchDriver> sw_;
   std::unique_ptr<Reconciler> reconciler_;
+  std::function<absl::StatusOr<clownix::v1::Image>(const std::string&)> find_image_;
 };
 
 TEST_F(ReconcilerTest, ADefinedVmBootsWithItsNicsAndItsLinkComesUp) {
@@ -403,6 +407,32 @@ TEST_F(ReconcilerTest, OneVmFailingToStartLeavesTheOthersRunning) {
   vms_.FailStart("b", absl::OkStatus(), 0);
   ASSERT_TRUE(reconciler_->StartVm("b").ok());
   EXPECT_EQ(Vm("b").state(), clownix::v1::VM_STATE_RUNNING);
+}
+
+TEST_F(ReconcilerTest, AVmBootsOnItsImagesFileAndOneWhoseImageIsGoneCrashesSayingSo) {
+  find_image_ = [](const std::string& name) -> absl::StatusOr<clownix::v1::Image> {
+    if (name != "tiny") {
+      return absl::NotFoundError("image \"" + name + "\" does not exist; the images are: tiny");
+    }
+    clownix::v1::Image image;
+    image.set_name(name);
+    image.set_root_fs("/images/.tiny-v1/rootfs.img");
+    return image;
+  };
+  StartReconciler();
+  Apply(CreateVm("a"));  // the default image
+  EXPECT_EQ(Vm("a").image(), "tiny");
+  EXPECT_EQ(vms_.last_spec("a").root_fs, "/images/.tiny-v1/rootfs.img");
+  EXPECT_EQ(Vm("a").state(), clownix::v1::VM_STATE_RUNNING);
+
+  Mutation on_debian = CreateVm("b");
+  on_debian.mutable_create_vm()->mutable_vm()->set_image("debian");
+  Apply(on_debian);
+  clownix::v1::Vm b = Vm("b");
+  EXPECT_EQ(b.state(), clownix::v1::VM_STATE_CRASHED);
+  EXPECT_EQ(b.state_reason(),
+            "failed to start: image \"debian\" does not exist; the images are: tiny");
+  EXPECT_EQ(vms_.starts("b"), 0);
 }
 
 TEST_F(ReconcilerTest, ALanTheSwitchCannotCreateNowIsRetriedAndItsNicsFollow) {

@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<RuntimeController>> RuntimeController::Create(Top
   if (absl::Status s = controller->CreateTaps(); !s.ok()) return s;
   Reconciler::Options reconciler;
   reconciler.saved_ports_path = controller->options_.work_dir + "/ports.saved";
+  reconciler.find_image = controller->options_.find_image;
   controller->reconciler_ =
       Reconciler::Create(store, &controller->queue_, controller->vm_driver_.get(),
                          controller->switch_driver_.get(), std::move(reconciler));

@@ -41,6 +41,8 @@ class RuntimeController final : public MachineRuntime, public SwitchBackend {
     std::string admin_tap = "clownix0";
     // Taps tap0..tapN-1 defined in the topology at start, as the seed's switch offered.
     uint32_t num_tap = 0;
+    // The image called `name` (ImageCatalog::Find): what VMs boot (Reconciler::Options).
+    std::function<absl::StatusOr<clownix::v1::Image>(const std::string& name)> find_image;
   };
 
   // Starts the switch and vmm, adopts running VMs, sets up the admin tap and reconciles

@@ -169,6 +169,9 @@ absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions options,
     return absl::InvalidArgumentError(
         absl::StrCat("num_tap ", options.num_tap, " is out of range 0..", kMaxTaps));
   }
+  if (absl::Status s = common::ValidateName("image", options.default_image); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--default_image: ", s.message()));
+  }
   if (!options.ip_admin.empty() && !options.admin_prefix()) {
     return absl::InvalidArgumentError(
         absl::StrCat("ip_admin \"", options.ip_admin, "\" is not an IPv4 address"));

@@ -37,6 +37,11 @@ struct ServerOptions {
   // The host's admin address; VMs get X.Y.vm/100.vm%100 from its first two bytes.
   std::string ip_admin;
   std::string bulk_dir;
+  // Where images are (image_catalog.h): one directory NAME/ per image. BULK_DIR/images, when
+  // there, comes first.
+  std::string image_dir = "/var/cache/clownix/images";
+  // The image of a VM created without one (Vm.image).
+  std::string default_image = "tiny";
   // Public key file put into every VM; empty: a key pair is generated into the work dir.
   std::string rsa_public;
   // Accepted for the seed's command line and never read: clownixd only installs public keys.

@@ -136,6 +136,11 @@ TEST(ResolveServerOptions, BadValuesAreNamed) {
   EXPECT_FALSE(ResolveServerOptions({}, {}).ok());
   flags.work_dir = "/" + std::string(61, 'd');
   EXPECT_FALSE(ResolveServerOptions(flags, {}).ok());
+  flags.work_dir = "/w";
+  flags.default_image = "../debian";
+  auto bad_image = ResolveServerOptions(flags, {});
+  EXPECT_EQ(bad_image.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad_image.status().message().find("--default_image"), std::string::npos);
 }
 
 TEST(ResolveServerOptions, VmUsersLieAboveSystemUsersAndBelowTwoToThe31) {

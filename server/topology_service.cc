@@ -216,7 +216,7 @@ grpc::ServerUnaryReactor* TopologyService::Apply(grpc::CallbackServerContext* co
                                                  clownix::v1::ApplyResponse* response) {
   absl::StatusOr<std::vector<PlannedStep>> plan;
   store_->Read([&](const TopologyState& state) {
-    plan = PlanApply(state, *request);
+    plan = PlanApply(state, *request, store_->rule_options());
     response->set_revision(state.revision());
   });
   if (!plan.ok()) return FinishNow(context, plan.status());

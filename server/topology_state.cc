@@ -57,6 +57,8 @@ void TopologyState::UpsertVm(const clownix::v1::Vm& vm) {
   }
   // Journals and snapshots written before Vm.admin existed: every VM had the admin network.
   if (!it->second.has_admin()) it->second.set_admin(true);
+  // ... and they all ran the one image there was.
+  if (it->second.image().empty()) it->second.set_image(kBuiltinImage);
   if (!inserted) return;
   uint32_t number = vm.number();
   if (number > max_vm_number_) {

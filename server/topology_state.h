@@ -4,7 +4,8 @@
 // computed by mutation_rules) and upserts or erases the objects it names. The same Apply serves
 // the writer's working copy, the readers' committed copy and journal replay, so the three cannot
 // disagree. Indexes (links per LAN, free VM numbers) keep every rule check O(log n). A VM
-// recorded without `admin` (a journal or snapshot older than that field) is read as having it.
+// recorded without `admin` (a journal or snapshot older than that field) is read as having it,
+// and one recorded without `image` as running kBuiltinImage, the only image there was.
 #ifndef CLOWNIX_SERVER_TOPOLOGY_STATE_H_
 #define CLOWNIX_SERVER_TOPOLOGY_STATE_H_
 
@@ -20,6 +21,10 @@
 namespace clownix::server {
 
 class LabelSelector;
+
+// The built-in image (Bazel builds it with clownixd): the default of --default_image, and the
+// image of every VM recorded before Vm.image existed.
+inline constexpr char kBuiltinImage[] = "tiny";
 
 // "vm1/eth1" for a VM NIC, "tap:t0" for a tap: the key of a link, and how plans name it.
 std::string EndpointKey(const clownix::v1::Endpoint& endpoint);

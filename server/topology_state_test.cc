@@ -120,8 +120,8 @@ TEST(TopologyStateTest, FreedVmNumbersAreReusedSmallestFirst) {
 TEST(TopologyStateTest, NetworkRoundTrip) {
   Network network = Parse<Network>(R"pb(
     revision: 42
-    vms { name: "a" number: 1 admin: true }
-    vms { name: "b" number: 5 admin: false }
+    vms { name: "a" number: 1 admin: true image: "tiny" }
+    vms { name: "b" number: 5 admin: false image: "debian" }
     lans { name: "l" }
     taps { name: "t" lan: "l" }
     links {
@@ -159,6 +159,16 @@ TEST(TopologyStateTest, AVmRecordedBeforeTheAdminFieldHasTheAdminNetwork) {
       TopologyState::FromNetwork(Parse<Network>(R"pb(vms { name: "b" number: 1 })pb"));
   ASSERT_TRUE(old.ok()) << old.status();
   EXPECT_TRUE(old->FindVm("b")->has_admin() && old->FindVm("b")->admin());
+}
+
+TEST(TopologyStateTest, AVmRecordedBeforeTheImageFieldRunsTheBuiltinImage) {
+  TopologyState state;
+  state.Apply(VmEvent(1, Change::CREATED, "a", 1));
+  EXPECT_EQ(state.FindVm("a")->image(), kBuiltinImage);
+  absl::StatusOr<TopologyState> old =
+      TopologyState::FromNetwork(Parse<Network>(R"pb(vms { name: "b" number: 1 })pb"));
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->FindVm("b")->image(), "tiny");
 }
 
 TEST(TopologyStateTest, FromNetworkRefusesABrokenSnapshot) {

@@ -81,6 +81,8 @@ class TopologyStore {
   uint64_t revision() const;
 
   WatchHub& hub() { return *hub_; }
+  // The rules' options the store was made with.
+  const RuleOptions& rule_options() const { return options_.rules; }
 
   // Finishes the queued requests, stops the writer and ends every watch. Idempotent.
   void Shutdown();

@@ -21,12 +21,14 @@ namespace clownix::server {
 class VmDriver {
  public:
   // A VM to boot. `nics`: interface index (0 for the admin eth0) -> the control socket of the
-  // LAN it plugs into (SwitchDriver::ControlPath).
+  // LAN it plugs into (SwitchDriver::ControlPath). `root_fs`: the file of its image (Vm.image),
+  // an absolute path; empty: the runtime's default root file system.
   struct Spec {
     std::string name;
     int number = 0;
     int mem_mib = 0;
     std::map<int, std::string> nics;
+    std::string root_fs;
   };
 
   // A VM that runs. `state`: VM_STATE_BOOTING until its guest agent answers, then

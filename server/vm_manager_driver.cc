@@ -34,6 +34,7 @@ absl::Status VmManagerDriver::Start(const Spec& spec) {
   vm.name = spec.name;
   vm.number = spec.number;
   vm.mem_mib = spec.mem_mib;
+  vm.root_fs = spec.root_fs;
   for (const auto& [index, ctl_path] : spec.nics) vm.nics.push_back({index, ctl_path});
   return manager_->Start(vm);
 }

@@ -140,7 +140,7 @@ absl::Status Commit(TopologyState& state, const Mutation& mutation, const RuleOp
 }
 
 void RunApply(TopologyState& state, const v1::ApplyRequest& request, const RuleOptions& options) {
-  absl::StatusOr<std::vector<PlannedStep>> plan = PlanApply(state, request);
+  absl::StatusOr<std::vector<PlannedStep>> plan = PlanApply(state, request, options);
   if (!plan.ok()) {
     if (plan.status().code() != absl::StatusCode::kInvalidArgument) {
       Fail("a plan is refused with another code than INVALID_ARGUMENT: " + plan.status().ToString(),
@@ -154,7 +154,7 @@ void RunApply(TopologyState& state, const v1::ApplyRequest& request, const RuleO
     all_ok = Commit(state, step.mutation, options).ok() && all_ok;
   }
   if (!all_ok) return;
-  absl::StatusOr<std::vector<PlannedStep>> again = PlanApply(state, request);
+  absl::StatusOr<std::vector<PlannedStep>> again = PlanApply(state, request, options);
   if (!again.ok()) Fail("an applied request is refused: " + again.status().ToString(), request);
   if (!again->empty()) {
     Fail(absl::StrCat("an applied request does not converge; next step: ",
