@@ -9,6 +9,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -60,11 +61,9 @@ absl::Status Problem(const std::string& file, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(file, ": ", what));
 }
 
-// Reads the image whose manifest is `manifest_path`. `expected_name`: the directory's name, which
-// the manifest must give ("" for the built-in image). `root_fs_override`: a file that replaces
-// the one the manifest names. The error names the file and the field.
+// Reads the image whose manifest is `manifest_path`. `root_fs_override`: a file that replaces the
+// one the manifest names. The error names the file and the field.
 absl::StatusOr<clownix::v1::Image> LoadImage(const std::string& manifest_path,
-                                             const std::string& expected_name,
                                              const std::string& root_fs_override,
                                              std::string* root_fs_key) {
   absl::StatusOr<std::string> text = common::ReadFile(manifest_path, kMaxManifestBytes);
@@ -96,10 +95,6 @@ absl::StatusOr<clownix::v1::Image> LoadImage(const std::string& manifest_path,
   }
   if (absl::Status s = common::ValidateName("image", manifest.name()); !s.ok()) {
     return Problem(manifest_path, absl::StrCat("field \"name\": ", s.message()));
-  }
-  if (!expected_name.empty() && manifest.name() != expected_name) {
-    return Problem(manifest_path, absl::StrCat("field \"name\" is \"", manifest.name(),
-                                               "\" but the directory is \"", expected_name, "\""));
   }
   const std::string& file = manifest.root_fs();
   std::vector<absl::string_view> parts = absl::StrSplit(file, '/');
@@ -214,16 +209,22 @@ ImageCatalog::Loaded ImageCatalog::Load() const {
     }
     for (const std::string& name : *names) {
       if (loaded.images.count(name)) continue;  // an earlier directory has it
+      std::string manifest = absl::StrCat(dir, "/", name, "/", kManifestFile);
       std::string key;
-      absl::StatusOr<clownix::v1::Image> image =
-          LoadImage(absl::StrCat(dir, "/", name, "/", kManifestFile), name, "", &key);
+      absl::StatusOr<clownix::v1::Image> image = LoadImage(manifest, "", &key);
+      if (image.ok() && image->name() != name) {
+        // NAME-RECIPEHASH/, a version of NAME that NAME/ links to (or did): not an image itself.
+        if (absl::StartsWith(name, image->name() + "-")) continue;
+        image = Problem(manifest, absl::StrCat("field \"name\" is \"", image->name(),
+                                               "\" but the directory is \"", name, "\""));
+      }
       add(name, std::move(image), std::move(key));
     }
   }
   if (!options_.builtin_manifest.empty()) {
     std::string key;
     absl::StatusOr<clownix::v1::Image> image =
-        LoadImage(options_.builtin_manifest, "", options_.builtin_root_fs, &key);
+        LoadImage(options_.builtin_manifest, options_.builtin_root_fs, &key);
     if (!image.ok() || !loaded.images.count(image->name())) {
       add(image.ok() ? image->name() : kBuiltinImage, std::move(image), std::move(key));
     }

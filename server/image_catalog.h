@@ -7,9 +7,10 @@
 // come from, in this order, the first of a name winning: each directory of Options::dirs
 // (BULK_DIR/images, then --image_dir), then the built-in image (`tiny`, which Bazel builds with
 // clownixd; the seed's BULK_DIR/root_fs replaces its file). Entries whose name is not an image
-// name ("debian.new", ".tmp") are not images and are skipped; an image whose image.json is
-// missing or broken, or whose file is missing, is left out with a problem naming the file and
-// the field, logged once and reported by List, and the others still work.
+// name ("debian.new", ".tmp") are not images and are skipped, and so are versions: NAME-X/ whose
+// image.json names NAME (the build's NAME-RECIPEHASH/, which NAME/ links to). An image whose
+// image.json is missing or broken, or whose file is missing, is left out with a problem naming
+// the file and the field, logged once and reported by List, and the others still work.
 //
 // How it stays current: every call stats what the last read found (each directory, its entries,
 // their image.json and image files: a few stat calls per image) and reads everything again only

@@ -190,28 +190,31 @@ TEST_F(ImageCatalogTest, ImagesBuiltWhileRunningAppearAndSymlinkSwapsAreSeen) {
   std::unique_ptr<ImageCatalog> catalog = Catalog();
   EXPECT_THAT(catalog->List().images, IsEmpty());
 
-  // A versioned directory outside the catalog's names, and NAME -> it.
-  MakeImage("images/.debian-v1", Manifest("debian", 96, 80));
-  ASSERT_EQ(symlink(".debian-v1", (images_ + "/debian").c_str()), 0);
+  // A versioned directory as the build makes it (NAME-RECIPEHASH), and NAME -> it.
+  MakeImage("images/debian-0123abcd", Manifest("debian", 96, 80));
+  ASSERT_EQ(symlink("debian-0123abcd", (images_ + "/debian").c_str()), 0);
   absl::StatusOr<clownix::v1::Image> debian = catalog->Find("debian");
   ASSERT_TRUE(debian.ok()) << debian.status();
-  EXPECT_EQ(debian->root_fs(), images_ + "/.debian-v1/rootfs.img");  // the real path
+  EXPECT_EQ(debian->root_fs(), images_ + "/debian-0123abcd/rootfs.img");  // the real path
   EXPECT_EQ(debian->default_mem_mib(), 96u);
+  ImageCatalog::Listing listing = catalog->List();
+  EXPECT_THAT(listing.images, SizeIs(1));  // the version is not an image of its own
+  EXPECT_THAT(listing.problems, IsEmpty());
 
   // A rebuild: a new version, then the symlink replaced by rename (as `ln -sfn` does).
-  MakeImage("images/.debian-v2", Manifest("debian", 128, 80));
-  ASSERT_EQ(symlink(".debian-v2", (images_ + "/debian.tmp").c_str()), 0);
-  ASSERT_EQ(rename((images_ + "/debian.tmp").c_str(), (images_ + "/debian").c_str()), 0);
+  MakeImage("images/debian-4567ef01", Manifest("debian", 128, 80));
+  ASSERT_EQ(symlink("debian-4567ef01", (images_ + "/.debian.link").c_str()), 0);
+  ASSERT_EQ(rename((images_ + "/.debian.link").c_str(), (images_ + "/debian").c_str()), 0);
   debian = catalog->Find("debian");
   ASSERT_TRUE(debian.ok()) << debian.status();
-  EXPECT_EQ(debian->root_fs(), images_ + "/.debian-v2/rootfs.img");
+  EXPECT_EQ(debian->root_fs(), images_ + "/debian-4567ef01/rootfs.img");
   EXPECT_EQ(debian->default_mem_mib(), 128u);
 
   // A manifest rewritten in place (its size changes: timestamps may not, within one tick), and
   // an image file that grows.
-  Write(images_ + "/.debian-v2/image.json", Manifest("debian", 1024, 80));
+  Write(images_ + "/debian-4567ef01/image.json", Manifest("debian", 1024, 80));
   EXPECT_EQ(catalog->Find("debian")->default_mem_mib(), 1024u);
-  ASSERT_EQ(truncate((images_ + "/.debian-v2/rootfs.img").c_str(), 2 << 20), 0);
+  ASSERT_EQ(truncate((images_ + "/debian-4567ef01/rootfs.img").c_str(), 2 << 20), 0);
   EXPECT_EQ(catalog->List().images[0].size_bytes(), 2u << 20);
 
   // Removed.
