@@ -325,7 +325,8 @@ TEST_P(VmManagerImageTest, HotPlugsANicThenPingsAndSshsOverIt) {
   ASSERT_TRUE(manager_->DetachNic("h1", 1).ok());
   EXPECT_EQ(Run("h1", "test -e /sys/class/net/eth1; echo $?"), "1\n");
   EXPECT_EQ(manager_->DetachNic("h1", 1).code(), absl::StatusCode::kNotFound);
-  EXPECT_EQ(manager_->Exec("h1", "ping -c 1 -W 1 10.0.0.12", absl::Seconds(10))->exit_code, 1);
+  // No way there any more (busybox's ping says so with 1, Debian's with 2).
+  EXPECT_NE(manager_->Exec("h1", "ping -c 1 -W 1 10.0.0.12", absl::Seconds(10))->exit_code, 0);
 }
 
 TEST_F(VmManagerTest, BadInputIsRefusedAndLeavesNothing) {
