@@ -118,6 +118,12 @@ cleanup() {
 }
 trap cleanup EXIT
 tree=$work/tree
+# The recipe as hashed: later edits of the working tree do not leak into this build.
+mkdir -p "$work/recipe"
+cp -a "$here/guest" "$here/packages.txt" "$work/recipe/"
+[[ -f $here/packages.lock ]] && cp -a "$here/packages.lock" "$work/recipe/"
+cp -a "$agent" "$work/recipe/clownix-agent"
+if [[ $(recipe_hash) != "$hash" ]]; then die "the recipe changed while the build started: run it again"; fi
 
 # Online (deb.debian.org answers) the apt lists are fetched fresh; offline a build can still work
 # from the lists and .debs the last one left in the cache directory.
@@ -148,9 +154,9 @@ mkdir -p "$work/etc"
 if ((!update_lock)) && [[ -f $lock ]]; then
   awk '!/^#/ && NF == 2 {
          printf "Package: %s\nPin: version %s\nPin-Priority: 1001\n\n", $1, $2
-       }' "$lock" >"$work/etc/preferences"
+       }' "$work/recipe/packages.lock" >"$work/etc/preferences"
 fi
-mapfile -t want < <(sed 's/#.*//' "$here/packages.txt" | awk 'NF {print $1}')
+mapfile -t want < <(sed 's/#.*//' "$work/recipe/packages.txt" | awk 'NF {print $1}')
 ((${#want[@]})) || die "packages.txt lists no package"
 
 mm_args=(
@@ -214,7 +220,7 @@ if ((update_lock)); then
   hash=$(recipe_hash)
   version_dir=$name-${hash:0:16}
 elif [[ -f $lock ]]; then
-  if ! diff <(grep -v '^#' "$lock") "$work/installed" >"$work/lock.diff"; then
+  if ! diff <(grep -v '^#' "$work/recipe/packages.lock") "$work/installed" >"$work/lock.diff"; then
     {
       echo
       echo "################################################################################"
@@ -256,7 +262,7 @@ link() {
   rm -f "$tree$2"
   ln -s "$1" "$tree$2"
 }
-g=$here/guest
+g=$work/recipe/guest
 put "$g/inittab" /etc/inittab 0644
 put "$g/rcS" /etc/init.d/rcS 0755
 put "$g/rc.services" /etc/init.d/rc.services 0755
@@ -273,7 +279,8 @@ put "$g/dig" /usr/bin/dig 0755
 # image's, with one change: the user's command runs by an absolute /bin/sh (Debian's dash, Debian's
 # tools); a bare `sh` would be busybox's applet.
 sed -e '1s|^#!/bin/sh$|#!/bin/busybox ash|' \
-  -e 's|setsid sh "\$D/\$id.sh"|setsid /bin/sh "$D/$id.sh"|' "$agent" >"$work/clownix-agent"
+  -e 's|setsid sh "\$D/\$id.sh"|setsid /bin/sh "$D/$id.sh"|' "$work/recipe/clownix-agent" \
+  >"$work/clownix-agent"
 grep -q '^#!/bin/busybox ash$' "$work/clownix-agent" &&
   grep -q 'setsid /bin/sh "\$D/\$id.sh"' "$work/clownix-agent" ||
   die "$agent changed: its shebang or the line that runs a command no longer match (update this script)"
