@@ -10,6 +10,7 @@
 #include "clients/cli/console_command.h"
 #include "clients/cli/disconnect_command.h"
 #include "clients/cli/exec_command.h"
+#include "clients/cli/image_command.h"
 #include "clients/cli/impair_command.h"
 #include "clients/cli/lan_command.h"
 #include "clients/cli/power_command.h"
@@ -30,6 +31,7 @@ constexpr Command kCommands[] = {
     {"lan", "add|rm|ls", "define, delete and list LANs", RunLanCommand},
     {"vm", "add|rm|ls|show", "define, delete, list and inspect VMs", RunVmCommand},
     {"tap", "add|rm|ls", "define, delete and list host taps", RunTapCommand},
+    {"image", "ls|show", "list the images VMs boot", RunImageCommand},
     {"connect", "VM NIC LAN | tap:NAME LAN", "plug a VM NIC or a tap into a LAN",
      RunConnectCommand},
     {"disconnect", "VM NIC | tap:NAME", "unplug a VM NIC or a tap", RunDisconnectCommand},

@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
+#include "proto/clownix/v1/machines.grpc.pb.h"
 #include "proto/clownix/v1/topology.grpc.pb.h"
 
 namespace clownix::cli {
@@ -73,6 +74,9 @@ TEST(CliTest, HelpEverywhere) {
                                         {"halt", "--help"},
                                         {"reboot", "--help"},
                                         {"stats", "--help"},
+                                        {"image", "--help"},
+                                        {"image", "ls", "--help"},
+                                        {"image", "show", "--help"},
                                         {"vm", "show", "--help"}}) {
     Result r = RunArgs(args);
     EXPECT_EQ(r.code, 0) << args[0];
@@ -97,6 +101,8 @@ TEST(CliTest, UsageErrorsExitTwoWithoutContactingTheServer) {
                                         {"watch", "--since", "-3"},
                                         {"apply"},
                                         {"stats"},
+                                        {"image", "show"},
+                                        {"image", "ls", "extra"},
                                         {"lan", "add", "l", "--mode", "bridge"},
                                         {"--bogus", "lan", "ls"},
                                         {"--timeout", "0s", "lan", "ls"}}) {
@@ -153,6 +159,7 @@ class RecordingTopology final : public v1::Topology::Service {
     v1::Vm* vm = response->add_vms();
     vm->set_name("vm1");
     vm->set_state(v1::VM_STATE_RUNNING);
+    vm->set_image("debian");
     (*vm->mutable_labels())["role"] = "router";
     return grpc::Status::OK;
   }
@@ -189,6 +196,37 @@ class RecordingTopology final : public v1::Topology::Service {
   v1::Network topology_ ABSL_GUARDED_BY(mu_);
 };
 
+// Two images, one of them the default, and a broken one left out.
+class ImagesMachines final : public v1::Machines::Service {
+ public:
+  grpc::Status ListImages(grpc::ServerContext*, const v1::ListImagesRequest*,
+                          v1::ListImagesResponse* response) override {
+    v1::Image* tiny = response->add_images();
+    tiny->set_name("tiny");
+    tiny->set_description("busybox and dropbear");
+    tiny->set_is_default(true);
+    tiny->set_size_bytes(16 << 20);
+    tiny->set_allocated_bytes(9 << 20);
+    tiny->set_default_mem_mib(64);
+    tiny->set_min_mem_mib(48);
+    tiny->add_contents("busybox-static 1:1.35.0-4");
+    tiny->set_root_fs("/bazel-bin/vmm/rootfs/rootfs.img");
+    v1::Image* debian = response->add_images();
+    debian->set_name("debian");
+    debian->set_description("Debian with FRR");
+    debian->set_size_bytes(uint64_t{300} << 20);
+    debian->set_default_mem_mib(96);
+    debian->set_min_mem_mib(64);
+    debian->add_contents("frr 8.4.4-1.1~deb12u1");
+    debian->add_contents("iproute2 6.1.0-3");
+    debian->set_recipe_hash("abc123");
+    debian->set_build_seconds(62);
+    response->set_default_image("tiny");
+    response->add_problems("/images/alpine/image.json: field \"min_mem_mib\" is missing");
+    return grpc::Status::OK;
+  }
+};
+
 class CliRequestTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -196,6 +234,7 @@ class CliRequestTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     builder.AddListeningPort(address_, grpc::InsecureServerCredentials());
     builder.RegisterService(&service_);
+    builder.RegisterService(&machines_);
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
   }
@@ -210,6 +249,7 @@ class CliRequestTest : public ::testing::Test {
   }
 
   RecordingTopology service_;
+  ImagesMachines machines_;
   std::string address_;
   std::unique_ptr<grpc::Server> server_;
 };
@@ -225,6 +265,47 @@ TEST_F(CliRequestTest, VmAddSendsMemNicsAndLabels) {
   EXPECT_EQ(vm.mem_mib(), 128u);
   EXPECT_EQ(vm.nic_count(), 3u);
   EXPECT_THAT(vm.labels(), UnorderedElementsAre(Pair("role", "router"), Pair("zone", "a")));
+}
+
+TEST_F(CliRequestTest, VmAddSendsTheImageOnlyWhenGiven) {
+  ASSERT_EQ(Cli({"vm", "add", "r1", "--image", "debian"}).code, 0);
+  {
+    absl::MutexLock lock(&service_.mu_);
+    EXPECT_EQ(service_.create_vm_.vm().image(), "debian");
+  }
+  Result r = Cli({"vm", "add", "h1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  absl::MutexLock lock(&service_.mu_);
+  EXPECT_EQ(service_.create_vm_.vm().image(), "");  // the server's default
+}
+
+TEST_F(CliRequestTest, ImageLsShowsTheImagesAndSaysWhatWasLeftOut) {
+  Result r = Cli({"image", "ls"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("NAME    DEFAULT  SIZE  MEM            DESCRIPTION\n"));
+  EXPECT_THAT(r.out, HasSubstr("tiny    *        16M   64M (min 48M)  busybox and dropbear\n"));
+  EXPECT_THAT(r.out, HasSubstr("debian           300M  96M (min 64M)  Debian with FRR\n"));
+  EXPECT_EQ(r.err,
+            "clownix: image left out: /images/alpine/image.json: field \"min_mem_mib\" is "
+            "missing\n");
+  Result json = Cli({"image", "ls", "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"defaultImage\": \"tiny\""));
+  EXPECT_THAT(json.out, HasSubstr("\"defaultMemMib\": 96"));
+}
+
+TEST_F(CliRequestTest, ImageShowListsTheContents) {
+  Result r = Cli({"image", "show", "debian"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("name:        debian\n"));
+  EXPECT_THAT(r.out, HasSubstr("memory:      96 MiB by default, at least 64 MiB\n"));
+  EXPECT_THAT(r.out, HasSubstr("recipe:      abc123\n"));
+  EXPECT_THAT(r.out, HasSubstr("contents:    2\n  frr 8.4.4-1.1~deb12u1\n  iproute2 6.1.0-3\n"));
+  EXPECT_THAT(Cli({"image", "show", "tiny"}).out, HasSubstr("name:        tiny (the default)"));
+  Result missing = Cli({"image", "show", "gentoo"});
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_THAT(missing.err,
+              HasSubstr("clownix: image \"gentoo\" does not exist; the images are: tiny, debian"));
 }
 
 TEST_F(CliRequestTest, VmAddSaysWhetherItHasTheAdminNetwork) {
@@ -257,8 +338,9 @@ TEST_F(CliRequestTest, LsPassesTheSelectorAndPrintsATable) {
   Result r = Cli({"vm", "ls", "--selector", "role=router,!old"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("NAME"));
+  EXPECT_THAT(r.out, HasSubstr("IMAGE"));
   EXPECT_THAT(r.out, HasSubstr("vm1"));
-  EXPECT_THAT(r.out, HasSubstr("running"));
+  EXPECT_THAT(r.out, HasSubstr("running  debian"));
   EXPECT_THAT(r.out, HasSubstr("role=router"));
   absl::MutexLock lock(&service_.mu_);
   EXPECT_EQ(service_.list_.label_selector(), "role=router,!old");

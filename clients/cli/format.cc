@@ -20,6 +20,24 @@ std::string PercentText(double percent) { return absl::StrCat(percent, "%"); }
 
 }  // namespace
 
+std::string ImageText(const v1::Vm& vm) { return vm.image().empty() ? "-" : vm.image(); }
+
+std::string BytesText(uint64_t bytes) {
+  constexpr uint64_t kKiB = 1024, kMiB = kKiB * 1024, kGiB = kMiB * 1024;
+  if (bytes < kMiB) return absl::StrCat((bytes + kKiB - 1) / kKiB, "K");
+  if (bytes < 10 * kGiB && bytes >= kGiB) {
+    // One decimal, rounded up: 1.2G.
+    uint64_t tenths = (bytes * 10 + kGiB - 1) / kGiB;
+    return absl::StrCat(tenths / 10, ".", tenths % 10, "G");
+  }
+  if (bytes >= kGiB) return absl::StrCat((bytes + kGiB - 1) / kGiB, "G");
+  return absl::StrCat((bytes + kMiB - 1) / kMiB, "M");
+}
+
+std::string ImageMemText(const v1::Image& image) {
+  return absl::StrCat(image.default_mem_mib(), "M (min ", image.min_mem_mib(), "M)");
+}
+
 std::string VmStateText(const v1::Vm& vm, bool with_reason) {
   std::string text = "unknown";
   if (vm.state() != v1::VM_STATE_UNSPECIFIED && v1::VmState_IsValid(vm.state())) {

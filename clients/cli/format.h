@@ -30,6 +30,12 @@ std::string AdminText(const v1::Vm& vm);
 // The NIC connections of a VM: "eth0:admin eth1:lan1 eth2:-" (no eth0 without the admin
 // network).
 std::string NicsText(const v1::Vm& vm);
+// A VM's image, "-" when the server did not say (one older than Vm.image).
+std::string ImageText(const v1::Vm& vm);
+// A size the way `ls -h` writes it, rounded up: "512K", "16M", "1.2G".
+std::string BytesText(uint64_t bytes);
+// An image's memory: "96M (min 64M)".
+std::string ImageMemText(const v1::Image& image);
 // "CREATE", "CONNECT", ...
 std::string PlanActionText(v1::PlanItem::Action action);
 // "created vm vm1 (defined, 64 MiB, 2 NICs)", "updated link vm1/eth1 -> lan1 (up)", ...

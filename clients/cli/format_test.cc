@@ -78,6 +78,24 @@ TEST(FormatTest, Admin) {
   EXPECT_EQ(ChangeText(change), "updated vm vm1 (running, 64 MiB, -, no admin network)");
 }
 
+TEST(FormatTest, Images) {
+  v1::Vm vm;
+  EXPECT_EQ(ImageText(vm), "-");  // a server older than Vm.image
+  vm.set_image("debian");
+  EXPECT_EQ(ImageText(vm), "debian");
+  EXPECT_EQ(BytesText(0), "0K");
+  EXPECT_EQ(BytesText(1000), "1K");
+  EXPECT_EQ(BytesText(16 << 20), "16M");
+  EXPECT_EQ(BytesText((16 << 20) + 1), "17M");
+  EXPECT_EQ(BytesText(uint64_t{1} << 30), "1.0G");
+  EXPECT_EQ(BytesText((uint64_t{12} << 30) / 10), "1.2G");
+  EXPECT_EQ(BytesText(uint64_t{20} << 30), "20G");
+  v1::Image image;
+  image.set_default_mem_mib(96);
+  image.set_min_mem_mib(64);
+  EXPECT_EQ(ImageMemText(image), "96M (min 64M)");
+}
+
 TEST(FormatTest, Changes) {
   v1::Change change;
   change.set_type(v1::Change::CREATED);

@@ -30,9 +30,9 @@ int RunTopoCommand(CommandEnv& env, const std::vector<std::string>& args) {
     return kExitOk;
   }
   env.out() << "revision " << network.revision() << "\n\n";
-  Table vms({"VM", "#", "STATE", "MEM", "ADMIN-IP", "NICS", "LABELS"});
+  Table vms({"VM", "#", "STATE", "IMAGE", "MEM", "ADMIN-IP", "NICS", "LABELS"});
   for (const v1::Vm& vm : network.vms()) {
-    vms.AddRow({vm.name(), std::to_string(vm.number()), VmStateText(vm),
+    vms.AddRow({vm.name(), std::to_string(vm.number()), VmStateText(vm), ImageText(vm),
                 std::to_string(vm.mem_mib()) + "M", AdminText(vm), NicsText(vm),
                 LabelsText(vm.labels())});
   }

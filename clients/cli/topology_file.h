@@ -4,7 +4,8 @@
 //    "vms": [{"name": "vm1", "nicCount": 2, "labels": {"role": "host"}}],
 //    "links": [{"endpoint": {"nic": {"vm": "vm1", "index": 1}}, "lan": "lan1"}]}
 // A VM with "admin": false has no admin network (no eth0); without "admin", a new VM gets the
-// server's default and an existing one keeps what it has.
+// server's default and an existing one keeps what it has. "image" ("debian"; `clownix image ls`)
+// is the same: without it, the server's default image for a new VM, the VM's own otherwise.
 // Unknown fields are errors (a typo must not silently drop part of a network).
 #ifndef CLOWNIX_CLIENTS_CLI_TOPOLOGY_FILE_H_
 #define CLOWNIX_CLIENTS_CLI_TOPOLOGY_FILE_H_

@@ -46,6 +46,17 @@ TEST(ParseTopologyJsonTest, AdminIsOptional) {
   EXPECT_FALSE(network->vms(2).has_admin());  // the server decides: its default, or unchanged
 }
 
+TEST(ParseTopologyJsonTest, ImageIsOptionalAndAMisspelledOneIsAnError) {
+  auto network =
+      ParseTopologyJson(R"({"vms": [{"name": "r1", "image": "debian"}, {"name": "h1"}]})", "f");
+  ASSERT_TRUE(network.ok()) << network.status();
+  EXPECT_EQ(network->vms(0).image(), "debian");
+  EXPECT_EQ(network->vms(1).image(), "");  // the server decides: its default, or unchanged
+  auto typo = ParseTopologyJson(R"({"vms": [{"name": "r1", "imgae": "debian"}]})", "net.json");
+  EXPECT_EQ(typo.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(typo.status().message(), HasSubstr("imgae"));
+}
+
 TEST(ParseTopologyJsonTest, AcceptsProtoFieldNames) {
   auto network = ParseTopologyJson(R"({"vms": [{"name": "vm1", "nic_count": 3}]})", "f");
   ASSERT_TRUE(network.ok()) << network.status();

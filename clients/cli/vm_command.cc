@@ -13,15 +13,20 @@ namespace {
 int Add(CommandEnv& env, const std::vector<std::string>& args) {
   std::string mem;
   std::string nics;
+  std::string image;
   std::vector<std::string> labels;
   bool admin = false;
   bool no_admin = false;
   ArgParser parser(
-      "clownix vm add NAME [--mem MIB] [--nics N] [--no-admin|--admin] [--label KEY=VALUE]...",
+      "clownix vm add NAME [--image IMAGE] [--mem MIB] [--nics N] [--no-admin|--admin]\n"
+      "                    [--label KEY=VALUE]...",
       "Defines a VM and boots it when the server has a VM runtime. Its eth0 joins the admin LAN\n"
       "(unless --no-admin, or the server's default says otherwise); connect the others (eth1..)\n"
       "with 'clownix connect'.");
-  parser.AddString("mem", "MIB", "guest memory in MiB, 48..8192 (server default 64)", &mem);
+  parser.AddString("image", "IMAGE",
+                   "the image it boots, from 'clownix image ls' (default: the server's)", &image);
+  parser.AddString("mem", "MIB",
+                   "guest memory in MiB, 48..8192 (default: the image's, 64 for tiny)", &mem);
   parser.AddString("nics", "N", "number of NICs including the admin eth0, 1..8 (default 1)", &nics);
   parser.AddBool("no-admin", "no admin network: the guest has no eth0; eth1.. stay the lab NICs",
                  &no_admin);
@@ -52,6 +57,7 @@ int Add(CommandEnv& env, const std::vector<std::string>& args) {
   if (!usage.ok()) return env.UsageError("vm add", usage);
 
   vm.set_name(parser.positionals()[0]);
+  vm.set_image(image);
   vm.mutable_labels()->insert(label_map->begin(), label_map->end());
   v1::CreateVmResponse response;
   grpc::ClientContext context;
@@ -60,8 +66,8 @@ int Add(CommandEnv& env, const std::vector<std::string>& args) {
   if (!status.ok()) return env.RpcError(status);
   const v1::Vm& created = response.vm();
   env.out() << "created vm " << created.name() << " (#" << created.number() << ", "
-            << VmStateText(created) << ", " << created.mem_mib() << " MiB, " << created.nic_count()
-            << " NICs"
+            << VmStateText(created) << ", " << ImageText(created) << ", " << created.mem_mib()
+            << " MiB, " << created.nic_count() << " NICs"
             << (created.has_admin() && !created.admin() ? ", no admin network"
                 : created.admin_ip().empty()            ? ""
                                                         : ", admin " + created.admin_ip())
@@ -113,9 +119,9 @@ int List(CommandEnv& env, const std::vector<std::string>& args) {
     env.out() << ToJson(response, /*pretty=*/true) << "\n";
     return kExitOk;
   }
-  Table table({"NAME", "#", "STATE", "MEM", "ADMIN-IP", "NICS", "LABELS"});
+  Table table({"NAME", "#", "STATE", "IMAGE", "MEM", "ADMIN-IP", "NICS", "LABELS"});
   for (const v1::Vm& vm : response.vms()) {
-    table.AddRow({vm.name(), std::to_string(vm.number()), VmStateText(vm),
+    table.AddRow({vm.name(), std::to_string(vm.number()), VmStateText(vm), ImageText(vm),
                   std::to_string(vm.mem_mib()) + "M", AdminText(vm), NicsText(vm),
                   LabelsText(vm.labels())});
   }
@@ -146,6 +152,7 @@ int Show(CommandEnv& env, const std::vector<std::string>& args) {
   env.out() << "name:      " << vm.name() << "\n"
             << "number:    " << vm.number() << "\n"
             << "state:     " << VmStateText(vm) << "\n"
+            << "image:     " << ImageText(vm) << "\n"
             << "memory:    " << vm.mem_mib() << " MiB\n"
             << "admin ip:  "
             << (admin_nic ? AdminText(vm) : "none (no admin network: the guest has no eth0)")
@@ -163,8 +170,8 @@ int Show(CommandEnv& env, const std::vector<std::string>& args) {
 }
 
 constexpr Command kVmCommands[] = {
-    {"add", "NAME [--mem MIB] [--nics N] [--no-admin] [--label K=V]...", "define (and boot) a VM",
-     Add},
+    {"add", "NAME [--image I] [--mem MIB] [--nics N] [--no-admin] [--label K=V]...",
+     "define (and boot) a VM", Add},
     {"rm", "NAME...", "delete VMs", Remove},
     {"ls", "[--selector S] [--json]", "list VMs", List},
     {"show", "NAME [--json]", "show one VM and its NICs", Show},

@@ -75,14 +75,16 @@ class Client:
     # Topology. Mutations return the revision they got, or the response that carries it.
 
     def create_vm(self, name: str, *, mem_mib: int = 0, nic_count: int = 0,
-                  labels: Optional[Mapping[str, str]] = None,
-                  admin: Optional[bool] = None) -> topology_pb2.CreateVmResponse:
+                  labels: Optional[Mapping[str, str]] = None, admin: Optional[bool] = None,
+                  image: str = "") -> topology_pb2.CreateVmResponse:
         """Defines a VM (and boots it when clownixd has a VM runtime). 0 means the server's
-        default. `admin=False`: no admin network (the guest has no eth0; eth1.. stay the lab
-        NICs); None: the server's default. Returns the response: `.vm` (with its number, admin
-        IP and `admin`), `.revision`."""
+        default (for mem_mib, the image's). `admin=False`: no admin network (the guest has no
+        eth0; eth1.. stay the lab NICs); None: the server's default. `image`: the image it boots
+        ("debian", see list_images()); "": the server's default. An unknown image raises
+        NotFoundError naming the images there are. Returns the response: `.vm` (with its
+        number, admin IP, `admin` and `image`), `.revision`."""
         vm = resources_pb2.Vm(name=name, mem_mib=mem_mib, nic_count=nic_count,
-                              labels=labels or {})
+                              labels=labels or {}, image=image)
         if admin is not None:
             vm.admin = admin
         response: topology_pb2.CreateVmResponse = self._unary(
@@ -179,6 +181,14 @@ class Client:
         """Reboots a VM; returns the VmResponse."""
         response: machines_pb2.VmResponse = self._unary(self.machines.Reboot,
                                                         machines_pb2.RebootRequest(vm=vm))
+        return response
+
+    def list_images(self) -> machines_pb2.ListImagesResponse:
+        """The images VMs boot: `.images` (each with name, description, is_default, size_bytes,
+        allocated_bytes, default_mem_mib, min_mem_mib, contents, recipe_hash), `.default_image`,
+        and `.problems`, the images left out as broken."""
+        response: machines_pb2.ListImagesResponse = self._unary(
+            self.machines.ListImages, machines_pb2.ListImagesRequest())
         return response
 
     # Switch.

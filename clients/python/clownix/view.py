@@ -69,7 +69,8 @@ class TopologyView:
     def render(self) -> str:
         """The view as aligned text tables: VMs, LANs, taps (if any), links."""
         out = ["revision %d" % self.revision, ""]
-        rows: List[Tuple[str, ...]] = [("VM", "#", "STATE", "MEM", "ADMIN-IP", "NICS", "LABELS")]
+        rows: List[Tuple[str, ...]] = [
+            ("VM", "#", "STATE", "IMAGE", "MEM", "ADMIN-IP", "NICS", "LABELS")]
         for name in sorted(self.vms):
             vm = self.vms[name]
             state = _VM_STATES.get(vm.state, "unknown")
@@ -78,8 +79,8 @@ class TopologyView:
             no_eth0 = vm.HasField("admin") and not vm.admin
             nics = " ".join("eth%d:%s" % (n.index, n.lan or "-") for n in vm.nics
                             if not (n.index == 0 and no_eth0)) or "-"
-            rows.append((name, str(vm.number), state, "%dM" % vm.mem_mib, _admin(vm),
-                         nics, _labels(vm.labels)))
+            rows.append((name, str(vm.number), state, vm.image or "-", "%dM" % vm.mem_mib,
+                         _admin(vm), nics, _labels(vm.labels)))
         out += _table(rows) + [""]
         rows = [("LAN", "MODE", "LABELS")]
         for name in sorted(self.lans):

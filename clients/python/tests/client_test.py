@@ -89,6 +89,15 @@ class FakeMachines(machines_pb2_grpc.MachinesServicer):
             name=request.vm, state=resources_pb2.VM_STATE_STOPPED), revision=request.timeout_ms)
 
 
+    def ListImages(self, request: machines_pb2.ListImagesRequest,
+                   context: grpc.ServicerContext) -> machines_pb2.ListImagesResponse:
+        return machines_pb2.ListImagesResponse(
+            images=[resources_pb2.Image(name="debian", default_mem_mib=96, min_mem_mib=64,
+                                        contents=["frr 8.4.4-1.1~deb12u1"]),
+                    resources_pb2.Image(name="tiny", is_default=True, default_mem_mib=64)],
+            default_image="tiny", problems=["/images/x/image.json: field \"name\" is missing"])
+
+
 class FakeSwitch(switch_pb2_grpc.SwitchServicer):
     def GetLanStats(self, request: switch_pb2.GetLanStatsRequest,
                     context: grpc.ServicerContext) -> switch_pb2.LanStats:
@@ -131,6 +140,17 @@ class ClientTest(unittest.TestCase):
         request = self.topology.calls[-1][1]
         self.assertTrue(request.vm.HasField("admin"))
         self.assertFalse(request.vm.admin)
+
+    def test_images(self) -> None:
+        self.client.create_vm("r1", image="debian")
+        self.assertEqual(self.topology.calls[-1][1].vm.image, "debian")
+        self.client.create_vm("h1")
+        self.assertEqual(self.topology.calls[-1][1].vm.image, "")  # the server's default
+        images = self.client.list_images()
+        self.assertEqual([image.name for image in images.images], ["debian", "tiny"])
+        self.assertEqual(images.default_image, "tiny")
+        self.assertEqual(list(images.images[0].contents), ["frr 8.4.4-1.1~deb12u1"])
+        self.assertEqual(len(images.problems), 1)
 
     def test_get_topology(self) -> None:
         network = self.client.get_topology("role=host")

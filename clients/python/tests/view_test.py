@@ -82,12 +82,13 @@ class TopologyViewTest(unittest.TestCase):
         view = clownix.TopologyView()
         view.apply(topology_pb2.WatchResponse(snapshot=topology_pb2.Snapshot(
             topology=resources_pb2.Network(revision=1, vms=[
-                resources_pb2.Vm(name="a", number=1, admin=True, admin_ip="10.0.0.1"),
+                resources_pb2.Vm(name="a", number=1, admin=True, admin_ip="10.0.0.1",
+                                 image="debian"),
                 resources_pb2.Vm(name="b", number=2, admin=False, nics=[
                     resources_pb2.Nic(index=0), resources_pb2.Nic(index=1, lan="lan1")]),
                 resources_pb2.Vm(name="c", number=3)]))))
         lines = view.render().splitlines()
-        self.assertRegex(next(l for l in lines if l.startswith("a ")), r"\s10\.0\.0\.1\s")
+        self.assertRegex(next(l for l in lines if l.startswith("a ")), r"\sdebian\s.*\s10\.0\.0\.1\s")
         self.assertRegex(next(l for l in lines if l.startswith("b ")), r"\snone\s+eth1:lan1\s")
         self.assertRegex(next(l for l in lines if l.startswith("c ")), r"\s-\s")
 
