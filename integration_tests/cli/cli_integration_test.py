@@ -50,8 +50,11 @@ class Server:
         self.log = open(os.path.join(work_dir, "clownixd.log"), "ab")
 
     def start(self):
-        # The topology alone: these tests create VMs by the dozen and never boot them.
-        self.process = subprocess.Popen([CLOWNIXD, "--work_dir", self.work_dir, "--nobackends"],
+        # The topology alone: these tests create VMs by the dozen and never boot them. The images
+        # are the built-in tiny and those of the work dir's images/, not the host's.
+        self.image_dir = os.path.join(self.work_dir, "images")
+        self.process = subprocess.Popen([CLOWNIXD, "--work_dir", self.work_dir, "--nobackends",
+                                         "--image_dir", self.image_dir],
                                         stdout=self.log, stderr=self.log)
         wait_for(lambda: self.process.poll() is not None or
                  subprocess.run([CLOWNIX, "--server", self.address, "topo"],
@@ -148,8 +151,8 @@ class RoundTripTest(ServerTestCase):
         self.ok("connect", "tap:t0", "lan2")
 
         vms = self.ok("vm", "ls")
-        self.assertRegex(vms, r"(?m)^NAME\s+#\s+STATE\s+MEM\s+ADMIN-IP\s+NICS\s+LABELS$")
-        self.assertRegex(vms, r"(?m)^vm1\s+1\s+\S+\s+96M\s+.*eth1:lan1 eth2:lan2\s+"
+        self.assertRegex(vms, r"(?m)^NAME\s+#\s+STATE\s+IMAGE\s+MEM\s+ADMIN-IP\s+NICS\s+LABELS$")
+        self.assertRegex(vms, r"(?m)^vm1\s+1\s+\S+\s+tiny\s+96M\s+.*eth1:lan1 eth2:lan2\s+"
                               r"role=router,zone=a$")
         self.assertRegex(vms, r"(?m)^vm2\s+2\s+")
         selected = self.ok("vm", "ls", "--selector", "role=router")
@@ -404,7 +407,7 @@ class WatchTest(ServerTestCase):
         self.assertGreaterEqual(int(renders[0].split("\n")[0]), 4)
         last = renders[-1]
         self.assertEqual(int(last.split("\n")[0]), until)
-        self.assertRegex(last, r"(?m)^router\s+\d+\s+\S+\s+64M\s+.*eth1:lan1 eth2:lan2\s+"
+        self.assertRegex(last, r"(?m)^router\s+\d+\s+\S+\s+tiny\s+64M\s+.*eth1:lan1 eth2:lan2\s+"
                                r"role=router$")
         self.assertRegex(last, r"(?m)^vm2/eth1\s+lan2\s+(up|down)$")
         cli_items = parse_watch_lines(cli_out)
@@ -456,6 +459,73 @@ class WatchTest(ServerTestCase):
         self.assertEqual(errors, [])
         self.assertEqual(seen, [("snapshot", 0)] + [("event", r) for r in range(1, 13)])
         self.assertGreaterEqual(watch.reconnects, 2)
+
+
+class ImagesTest(ServerTestCase):
+    def add_image(self, name, default_mem=96, min_mem=80):
+        """An image as the image build leaves it: NAME -> NAME-HASH/{image.json,rootfs.img}."""
+        version = os.path.join(self.server.image_dir, name + "-0123abcd")
+        os.makedirs(version)
+        with open(os.path.join(version, "rootfs.img"), "wb") as f:
+            f.truncate(8 << 20)
+        with open(os.path.join(version, "image.json"), "w") as f:
+            json.dump({"name": name, "description": "the %s image" % name,
+                       "root_fs": "rootfs.img", "default_mem_mib": default_mem,
+                       "min_mem_mib": min_mem, "contents": ["frr 8.4.4-1.1~deb12u1"],
+                       "recipe_hash": "0123abcd", "build_seconds": 61}, f)
+        os.symlink(name + "-0123abcd", os.path.join(self.server.image_dir, name))
+
+    def test_list_images_and_refuse_an_unknown_one_over_grpc(self):
+        listed = json.loads(self.ok("image", "ls", "--json"))
+        self.assertEqual(listed["defaultImage"], "tiny")
+        tiny = [image for image in listed["images"] if image["name"] == "tiny"]
+        self.assertEqual(len(tiny), 1, listed)
+        self.assertTrue(tiny[0]["isDefault"])
+        self.assertEqual(tiny[0]["defaultMemMib"], 64)
+        self.assertTrue(any(item.startswith("busybox-static ") for item in tiny[0]["contents"]))
+        self.assertRegex(self.ok("image", "ls"), r"(?m)^tiny\s+\*\s+\d+M\s+64M \(min 48M\)\s")
+
+        refused = self.cli("vm", "add", "v1", "--image", "gentoo", check=1)
+        self.assertIn('image "gentoo" does not exist; the images are: tiny', refused.stderr)
+        self.assertIn("(NOT_FOUND)", refused.stderr)
+        with clownix.Client(self.server.address, timeout=DEADLINE) as client:
+            self.assertIn("tiny", [image.name for image in client.list_images().images])
+            with self.assertRaises(clownix.NotFoundError) as error:
+                client.create_vm("v1", image="gentoo")
+            self.assertIn("the images are: tiny", str(error.exception))
+            created = client.create_vm("v1").vm
+            self.assertEqual((created.image, created.mem_mib), ("tiny", 64))
+
+    def test_an_image_built_while_clownixd_runs_is_there_at_once(self):
+        self.ok("vm", "add", "h1")
+        self.add_image("lab")
+        self.assertRegex(self.ok("image", "ls"), r"(?m)^lab\s+8M\s+96M \(min 80M\)\s+the lab")
+        self.assertIn("frr 8.4.4-1.1~deb12u1", self.ok("image", "show", "lab"))
+        self.assertIn("created vm r1 (#2, defined, lab, 96 MiB",
+                      self.ok("vm", "add", "r1", "--image", "lab"))
+        self.assertRegex(self.ok("vm", "ls"), r"(?m)^r1\s+2\s+defined\s+lab\s+96M\s")
+        small = self.cli("vm", "add", "r2", "--image", "lab", "--mem", "64", check=1)
+        self.assertIn("(INVALID_ARGUMENT)", small.stderr)
+        self.assertIn("80", small.stderr)
+
+        # Topology files: "image" changes a stopped VM's image; an unknown one fails its item.
+        path = os.path.join(self.work_dir, "net.json")
+        with open(path, "w") as f:
+            json.dump({"vms": [{"name": "h1", "image": "lab"}]}, f)
+        self.assertRegex(self.ok("apply", path, "--dry-run"),
+                         r"(?m)^UPDATE\s+vm\s+h1\s+image tiny -> lab, mem_mib 64 -> 96\s+planned$")
+        self.ok("apply", path)
+        self.assertEqual(self.topology()["vms"][0]["image"], "lab")
+        with open(path, "w") as f:
+            json.dump({"vms": [{"name": "h1", "image": "gentoo"}]}, f)
+        failed = self.cli("apply", path, check=1)
+        self.assertRegex(failed.stdout, r"NOT_FOUND: vm \"h1\": image \"gentoo\" does not exist")
+
+        # A restart keeps each VM's image.
+        self.server.stop()
+        self.server.start()
+        self.assertEqual({v["name"]: v["image"] for v in self.topology()["vms"]},
+                         {"h1": "lab", "r1": "lab"})
 
 
 class MachinesWithoutRuntimeTest(ServerTestCase):
