@@ -111,10 +111,14 @@ if ((!force && !update_lock)) && up_to_date; then
 fi
 
 start=$SECONDS
+# What an interrupted build left in the image directory (its output is moved in whole or not).
+rm -rf "$image_dir/.$name"-*.?????? "$image_dir/.$name.link".*
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/clownix-image.XXXXXX")
+out_tmp=
 cleanup() {
   # The tree holds absolute symlinks: never follow them out of it while removing.
   rm -rf --one-file-system "$work"
+  [[ -z $out_tmp ]] || rm -rf "$out_tmp"
 }
 trap cleanup EXIT
 tree=$work/tree
@@ -367,6 +371,7 @@ if [[ -e $image_dir/$version_dir ]]; then
   mv -T "$image_dir/$version_dir" "$image_dir/.$version_dir.old.$$"
 fi
 mv -T "$out_tmp" "$image_dir/$version_dir"
+out_tmp=
 switch_link "$version_dir"
 rm -rf "$image_dir/.$version_dir.old.$$"
 # Older versions go, except the one just replaced: VMs started on it keep their backing file.
