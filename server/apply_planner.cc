@@ -272,4 +272,23 @@ absl::StatusOr<std::vector<PlannedStep>> PlanApply(const TopologyState& state,
   return plan;
 }
 
+void PredictOutcomes(const TopologyState& state, const RuleOptions& rules,
+                     std::vector<PlannedStep>* plan) {
+  TopologyState after = state;
+  for (PlannedStep& step : *plan) {
+    absl::StatusOr<std::vector<clownix::v1::Change>> changes =
+        ComputeChanges(after, step.mutation, rules);
+    if (!changes.ok()) {
+      step.item.set_status_code(static_cast<int>(changes.status().code()));
+      step.item.set_status_message(std::string(changes.status().message()));
+      continue;
+    }
+    if (changes->empty()) continue;
+    clownix::v1::Event event;
+    event.set_revision(after.revision() + 1);
+    for (clownix::v1::Change& change : *changes) *event.add_changes() = std::move(change);
+    after.Apply(event);
+  }
+}
+
 }  // namespace clownix::server

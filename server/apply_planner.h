@@ -31,6 +31,14 @@ absl::StatusOr<std::vector<PlannedStep>> PlanApply(const TopologyState& state,
                                                    const clownix::v1::ApplyRequest& request,
                                                    const RuleOptions& rules);
 
+// For a dry run: what applying `plan` would do to each item, as far as the rules tell (an image
+// that does not exist, a running VM's memory changed, a name taken meanwhile): each step runs
+// through ComputeChanges against a copy of `state` that takes the changes of the steps before it,
+// and an item whose step would be refused gets that status code and message. Nothing is
+// committed; the copy costs a copy of the topology, paid by dry runs only.
+void PredictOutcomes(const TopologyState& state, const RuleOptions& rules,
+                     std::vector<PlannedStep>* plan);
+
 }  // namespace clownix::server
 
 #endif  // CLOWNIX_SERVER_APPLY_PLANNER_H_

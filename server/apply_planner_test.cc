@@ -156,6 +156,17 @@ TEST_F(ApplyPlannerTest, ImagesChangeWhenGivenAndMemoryFollowsThem) {
   EXPECT_EQ((*unknown)[0].item.detail(), "image debian -> gentoo");
   EXPECT_EQ(ComputeChanges(state_, (*unknown)[0].mutation, options_).status().code(),
             absl::StatusCode::kNotFound);
+  // A dry run says so beforehand, and only for that item; nothing changes.
+  request.mutable_desired()->add_vms()->set_name("b");
+  auto dry = PlanApply(state_, request, options_);
+  ASSERT_TRUE(dry.ok() && dry->size() == 2u) << dry.status();
+  const uint64_t revision = state_.revision();
+  PredictOutcomes(state_, options_, &*dry);
+  EXPECT_EQ((*dry)[0].item.status_code(), static_cast<int>(absl::StatusCode::kNotFound));
+  EXPECT_EQ((*dry)[0].item.status_message(), "vm \"a\": image \"gentoo\" is not here");
+  EXPECT_EQ((*dry)[1].item.status_code(), 0);
+  EXPECT_EQ(state_.revision(), revision);
+  EXPECT_EQ(state_.FindVm("b"), nullptr);
   EXPECT_EQ(PlanCode(R"pb(vms { name: "a" image: "../x" })pb"), absl::StatusCode::kInvalidArgument);
 }
 

@@ -217,6 +217,7 @@ grpc::ServerUnaryReactor* TopologyService::Apply(grpc::CallbackServerContext* co
   absl::StatusOr<std::vector<PlannedStep>> plan;
   store_->Read([&](const TopologyState& state) {
     plan = PlanApply(state, *request, store_->rule_options());
+    if (plan.ok() && request->dry_run()) PredictOutcomes(state, store_->rule_options(), &*plan);
     response->set_revision(state.revision());
   });
   if (!plan.ok()) return FinishNow(context, plan.status());

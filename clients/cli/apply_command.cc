@@ -50,12 +50,12 @@ int RunApplyCommand(CommandEnv& env, const std::vector<std::string>& args) {
   Table table({"ACTION", "KIND", "NAME", "DETAIL", "STATUS"});
   for (const v1::PlanItem& item : response.plan()) {
     std::string result;
-    if (dry_run) {
-      result = "planned";
-    } else if (item.status_code() == 0) {
-      result = absl::StrCat("ok r", item.revision());
-    } else {
+    if (item.status_code() != 0) {
       result = absl::StrCat(StatusCodeName(item.status_code()), ": ", item.status_message());
+    } else if (dry_run) {
+      result = "planned";
+    } else {
+      result = absl::StrCat("ok r", item.revision());
     }
     table.AddRow({PlanActionText(item.action()), item.kind(), item.name(),
                   item.detail().empty() ? "-" : item.detail(), result});
@@ -63,6 +63,10 @@ int RunApplyCommand(CommandEnv& env, const std::vector<std::string>& args) {
   table.Print(env.out());
   if (dry_run) {
     env.out() << "dry run: " << response.plan_size() << " change(s) planned, nothing done\n";
+    if (failed > 0) {
+      env.err() << "clownix: " << failed << " plan item(s) would fail\n";
+      return kExitFailure;
+    }
     return kExitOk;
   }
   env.out() << response.plan_size() - failed << " of " << response.plan_size()

@@ -518,6 +518,11 @@ class ImagesTest(ServerTestCase):
         self.assertEqual(self.topology()["vms"][0]["image"], "lab")
         with open(path, "w") as f:
             json.dump({"vms": [{"name": "h1", "image": "gentoo"}]}, f)
+        # The dry run says beforehand which item would fail, and why.
+        dry = self.cli("apply", path, "--dry-run", check=1)
+        self.assertRegex(dry.stdout, r"NOT_FOUND: vm \"h1\": image \"gentoo\" does not exist")
+        self.assertIn("1 plan item(s) would fail", dry.stderr)
+        self.assertEqual(self.topology()["vms"][0]["image"], "lab")
         failed = self.cli("apply", path, check=1)
         self.assertRegex(failed.stdout, r"NOT_FOUND: vm \"h1\": image \"gentoo\" does not exist")
 
