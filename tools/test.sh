@@ -12,7 +12,9 @@
 # earlier one failed. Ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash tools/setup.sh || exit 1
+# 3: only the debian guest image could not be built (setup said why): the tests of that image
+# fail, saying so, and every other test runs.
+bash tools/setup.sh || { rc=$?; ((rc == 3)) || exit 1; }
 
 log=$(mktemp /tmp/clownix-test.XXXXXX.log)
 trap 'rm -f "$log"' EXIT
