@@ -939,6 +939,10 @@ absl::Status VmManager::Reboot(absl::string_view name) {
     auto it = vms_.find(name);
     if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
   }
+  // UML's reboot is a reset: what the guest wrote and its kernel still caches would be lost (a
+  // `systemctl enable` a second before, say). Its file systems are synced first; a VM whose agent
+  // does not answer (not running yet, hung) reboots all the same, as a reset.
+  Exec(name, "sync", absl::Seconds(5)).IgnoreError();
   absl::StatusOr<std::string> reply =
       MconsoleClient::Send(UmlDir(name) + "/mconsole", "reboot", absl::Seconds(5));
   if (!reply.ok()) return reply.status();

@@ -116,7 +116,8 @@ class VmManager {
   // SIGKILLs the VM's whole process group and waits until it is cleaned up. NOT_FOUND.
   absl::Status Kill(absl::string_view name);
 
-  // Reboots in place (mconsole "reboot"): same pid, state goes back to kBooting, then
+  // Reboots in place (mconsole "reboot", after the guest synced its file systems through the
+  // agent, for at most 5 s): same pid, state goes back to kBooting, then
   // kRunning when the agent answers again. NOT_FOUND; UNAVAILABLE if mconsole does not answer;
   // the error of the spec file's write when the VM rebooted but its spec file (which now lists
   // the boot NICs only) could not be updated.

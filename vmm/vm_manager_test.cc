@@ -259,12 +259,15 @@ TEST_P(VmManagerImageTest, GuestKernelPanicIsACrash) {
 TEST_P(VmManagerImageTest, RebootsInPlace) {
   StartAndWait(Spec("r1", 3));
   const pid_t pid = manager_->Get("r1")->pid;
-  Run("r1", "echo here >/run/marker");
+  // /run is a tmpfs, gone with the reboot; /root is on the disk: written just before the reboot
+  // (no sync), it stays.
+  Run("r1", "echo here >/run/marker; echo kept >/root/kept");
   ASSERT_TRUE(manager_->Reboot("r1").ok());
   EXPECT_EQ(manager_->Get("r1")->state, VmState::kBooting);
   ASSERT_TRUE(manager_->WaitForState("r1", VmState::kRunning, kBoot).ok());
   EXPECT_EQ(manager_->Get("r1")->pid, pid);
   EXPECT_EQ(Run("r1", "cat /run/marker 2>/dev/null; echo done"), "done\n");
+  EXPECT_EQ(Run("r1", "cat /root/kept"), "kept\n");
 
   // A reboot from inside the guest is noticed too (UML announces its mconsole again).
   Run("r1", "echo here >/run/marker; (sleep 1; reboot -f) >/dev/null 2>&1 &");
