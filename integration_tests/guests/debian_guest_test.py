@@ -141,8 +141,12 @@ class OspfTriangleTest(DebianTestCase):
         rerouted = time.monotonic() - cut
         print("\nOSPF: first convergence %.1f s after FRR start; reroute %.1f s after the cut"
               % (converged, rerouted), file=sys.stderr)
-        # And back when the link returns.
+        # And back when the link returns: the NIC is plugged in again (a new eth2, as the cut
+        # unplugged it), its address set, and OSPF takes it up from its interface configuration.
         self.system.must("connect", "r1", "eth2", "l13")
+        wait_for(lambda: self.system.exec("r1", "ip link show eth2").returncode == 0, 30,
+                 "eth2 back in r1")
+        self.configure("r1", "ip addr add 172.16.13.1/24 dev eth2", "ip link set eth2 up")
         wait_for(lambda: self.hops() == ["192.168.1.254", "172.16.13.3", "192.168.3.1"], 90,
                  "the direct path back")
 
