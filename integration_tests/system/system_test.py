@@ -35,6 +35,16 @@ def wait_for(predicate, timeout, what):
     raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
 
 
+def tail(path, size):
+    """The last `size` characters of a file, or why there are none."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.path.getsize(path) - size))
+            return f.read().decode(errors="replace")
+    except OSError as e:
+        return "(%s)" % e
+
+
 def cmdlines_of(work_dir):
     """{pid: command line} of processes whose command line mentions the work dir."""
     found = {}
@@ -99,8 +109,7 @@ class System:
             raise AssertionError("clownixd exited: " + self.log_text())
 
     def log_text(self):
-        with open(os.path.join(self.work_dir, "clownixd.log"), "rb") as f:
-            return f.read().decode(errors="replace")[-4000:]
+        return tail(os.path.join(self.work_dir, "clownixd.log"), 4000)
 
     def stop(self):
         if self.process and self.process.poll() is None:
@@ -136,7 +145,30 @@ class System:
         def all_running():
             vms = self.vms()
             return all(vms.get(n, {}).get("state") == "VM_STATE_RUNNING" for n in names)
-        wait_for(all_running, timeout, "VMs %s to run" % ",".join(names))
+        try:
+            wait_for(all_running, timeout, "VMs %s to run" % ",".join(names))
+        except AssertionError as e:
+            raise AssertionError("%s\n%s" % (e, self.post_mortem(names))) from None
+
+    def post_mortem(self, names):
+        """The state of each VM of `names` not running, its logs' tails and clownixd.log's."""
+        parts = []
+        try:
+            vms = self.vms()
+        except (AssertionError, ValueError) as e:
+            vms = {}
+            parts.append("--- topo failed: %s" % e)
+        for name in names:
+            vm = vms.get(name, {})
+            if vm.get("state") == "VM_STATE_RUNNING":
+                continue
+            parts.append("--- vm %s: %s (%s)" % (name, vm.get("state", "absent"),
+                                                 vm.get("stateReason", "")))
+            for log in ("uml.log", "console.log"):
+                parts.append("--- %s of %s:\n%s" % (log, name, tail(
+                    os.path.join(self.work_dir, "vms", name, log), 2000)))
+        parts.append("--- clownixd.log:\n" + self.log_text())
+        return "\n".join(parts)
 
     def links(self):
         out = {}
@@ -311,7 +343,8 @@ class DemoNetworkTest(SystemTestCase):
 
 
 def rtt_ms(output):
-    match = re.search(r"min/avg/max = [\d.]+/([\d.]+)/", output)
+    # busybox: "round-trip min/avg/max = 0.1/0.2/0.3 ms"; iputils: "rtt min/avg/max/mdev = ...".
+    match = re.search(r"min/avg/max(?:/mdev)? = [\d.]+/([\d.]+)/", output)
     return float(match.group(1)) if match else None
 
 
