@@ -17,8 +17,10 @@
 // Every figure is printed as key=value on one line together with the host's load average, for
 // the script to tabulate; a line that starts with '#' is commentary.
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,6 +53,8 @@ ABSL_FLAG(std::string, work, "/tmp/guest_bench", "work directory (kept: it holds
 ABSL_FLAG(std::string, root_fs, "", "the image's rootfs.img");
 ABSL_FLAG(std::string, xstate_so, "", "libuml_xstate_fix.so");
 ABSL_FLAG(std::string, switchcore, "", "clownix-switchcore (default: beside this binary)");
+ABSL_FLAG(std::string, kernel, "/usr/bin/linux.uml",
+          "the UML kernel (a wrapper script turns landlock off, as VmManager says)");
 ABSL_FLAG(int, mem, 64, "guest memory, MiB");
 ABSL_FLAG(int, vms, 0, "VMs (default: 1 for mem, 3 for frr; iperf always uses 2)");
 ABSL_FLAG(int, settle_s, 10, "seconds of idle before memory is measured");
@@ -60,6 +64,9 @@ ABSL_FLAG(std::string, daemons, "ospfd", "frr: the FRR daemons turned on (comma-
 ABSL_FLAG(std::string, setup_cmd, "",
           "frr: a shell command run in every router before FRR starts (e.g. to try another "
           "/etc/frr/daemons)");
+ABSL_FLAG(std::string, show_cmd, "",
+          "mem, frr: a shell command run in the first VM once memory is measured, its output "
+          "printed after '# ' (e.g. dmesg | grep Memory)");
 ABSL_FLAG(int, rounds, 3, "iperf: rounds, each measuring both switches");
 ABSL_FLAG(int, seconds, 10, "iperf: seconds per iperf3 run");
 ABSL_FLAG(std::string, perf_dir, "",
@@ -74,8 +81,16 @@ using vmm::VmManagerOptions;
 using vmm::VmSpec;
 using vmm::VmState;
 
+// The VMs of the run, killed by Die too: a failed run leaves nothing behind.
+VmManager* g_manager = nullptr;
+
 [[noreturn]] void Die(const std::string& what) {
   fprintf(stderr, "guest_bench: %s\n", what.c_str());
+  if (g_manager != nullptr) {
+    for (const auto& vm : g_manager->List()) {
+      (void)g_manager->Kill(vm.spec.name);  // exiting with an error already
+    }
+  }
   exit(1);
 }
 
@@ -87,29 +102,33 @@ std::string Load() {
 }
 
 // Fields of smaps_rollup ("Pss:", "Pss_Shmem:", ...) summed over the processes of `pgid`, each
-// address space counted once: UML's two helpers are clones sharing the main process's mm and
-// report the very same rollup (vmm_tool's GroupMemoryKib does the same). Each guest process is a
-// host process of its own with its own mm; the guest RAM it maps is shared with the main process,
-// and PSS splits it between them, so the sum over the group counts every page once.
+// address space counted once: UML's two helpers are clones of the main process that share its mm
+// (kcmp KCMP_VM says which). Comparing their rollups, as vmm_tool's GroupMemoryKib does, is not
+// enough for a busy guest: the mm changes between two reads and is then counted twice. Each guest
+// process is a host process of its own with its own mm; the guest RAM it maps is shared with the
+// main process, and PSS splits it between them, so the sum over the group counts every page once.
 std::map<std::string, long> GroupMemoryKib(int pgid) {
   std::map<std::string, long> total;
-  std::set<std::string> seen;
+  std::vector<int> counted;
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
     int pid = 0;
     if (!absl::SimpleAtoi(entry.path().filename().string(), &pid)) continue;
     if (getpgid(pid) != pgid) continue;
+    bool shared = false;
+    for (int other : counted) {
+      if (syscall(SYS_kcmp, pid, other, KCMP_VM, 0, 0) == 0) shared = true;
+    }
+    if (shared) continue;
     std::ifstream in(absl::StrCat("/proc/", pid, "/smaps_rollup"));
-    std::string line, rollup;
+    std::string line;
     std::map<std::string, long> fields;
     while (std::getline(in, line)) {
       std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
       long kib = 0;
-      if (f.size() >= 2 && absl::SimpleAtoi(f[1], &kib)) {
-        fields[f[0]] = kib;
-        absl::StrAppend(&rollup, f[0], kib, ";");
-      }
+      if (f.size() >= 2 && absl::SimpleAtoi(f[1], &kib)) fields[f[0]] = kib;
     }
-    if (fields.empty() || !seen.insert(rollup).second) continue;
+    if (fields.empty()) continue;  // gone meanwhile
+    counted.push_back(pid);
     total["processes"] += 1;
     for (auto& [k, v] : fields) total[k] += v;
   }
@@ -168,6 +187,7 @@ class Bench {
   Bench() {
     VmManagerOptions o;
     o.work_dir = absl::GetFlag(FLAGS_work) + "/vmm";
+    o.kernel = absl::GetFlag(FLAGS_kernel);
     o.root_fs = absl::GetFlag(FLAGS_root_fs);
     o.xstate_fix_library = absl::GetFlag(FLAGS_xstate_so);
     // As clownixd's defaults (and vmm_tool bench): a user each, landlock.
@@ -176,8 +196,10 @@ class Bench {
     auto m = VmManager::Create(o);
     if (!m.ok()) Die(m.status().ToString());
     manager_ = *std::move(m);
+    g_manager = manager_.get();
   }
   ~Bench() {
+    g_manager = nullptr;
     for (const auto& vm : manager_->List()) {
       if (absl::Status s = manager_->Kill(vm.spec.name); !s.ok()) {
         fprintf(stderr, "kill %s: %s\n", vm.spec.name.c_str(), s.ToString().c_str());
@@ -242,15 +264,16 @@ class Bench {
       const long used = guest["MemTotal:"] - guest["MemFree:"];
       printf(
           "mem phase=%s vm=%s load=%s pss_mib=%.1f pss_guest_ram_mib=%.1f pss_file_mib=%.1f "
-          "pss_anon_mib=%.1f rss_mib=%.1f host_processes=%ld guest_total_mib=%.1f "
+          "pss_anon_mib=%.1f rss_mib=%.1f address_spaces=%ld guest_total_mib=%.1f "
           "guest_used_mib=%.1f guest_cached_mib=%.1f guest_anon_mib=%.1f guest_slab_mib=%.1f "
+          "guest_slab_reclaimable_mib=%.1f "
           "guest_shmem_mib=%.1f guest_pagetables_mib=%.1f guest_kernelstack_mib=%.1f\n",
           phase.c_str(), vm.c_str(), Load().c_str(), mem["Pss:"] / 1024.0,
           mem["Pss_Shmem:"] / 1024.0, mem["Pss_File:"] / 1024.0, mem["Pss_Anon:"] / 1024.0,
           mem["Rss:"] / 1024.0, mem["processes"], guest["MemTotal:"] / 1024.0, used / 1024.0,
           (guest["Cached:"] + guest["Buffers:"]) / 1024.0, guest["AnonPages:"] / 1024.0,
-          guest["Slab:"] / 1024.0, guest["Shmem:"] / 1024.0, guest["PageTables:"] / 1024.0,
-          guest["KernelStack:"] / 1024.0);
+          guest["Slab:"] / 1024.0, guest["SReclaimable:"] / 1024.0, guest["Shmem:"] / 1024.0,
+          guest["PageTables:"] / 1024.0, guest["KernelStack:"] / 1024.0);
     }
     Stats s = Summarize(pss);
     printf(
@@ -279,6 +302,15 @@ class Bench {
           absl::StrFormat("%s%s:%.1f", f[2], f[1] == "1" ? "" : "(x" + f[1] + ")", kib / 1024.0));
     }
     printf("processes vm=%s rss_mib %s\n", vm.c_str(), absl::StrJoin(parts, " ").c_str());
+  }
+
+  void Show(const std::string& vm) {
+    if (absl::GetFlag(FLAGS_show_cmd).empty()) return;
+    std::string out;
+    (void)Try(vm, absl::GetFlag(FLAGS_show_cmd), &out);  // its output says what went wrong
+    for (absl::string_view line : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+      printf("# %s: %s\n", vm.c_str(), std::string(line).c_str());
+    }
   }
 
   void DropCachesAndMeasure(const std::vector<std::string>& vms) {
@@ -322,6 +354,7 @@ int Mem() {
   absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_settle_s)));  // idle, as the figure says
   bench.Memory(vms, "idle");
   if (absl::GetFlag(FLAGS_processes)) bench.Processes(vms[0]);
+  bench.Show(vms[0]);
   if (absl::GetFlag(FLAGS_drop_caches)) bench.DropCachesAndMeasure(vms);
   return 0;
 }
@@ -378,8 +411,7 @@ int Frr(const std::string& switchcore) {
   // ip, not vtysh: vtysh is an 8 MiB process, and guest RAM once touched stays with the host.
   const absl::Time deadline = absl::Now() + absl::Seconds(180);
   std::set<std::string> done;
-  while (done.size() < vms.size()) {
-    if (absl::Now() > deadline) Die("OSPF did not converge in 180 s");
+  while (done.size() < vms.size() && absl::Now() < deadline) {
     for (const std::string& vm : vms) {
       if (done.count(vm)) continue;
       std::string out;
@@ -392,11 +424,15 @@ int Frr(const std::string& switchcore) {
     }
     absl::SleepFor(absl::Milliseconds(200));  // polling the guests' routing tables
   }
-  printf("frr routers=%d load=%s frr_started_s=%.1f converged_s=%.1f\n", n, Load().c_str(),
-         absl::ToDoubleSeconds(started), absl::ToDoubleSeconds(absl::Now() - t0));
+  // Not converged is a result too (a router too small for FRR): its memory is measured all the
+  // same.
+  printf("frr routers=%d load=%s frr_started_s=%.1f converged_s=%.1f converged=%s\n", n,
+         Load().c_str(), absl::ToDoubleSeconds(started), absl::ToDoubleSeconds(absl::Now() - t0),
+         done.size() == vms.size() ? "yes" : "no");
   absl::SleepFor(absl::Seconds(absl::GetFlag(FLAGS_settle_s)));  // a converged, idle router
   bench.Memory(vms, "ospf_converged");
   if (absl::GetFlag(FLAGS_processes)) bench.Processes(vms[0]);
+  bench.Show(vms[0]);
   if (absl::GetFlag(FLAGS_drop_caches)) bench.DropCachesAndMeasure(vms);
   return 0;
 }
