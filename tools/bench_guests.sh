@@ -9,7 +9,7 @@
 #                                       console shell started on demand (a patched copy), and
 #                                       both images with linux.uml run under setarch -R
 #   tools/bench_guests.sh frr   [RUNS]  3 FRR routers running OSPF on one LAN: PSS per router at
-#                                       96M, 80M and 64M
+#                                       96M, 80M and 64M, and at 80M and 64M under setarch -R
 #   tools/bench_guests.sh iperf [RUNS]  iperf3 10 s between two debian guests, through
 #                                       clownix-switchcore and through uml_switch, RUNS rounds
 #                                       alternating; CPU of each part; a perf profile of round 1
@@ -134,9 +134,10 @@ elif kind in ("mem", "frr"):
             f("guest_slab_mib"), f("guest_slab_reclaimable_mib")))
     for (config, phase), g in phase_rows.items():
         if phase == "converge":
-            print("%s: FRR started in %s s, OSPF converged %s s after the first start (load %s)" % (
-                config, mmm([float(r["frr_started_s"]) for r in g]),
-                mmm([float(r["converged_s"]) for r in g]), loads(g)))
+            print("%s: FRR started in %s s; OSPF converged (%s) %s s after the first start "
+                  "(load %s)" % (config, mmm([float(r["frr_started_s"]) for r in g]),
+                                 ",".join(r.get("converged", "?") for r in g),
+                                 mmm([float(r["converged_s"]) for r in g]), loads(g)))
 elif kind == "iperf":
     groups = collections.defaultdict(list)
     for r in rows:
@@ -228,15 +229,19 @@ mem() {
 frr() {
   binaries
   need_debian
-  local raw=$OUT/frr.txt r
+  local raw=$OUT/frr.txt norandom=$OUT/linux.uml.norandom r
+  printf '#!/bin/sh\nexec setarch x86_64 -R /usr/bin/linux.uml "$@"\n' >"$norandom"
+  chmod 0755 "$norandom"
   : >"$raw"
   for ((r = 1; r <= ${runs:-2}; r++)); do
-    local m
-    for m in "$debian_mem" 80 64; do
-      echo "## config=debian@${m}M round=$r" >>"$raw"
+    local c
+    for c in "debian $debian_mem" "debian 80" "debian 64" "debian-norandom 80 $norandom" \
+      "debian-norandom 64 $norandom"; do
+      set -- $c
+      echo "## config=$1@$2M round=$r" >>"$raw"
       "$bin/bench/guest_bench" --mode=frr --work="$OUT/guest_work" --root_fs="$debian" \
-        --xstate_so="$bin/libuml_xstate_fix.so" --mem="$m" --processes=$((r == 1)) \
-        2>&1 | tee -a "$raw" || echo "# frr at ${m}M failed" | tee -a "$raw"
+        --kernel="${3:-/usr/bin/linux.uml}" --xstate_so="$bin/libuml_xstate_fix.so" --mem="$2" \
+        --processes=$((r == 1)) 2>&1 | tee -a "$raw" || echo "# frr $1 at $2M failed" | tee -a "$raw"
     done
   done
   summarize frr "$raw"
