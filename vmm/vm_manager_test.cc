@@ -264,7 +264,16 @@ TEST_P(VmManagerImageTest, RebootsInPlace) {
   Run("r1", "echo here >/run/marker; echo kept >/root/kept");
   ASSERT_TRUE(manager_->Reboot("r1").ok());
   EXPECT_EQ(manager_->Get("r1")->state, VmState::kBooting);
-  ASSERT_TRUE(manager_->WaitForState("r1", VmState::kRunning, kBoot).ok());
+  absl::Status rebooted = manager_->WaitForState("r1", VmState::kRunning, kBoot);
+  if (!rebooted.ok()) {
+    // What became of it: how it ended, and what its kernel said.
+    absl::StatusOr<VmEvent> ended = manager_->LastExit("r1");
+    std::ifstream console(dir_.path() + "/w/vms/r1/console.log");
+    std::string text((std::istreambuf_iterator<char>(console)), std::istreambuf_iterator<char>());
+    FAIL() << rebooted << "; ended: " << (ended.ok() ? ended->reason : ended.status().ToString())
+           << "; the end of its console.log:\n"
+           << text.substr(text.size() > 3000 ? text.size() - 3000 : 0);
+  }
   EXPECT_EQ(manager_->Get("r1")->pid, pid);
   EXPECT_EQ(Run("r1", "cat /run/marker 2>/dev/null; echo done"), "done\n");
   EXPECT_EQ(Run("r1", "cat /root/kept"), "kept\n");
