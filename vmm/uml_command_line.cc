@@ -68,8 +68,14 @@ absl::StatusOr<std::vector<std::string>> UmlCommandLine::Build(const Params& p) 
       absl::StrCat("mem=", p.mem_mib, "M"),
       absl::StrCat("uml_dir=", p.uml_dir),
       absl::StrCat("umid=", p.umid),
+      // A COW of its own is not locked on the host ('c'): a reboot re-executes UML in place, and
+      // a guest process forked while the old kernel went down can outlive it, stopped, holding
+      // the old file table and with it the lock, which the new kernel would then fail to take
+      // ("Failed to lock COW", "VFS: Unable to mount root fs"). Nothing else ever opens the COW:
+      // it is made fresh at each start, in a work dir one VmManager holds (vmm.lock). The seed's
+      // root_fs mode writes a shared file and keeps the lock.
       p.cow_path.empty() ? absl::StrCat("ubda=", p.root_fs)
-                         : absl::StrCat("ubda=", p.cow_path, ",", p.root_fs),
+                         : absl::StrCat("ubdac=", p.cow_path, ",", p.root_fs),
       absl::StrCat("ubdb=", p.config_disk),
       "root=/dev/ubda",
       absl::StrCat("mconsole=notify:", p.notify_socket),

@@ -29,7 +29,7 @@ TEST(UmlCommandLineTest, SeedParameterList) {
   ASSERT_TRUE(argv.ok()) << argv.status();
   EXPECT_THAT(*argv,
               ElementsAre("/usr/bin/linux.uml", "mem=64M", "uml_dir=/w/uml", "umid=vm1",
-                          "ubda=/w/vms/vm1/cow,/bulk/rootfs.img", "ubdb=/w/vms/vm1/config.img",
+                          "ubdac=/w/vms/vm1/cow,/bulk/rootfs.img", "ubdb=/w/vms/vm1/config.img",
                           "root=/dev/ubda", "mconsole=notify:/w/notify", "con=null",
                           "con0=fd:3,fd:3", "ssl=null", "ssl1=fd:5,fd:5", "quiet",
                           "eth0=daemon,02:00:00:01:00:00,unix,/w/lans/admin/ctl"));
