@@ -359,7 +359,7 @@ int Mem() {
   return 0;
 }
 
-// Fast OSPF timers (shared/debian-guest-facts.md): FRR's defaults take ~50 s to a route. The dead
+// Fast OSPF timers (docs/debian-guest-facts.md): FRR's defaults take ~50 s to a route. The dead
 // interval is 10 s, not 3: guests starved of CPU on a busy host miss hellos and flap.
 std::string FrrConfig(const std::string& name, int i) {
   return absl::StrFormat(
