@@ -86,6 +86,30 @@ std::optional<VmNic> ParseVmMac(const std::array<uint8_t, 6>& mac) {
   return nic;
 }
 
+absl::StatusOr<std::string> ParseChosenMac(absl::string_view text) {
+  auto invalid = [text](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("MAC \"%s\" %s", absl::CHexEscape(text), why));
+  };
+  std::vector<absl::string_view> parts = absl::StrSplit(text, ':');
+  std::array<uint8_t, 6> mac{};
+  if (parts.size() != mac.size()) return invalid("is not six bytes like 02:42:0a:00:00:01");
+  for (size_t i = 0; i < mac.size(); ++i) {
+    int value = 0;
+    if (parts[i].size() != 2 || !absl::ascii_isxdigit(parts[i][0]) ||
+        !absl::ascii_isxdigit(parts[i][1]) || !absl::SimpleHexAtoi(parts[i], &value)) {
+      return invalid("is not six bytes like 02:42:0a:00:00:01");
+    }
+    mac[i] = static_cast<uint8_t>(value);
+  }
+  if (mac[0] & 1) return invalid("is a multicast address (the first byte is odd)");
+  if (std::all_of(mac.begin(), mac.end(), [](uint8_t b) { return b == 0; })) {
+    return invalid("is all zeros");
+  }
+  if (ParseVmMac(mac)) return invalid("is in the range of the seed's MACs (02:00:..:..:00:..)");
+  return absl::AsciiStrToLower(text);
+}
+
 absl::Status ValidateAdminPrefix(absl::string_view prefix) {
   std::vector<absl::string_view> parts = absl::StrSplit(prefix, '.');
   if (parts.size() != 2) {

@@ -103,5 +103,22 @@ TEST(SeedRulesTest, Limits) {
   EXPECT_FALSE(ValidateNicIndex(kMaxNics).ok());
 }
 
+TEST(SeedRulesTest, AChosenMacIsUnicastNotZeroAndNotTheSeeds) {
+  EXPECT_EQ(ParseChosenMac("02:42:0A:00:00:01").value_or(""), "02:42:0a:00:00:01");
+  for (const char* bad : {"02:42:0a:00:00", "02:42:0a:00:00:01:02", "02-42-0a-00-00-01",
+                          "02:42:0a:00:00:1", "02:42:0a:00:00:0g", ""}) {
+    absl::StatusOr<std::string> mac = ParseChosenMac(bad);
+    EXPECT_EQ(mac.status().code(), absl::StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(mac.status().message().find("is not six bytes"), std::string::npos) << mac.status();
+  }
+  EXPECT_NE(ParseChosenMac("01:00:5e:00:00:01").status().message().find("multicast"),
+            std::string::npos);
+  EXPECT_NE(ParseChosenMac("00:00:00:00:00:00").status().message().find("all zeros"),
+            std::string::npos);
+  // The seed's MAC of vm 1's eth1 names that VM's NIC: nobody may take it.
+  absl::StatusOr<std::string> seed = ParseChosenMac(VmMac(1, 1).value());
+  EXPECT_NE(seed.status().message().find("seed's MACs"), std::string::npos) << seed.status();
+}
+
 }  // namespace
 }  // namespace clownix::common

@@ -4,6 +4,8 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -64,6 +66,13 @@ void ConfineChild(const SpawnOptions& options, const char* oom_score_adj, int re
     if (fd < 0 || write(fd, oom_score_adj, length) != length) ChildFail(report_fd);
     close(fd);
   }
+  if (options.no_address_randomization) {
+    const int current = personality(0xffffffff);  // Reads it.
+    if (current == -1 ||
+        personality(static_cast<unsigned long>(current) | ADDR_NO_RANDOMIZE) == -1) {
+      ChildFail(report_fd);
+    }
+  }
   if (options.umask >= 0) umask(static_cast<mode_t>(options.umask));
   if (options.run_as) {
     const SpawnOptions::Credentials& who = *options.run_as;
@@ -121,6 +130,10 @@ void ConfineChild(const SpawnOptions& options, const char* oom_score_adj, int re
   if (syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC) != 0) ChildFail(report_fd);
   for (size_t i = 0; i < count; ++i) {
     if (dup2(copies[i], options.fds[i].child) < 0) ChildFail(report_fd);
+  }
+  if (options.controlling_terminal >= 0 &&
+      (setsid() < 0 || ioctl(options.controlling_terminal, TIOCSCTTY, 0) != 0)) {
+    ChildFail(report_fd);
   }
   execve(program, argv, envp);
   ChildFail(report_fd);

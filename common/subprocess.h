@@ -54,6 +54,11 @@ struct SpawnOptions {
   std::string working_dir;
   // The child leads a process group of its own (killing the group kills its helpers too).
   bool new_process_group = false;
+  // The child starts a session of its own (setsid) whose controlling terminal is the terminal
+  // at this descriptor of the child (one of `fds`), its process group in the foreground: the
+  // kernel then sends the group SIGWINCH when that terminal's size changes. -1: none. Not with
+  // new_process_group (a session leader leads its process group already).
+  int controlling_terminal = -1;
   // Signal the child gets when the thread that spawned it ends (PR_SET_PDEATHSIG); 0: none.
   int parent_death_signal = 0;
 
@@ -64,6 +69,9 @@ struct SpawnOptions {
   std::vector<int> join_cgroup_fds;
   // Written to /proc/self/oom_score_adj when not 0 (positive: killed first on memory pressure).
   int oom_score_adj = 0;
+  // personality(ADDR_NO_RANDOMIZE): the program's address space is laid out the same way every
+  // time (what `setarch -R` does); kept across its own execs.
+  bool no_address_randomization = false;
   // The file mode creation mask; -1: the parent's.
   int umask = -1;
   // Run as this user and group, with no supplementary groups and so no capabilities.

@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "common/file_io.h"
 #include "gtest/gtest.h"
 
@@ -134,6 +136,32 @@ TEST(SubprocessTest, EnvironmentAndProcessGroup) {
   EXPECT_EQ(output, "this unset\n" + std::to_string(child->pid) + "\n");
 }
 
+// What UML needs to follow its console's size (vmm/uml_launcher.cc): a session of its own with
+// the pty as its controlling terminal and its group in the foreground.
+TEST(SubprocessTest, AControllingTerminal) {
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(master, 0);
+  ASSERT_EQ(grantpt(master), 0);
+  ASSERT_EQ(unlockpt(master), 0);
+  int slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+  ASSERT_GE(slave, 0);
+  // Fields 6 and 8 of /proc/PID/stat: the session and the terminal's foreground process group.
+  SpawnOptions options = Shell("cut -d' ' -f6,8 /proc/$$/stat");
+  options.fds = {{slave, 5}};
+  options.controlling_terminal = 5;
+  options.output = SpawnOptions::Output::kPipe;
+  absl::StatusOr<SpawnedChild> child = Spawn(options);
+  close(slave);
+  ASSERT_TRUE(child.ok()) << child.status();
+  std::string output;
+  char chunk[256];
+  ssize_t n;
+  while ((n = read(child->output.get(), chunk, sizeof(chunk))) > 0) output.append(chunk, n);
+  ASSERT_TRUE(WaitForChild(child->pid).ok());
+  close(master);
+  EXPECT_EQ(output, absl::StrCat(child->pid, " ", child->pid, "\n"));
+}
+
 TEST(SubprocessTest, WorkingDirectory) {
   SpawnOptions options = Shell("pwd");
   options.working_dir = "/usr";
@@ -142,6 +170,19 @@ TEST(SubprocessTest, WorkingDirectory) {
   EXPECT_EQ(result->output, "/usr\n");
   options.working_dir = "/nonexistent-dir";
   EXPECT_EQ(common::Run(options).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST(SubprocessTest, AddressRandomizationCanBeTurnedOff) {
+  // /proc/self/personality: the personality in hex; ADDR_NO_RANDOMIZE is 0x0040000.
+  auto personality_of_child = [](bool fixed) -> unsigned long {
+    SpawnOptions options = Shell("cat /proc/self/personality");
+    options.no_address_randomization = fixed;
+    absl::StatusOr<RunResult> result = common::Run(options);
+    EXPECT_TRUE(result.ok() && result->succeeded()) << result.status();
+    return result.ok() ? std::stoul(result->output, nullptr, 16) : ~0UL;
+  };
+  EXPECT_EQ(personality_of_child(false) & 0x0040000, 0u) << "on by default (as the parent has it)";
+  EXPECT_EQ(personality_of_child(true) & 0x0040000, 0x0040000u);
 }
 
 TEST(SubprocessTest, PidfdTellsTheExit) {

@@ -2,7 +2,8 @@
 //
 // Roles are ordered: viewer < operator < admin, and a role may do everything the roles below it
 // may do. viewer reads (Get, List, Watch, stats, health, reflection); operator also changes the
-// network (every mutation, Apply, Start, Halt, Reboot, impairments); admin also gets root inside
+// network (every mutation, Apply, Start, Halt, Reboot, impairments) and captures its packets
+// (Capture: the packets carry what the guests say); admin also gets root inside
 // the guests (Exec, Console). Every RPC clownixd serves, in every service (clownix.v1, health,
 // reflection), has a line in the table in api_roles.cc; api_roles_test checks that against every
 // service in the generated descriptor pool, so a new RPC cannot be forgotten.

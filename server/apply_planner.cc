@@ -4,6 +4,7 @@
 #include <set>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/seed_rules.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -42,6 +43,17 @@ bool SameLabels(const google::protobuf::Map<std::string, std::string>& a,
   return true;
 }
 
+// MACs compare in any case (the rules keep them in lower case).
+bool SameMacs(const google::protobuf::Map<uint32_t, std::string>& a,
+              const google::protobuf::Map<uint32_t, std::string>& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [index, mac] : a) {
+    auto it = b.find(index);
+    if (it == b.end() || !absl::EqualsIgnoreCase(it->second, mac)) return false;
+  }
+  return true;
+}
+
 std::string ImpairmentText(const Impairment& i) {
   if (MessageDifferencer::Equals(i, Impairment())) return "none";
   std::string text;
@@ -60,6 +72,7 @@ std::string ImpairmentText(const Impairment& i) {
 absl::Status CheckDesired(const clownix::v1::Network& desired) {
   std::set<std::string> vms, lans, taps;
   std::map<std::string, uint32_t> nic_counts;
+  std::set<std::string> with_admin;  // those that say so; an absent admin is the rules' to judge
   for (const Vm& vm : desired.vms()) {
     if (absl::Status s = common::ValidateName("vm", vm.name()); !s.ok()) return s;
     if (!vms.insert(vm.name()).second) {
@@ -71,6 +84,7 @@ absl::Status CheckDesired(const clownix::v1::Network& desired) {
       }
     }
     nic_counts[vm.name()] = vm.nic_count() ? vm.nic_count() : 1;
+    if (vm.has_admin() && vm.admin()) with_admin.insert(vm.name());
   }
   for (const Lan& lan : desired.lans()) {
     if (absl::Status s = common::ValidateName("lan", lan.name()); !s.ok()) return s;
@@ -94,10 +108,15 @@ absl::Status CheckDesired(const clownix::v1::Network& desired) {
         return absl::InvalidArgumentError(absl::StrCat("link ", key, ": vm \"", e.nic().vm(),
                                                        "\" is not in the desired topology"));
       }
-      if (e.nic().index() == 0 || e.nic().index() >= it->second) {
-        return absl::InvalidArgumentError(absl::StrCat("link ", key, ": the vm has NICs eth1..eth",
-                                                       it->second - 1,
-                                                       " to link (eth0 is the admin NIC)"));
+      if (e.nic().index() >= it->second) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("link ", key, ": the vm has NICs eth0..eth", it->second - 1));
+      }
+      if (e.nic().index() == 0 && with_admin.count(e.nic().vm())) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("link ", key,
+                         ": eth0 is the admin NIC of a vm with admin: true (without the admin "
+                         "network, eth0 may be linked)"));
       }
     } else if (e.has_tap()) {
       if (!taps.count(e.tap())) {
@@ -141,6 +160,7 @@ absl::StatusOr<std::vector<PlannedStep>> PlanApply(const TopologyState& state,
   for (const Link& link : desired.links()) desired_links[EndpointKey(link.endpoint())] = &link;
 
   std::vector<PlannedStep> plan;
+  std::vector<PlannedStep> restarts;  // appended at the end
   // 1. Disconnect what goes away or moves. Links of endpoints the desired topology does not
   //    mention are left alone unless pruned (their VM or tap is deleted then, links first).
   for (const auto& [key, link] : state.links()) {
@@ -214,6 +234,20 @@ absl::StatusOr<std::vector<PlannedStep>> PlanApply(const TopologyState& state,
                                      vm.admin() ? "true" : "false"));
     }
     if (!SameLabels(vm.labels(), current->labels())) details.push_back("labels");
+    if (!SameMacs(vm.nic_macs(), current->nic_macs())) details.push_back("nic_macs");
+    if (!MessageDifferencer::Equals(vm.guest(), current->guest())) {
+      // The guest applies its configuration at boot (resources.proto, GuestConfig): a running VM
+      // gets it at its next boot, or now when the request asks for a restart.
+      const bool runs = current->state() == clownix::v1::VM_STATE_BOOTING ||
+                        current->state() == clownix::v1::VM_STATE_RUNNING;
+      if (runs && request.restart_changed_guests()) {
+        restarts.push_back(
+            Step(PlanItem::RESTART, "vm", vm.name(), "to apply its new guest config", Mutation()));
+        details.push_back("guest");
+      } else {
+        details.push_back(runs ? "guest (at its next boot: restart it to apply now)" : "guest");
+      }
+    }
     if (details.empty()) continue;
     *m.mutable_update_vm() = vm;
     std::string detail;
@@ -269,6 +303,8 @@ absl::StatusOr<std::vector<PlannedStep>> PlanApply(const TopologyState& state,
       plan.push_back(Step(PlanItem::DELETE, "lan", name, "", std::move(m)));
     }
   }
+  // Last: the VMs restarted to run their new guest config, once everything else is in place.
+  for (PlannedStep& step : restarts) plan.push_back(std::move(step));
   return plan;
 }
 
@@ -276,6 +312,7 @@ void PredictOutcomes(const TopologyState& state, const RuleOptions& rules,
                      std::vector<PlannedStep>* plan) {
   TopologyState after = state;
   for (PlannedStep& step : *plan) {
+    if (!IsStoreStep(step)) continue;  // a restart: the runtime's, the rules have no say
     absl::StatusOr<std::vector<clownix::v1::Change>> changes =
         ComputeChanges(after, step.mutation, rules);
     if (!changes.ok()) {

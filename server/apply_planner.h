@@ -3,7 +3,8 @@
 // The plan is computed against the committed state in an order that cannot trip over itself:
 // disconnect links that go away or move; create or update LANs, then taps, then VMs (after the
 // disconnects, so a VM can lose a NIC); connect new links and set changed impairments; and with
-// prune delete VMs, then taps, then LANs. Each item carries the store mutation that does it.
+// prune delete VMs, then taps, then LANs; last, with restart_changed_guests, restart the running
+// VMs whose guest config changed. Each item carries the store mutation that does it.
 #ifndef CLOWNIX_SERVER_APPLY_PLANNER_H_
 #define CLOWNIX_SERVER_APPLY_PLANNER_H_
 
@@ -17,10 +18,15 @@
 
 namespace clownix::server {
 
+// An item and the store mutation that does it; a RESTART item has none (IsStoreStep false): the
+// runtime halts and starts its VM once the steps before it are committed and acted on.
 struct PlannedStep {
   clownix::v1::PlanItem item;
   Mutation mutation;
 };
+inline bool IsStoreStep(const PlannedStep& step) {
+  return step.mutation.op_case() != Mutation::OP_NOT_SET;
+}
 
 // INVALID_ARGUMENT when `request.desired()` is malformed or inconsistent: bad or duplicate names,
 // a link to an object that is not in the desired topology, an endpoint linked twice, eth0 linked.

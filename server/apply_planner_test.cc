@@ -15,14 +15,17 @@ using clownix::v1::PlanItem;
 class ApplyPlannerTest : public testing::Test {
  protected:
   // Plans, then applies every step through the rules like the store would; returns the plan.
-  std::vector<PlannedStep> ApplyText(const std::string& text, bool prune = false) {
+  std::vector<PlannedStep> ApplyText(const std::string& text, bool prune = false,
+                                     bool restart = false) {
     clownix::v1::ApplyRequest request;
     EXPECT_TRUE(google::protobuf::TextFormat::ParseFromString(text, request.mutable_desired()));
     request.set_prune(prune);
+    request.set_restart_changed_guests(restart);
     auto plan = PlanApply(state_, request, options_);
     EXPECT_TRUE(plan.ok()) << plan.status();
     if (!plan.ok()) return {};
     for (const PlannedStep& step : *plan) {
+      if (!IsStoreStep(step)) continue;  // a restart: the runtime's
       auto changes = ComputeChanges(state_, step.mutation, options_);
       EXPECT_TRUE(changes.ok()) << step.item.ShortDebugString() << ": " << changes.status();
       if (!changes.ok() || changes->empty()) continue;
@@ -109,6 +112,59 @@ TEST_F(ApplyPlannerTest, MovesLinksAndUpdatesSpecs) {
   EXPECT_EQ(state_.FindLink("b/eth1")->lan(), "l2");
 }
 
+TEST_F(ApplyPlannerTest, AChangedGuestConfigTakesARestartWhenAskedForElseTheNextBoot) {
+  ApplyText(R"pb(vms { name: "a" }
+                 vms { name: "b" })pb");
+  for (const char* vm : {"a", "b"}) {
+    Mutation running;
+    running.mutable_vm_status()->set_name(vm);
+    running.mutable_vm_status()->set_state(clownix::v1::VM_STATE_RUNNING);
+    auto changes = ComputeChanges(state_, running, options_);
+    ASSERT_TRUE(changes.ok());
+    clownix::v1::Event event;
+    event.set_revision(state_.revision() + 1);
+    for (const auto& c : *changes) *event.add_changes() = c;
+    state_.Apply(event);
+  }
+  constexpr char kNewGuests[] = R"pb(
+    vms {
+      name: "a"
+      guest { startup: "echo a" }
+    }
+    vms {
+      name: "b"
+      guest { startup: "echo b" }
+    }
+    lans { name: "l1" }
+  )pb";
+  auto later = ApplyText(kNewGuests);
+  ASSERT_EQ(later.size(), 3u);
+  EXPECT_EQ(later[1].item.detail(), "guest (at its next boot: restart it to apply now)");
+  EXPECT_EQ(state_.FindVm("a")->guest().startup(), "echo a");
+
+  auto now = ApplyText(R"pb(
+                         vms {
+                           name: "a"
+                           guest { startup: "echo A" }
+                         }
+                         vms {
+                           name: "b"
+                           guest { startup: "echo b" }
+                         }
+                         lans { name: "l1" }
+                         lans { name: "l2" }
+                       )pb",
+                       /*prune=*/false, /*restart=*/true);
+  std::vector<std::string> seen;
+  for (const auto& step : now) {
+    seen.push_back(PlanItem::Action_Name(step.item.action()) + " " + step.item.name());
+  }
+  // The restart comes last, after everything it may need; b's guest did not change.
+  EXPECT_EQ(seen, (std::vector<std::string>{"CREATE l2", "UPDATE a", "RESTART a"}));
+  EXPECT_EQ(now[1].item.detail(), "guest");
+  EXPECT_FALSE(IsStoreStep(now[2]));
+}
+
 TEST_F(ApplyPlannerTest, AdminChangesWhenGivenAndStaysWhenAbsent) {
   ApplyText(R"pb(vms { name: "a" admin: false })pb");
   EXPECT_FALSE(state_.FindVm("a")->admin());
@@ -120,6 +176,35 @@ TEST_F(ApplyPlannerTest, AdminChangesWhenGivenAndStaysWhenAbsent) {
   EXPECT_EQ(plan[0].item.action(), PlanItem::UPDATE);
   EXPECT_EQ(plan[0].item.detail(), "admin false -> true");
   EXPECT_TRUE(state_.FindVm("a")->admin());
+}
+
+TEST_F(ApplyPlannerTest, AVmWithoutTheAdminNetworkLinksItsEth0AndKeepsItsMacs) {
+  constexpr char kLabMachine[] = R"pb(
+    vms {
+      name: "r1"
+      nic_count: 2
+      admin: false
+      nic_macs { key: 0 value: "02:42:0a:00:00:01" }
+    }
+    lans { name: "a" }
+    links {
+      endpoint { nic { vm: "r1" index: 0 } }
+      lan: "a"
+    })pb";
+  auto plan = ApplyText(kLabMachine);
+  ASSERT_EQ(plan.size(), 3u);
+  EXPECT_EQ(plan[2].item.action(), PlanItem::CONNECT);
+  EXPECT_EQ(state_.FindVm("r1")->nics(0).lan(), "a");
+  EXPECT_EQ(state_.FindVm("r1")->nics(0).mac(), "02:42:0a:00:00:01");
+  EXPECT_TRUE(ApplyText(kLabMachine).empty());
+  auto changed = ApplyText(R"pb(vms { name: "r1" nic_count: 2 admin: false }
+                                lans { name: "a" }
+                                links {
+                                  endpoint { nic { vm: "r1" index: 0 } }
+                                  lan: "a"
+                                })pb");
+  ASSERT_EQ(changed.size(), 1u);
+  EXPECT_EQ(changed[0].item.detail(), "nic_macs");
 }
 
 TEST_F(ApplyPlannerTest, ImagesChangeWhenGivenAndMemoryFollowsThem) {
@@ -203,10 +288,17 @@ TEST_F(ApplyPlannerTest, InconsistentDesiredTopologiesAreRejected) {
                             lan: "nope"
                           })pb"),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" nic_count: 2 }
+  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" nic_count: 2 admin: true }
                           lans { name: "l" }
                           links {
                             endpoint { nic { vm: "a" index: 0 } }
+                            lan: "l"
+                          })pb"),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PlanCode(R"pb(vms { name: "a" nic_count: 2 }
+                          lans { name: "l" }
+                          links {
+                            endpoint { nic { vm: "a" index: 2 } }
                             lan: "l"
                           })pb"),
             absl::StatusCode::kInvalidArgument);

@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "common/file_io.h"
+#include "common/seed_rules.h"
 #include "common/subprocess.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -17,9 +18,10 @@
 namespace clownix::server {
 namespace {
 
-// The admin network's X.Y: from ip_admin, else 10.0 (VMs need one; no host address then).
+// The admin network's X.Y: from ip_admin, else the default (VMs need one; no host address then).
 std::pair<uint8_t, uint8_t> AdminPrefix(const ServerOptions& options) {
-  return options.admin_prefix().value_or(std::make_pair(uint8_t{10}, uint8_t{0}));
+  return options.admin_prefix().value_or(
+      std::make_pair(common::kDefaultAdminPrefix[0], common::kDefaultAdminPrefix[1]));
 }
 
 constexpr size_t kMaxKeyBytes = 64 << 10;
@@ -59,6 +61,7 @@ absl::StatusOr<std::unique_ptr<ImageCatalog>> CreateImageCatalog(const ServerOpt
 
 absl::StatusOr<std::unique_ptr<RuntimeController>> CreateRuntime(const ServerOptions& options,
                                                                  TopologyStore* store,
+                                                                 MemoryBudget* budget,
                                                                  ImageCatalog* images) {
   absl::StatusOr<BulkPaths> bulk = FindBulkPaths(options.bulk_dir);
   if (!bulk.ok()) return bulk.status();
@@ -76,12 +79,14 @@ absl::StatusOr<std::unique_ptr<RuntimeController>> CreateRuntime(const ServerOpt
   runtime.vmm.root_fs_mode = options.root_fs;
   runtime.vmm.xstate_fix_library = bulk->xstate_fix;
   runtime.vmm.confinement.vm_uid_base = options.vm_uid_base;
+  runtime.vmm.confinement.address_randomization = options.vm_address_randomization;
   runtime.ip_admin = options.ip_admin;
   runtime.admin_netns = options.admin_netns;
   runtime.admin_tap = options.admin_tap;
   runtime.num_tap = options.num_tap;
   runtime.find_image = [images](const std::string& name) { return images->Find(name); };
-  return RuntimeController::Create(store, std::move(runtime));
+  runtime.max_booting = static_cast<int>(options.max_booting_vms);
+  return RuntimeController::Create(store, budget, std::move(runtime));
 }
 
 }  // namespace
@@ -95,7 +100,23 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const Serve
   if (!images.ok()) return images.status();
   server->images_ = *std::move(images);
   ImageCatalog* catalog = server->images_.get();
+  if (options.backends) {
+    int64_t budget_mib = options.vm_memory_budget_mib;
+    if (budget_mib == 0) {
+      absl::StatusOr<int64_t> host = MemoryBudget::HostDefaultBudgetMib();
+      if (!host.ok()) return host.status();
+      budget_mib = *host;
+    }
+    server->budget_ = std::make_unique<MemoryBudget>(budget_mib);
+    Log(LogLevel::kInfo,
+        absl::StrCat("VM memory budget ", budget_mib, " MiB (each VM: mem + ",
+                     MemoryBudget::kUmlOverheadMib, " MiB), at most ",
+                     options.max_booting_vms == 0 ? std::string("any number of")
+                                                  : absl::StrCat(options.max_booting_vms),
+                     " VMs booting at once"));
+  }
   TopologyStore::Options store_options;
+  store_options.check_change = RuntimeController::BudgetCheck(server->budget_.get());
   store_options.work_dir = options.work_dir;
   store_options.rules.admin_prefix = AdminPrefix(options);
   store_options.rules.admin_default = options.admin_default;
@@ -114,14 +135,15 @@ absl::StatusOr<std::unique_ptr<ClownixServer>> ClownixServer::Create(const Serve
 
   if (options.backends) {
     absl::StatusOr<std::unique_ptr<RuntimeController>> runtime =
-        CreateRuntime(options, server->store_.get(), catalog);
+        CreateRuntime(options, server->store_.get(), server->budget_.get(), catalog);
     if (!runtime.ok()) return runtime.status();
     server->runtime_ = *std::move(runtime);
   }
 
   WatchReactor::Limits watch_limits;
   watch_limits.queue_limit = options.watch_queue_limit;
-  server->topology_ = std::make_unique<TopologyService>(server->store_.get(), watch_limits);
+  server->topology_ =
+      std::make_unique<TopologyService>(server->store_.get(), watch_limits, server->runtime_.get());
   server->machines_ =
       std::make_unique<MachinesService>(server->store_.get(), server->runtime_.get(), catalog);
   server->switch_ = std::make_unique<SwitchService>(server->store_.get(), server->runtime_.get());
@@ -175,6 +197,7 @@ void ClownixServer::Shutdown() {
   if (runtime_) runtime_->Stop();
   server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   machines_->WaitForCalls();
+  topology_->WaitForCalls();
   store_->Shutdown();
   unlink(options_.socket_path().c_str());
 }

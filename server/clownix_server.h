@@ -11,6 +11,7 @@
 #include "grpcpp/grpcpp.h"
 #include "server/image_catalog.h"
 #include "server/machines_service.h"
+#include "server/memory_budget.h"
 #include "server/runtime_controller.h"
 #include "server/server_options.h"
 #include "server/switch_service.h"
@@ -43,6 +44,8 @@ class ClownixServer {
 
   const ServerOptions options_;
   std::unique_ptr<ImageCatalog> images_;
+  // The VMs' memory budget (null without backends): before the store, which checks against it.
+  std::unique_ptr<MemoryBudget> budget_;
   std::unique_ptr<TopologyStore> store_;
   std::unique_ptr<RuntimeController> runtime_;  // null without backends
   std::unique_ptr<TopologyService> topology_;

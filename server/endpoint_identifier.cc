@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "absl/strings/str_format.h"
 #include "common/seed_rules.h"
 
 namespace clownix::server {
@@ -19,6 +20,15 @@ std::optional<EndpointRef> EndpointIdentifier::Identify(const SwitchDriver::Port
 
 std::optional<EndpointRef> EndpointIdentifier::ByMac(const std::array<uint8_t, 6>& mac) const {
   std::optional<common::VmNic> nic = common::ParseVmMac(mac);
+  if (!nic) {  // a MAC a VM chose (Vm.nic_macs): the rules keep them unique
+    const std::string text = absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+                                             mac[2], mac[3], mac[4], mac[5]);
+    for (const auto& [name, vm] : topology_.vms()) {
+      for (const auto& [index, chosen] : vm.nic_macs()) {
+        if (chosen == text) return EndpointRef::Nic(name, static_cast<int>(index));
+      }
+    }
+  }
   if (!nic) return std::nullopt;
   // VM numbers are unique in the topology; a scan is cheap next to a port coming up.
   for (const auto& [name, vm] : topology_.vms()) {
@@ -44,7 +54,7 @@ std::optional<EndpointRef> EndpointIdentifier::ByVmAddress(const SwitchDriver::P
   if (!found) return std::nullopt;
   std::optional<EndpointRef> nic;
   for (const clownix::v1::Nic& candidate : found->nics()) {
-    if (candidate.index() == 0 || candidate.lan() != port.lan) continue;
+    if ((candidate.index() == 0 && found->admin()) || candidate.lan() != port.lan) continue;
     if (nic) return std::nullopt;  // two NICs on that LAN: only the MAC tells them apart
     nic = EndpointRef::Nic(*vm, static_cast<int>(candidate.index()));
   }

@@ -94,6 +94,30 @@ TEST(EndpointIdentifier, OtherMacsNameNothing) {
   EXPECT_EQ(identifier.ByMac({0x02, 0x00, 0x00, 0x1a, 0x00, 0x01}), std::nullopt);  // not decimal
 }
 
+TEST(EndpointIdentifier, AChosenMacNamesTheNicThatChoseIt) {
+  clownix::v1::Network network;
+  ASSERT_TRUE(google::protobuf::TextFormat::ParseFromString(
+      R"pb(
+        lans { name: "A" }
+        vms {
+          name: "r1"
+          number: 4
+          admin: false
+          nic_macs { key: 0 value: "02:42:0a:00:00:01" }
+          nics { index: 0 lan: "A" mac: "02:42:0a:00:00:01" }
+        }
+      )pb",
+      &network));
+  absl::StatusOr<TopologyState> topology = TopologyState::FromNetwork(network);
+  ASSERT_TRUE(topology.ok()) << topology.status();
+  std::vector<VmDriver::Info> running = {{"r1", clownix::v1::VM_STATE_RUNNING, 4000, {}}};
+  EndpointIdentifier identifier(*topology, running);
+  EXPECT_EQ(identifier.ByMac({0x02, 0x42, 0x0a, 0x00, 0x00, 0x01}), EndpointRef::Nic("r1", 0));
+  EXPECT_EQ(identifier.ByMac({0x02, 0x42, 0x0a, 0x00, 0x00, 0x02}), std::nullopt);
+  // Without the admin network, eth0 is a lab NIC: the pid and the LAN find it too.
+  EXPECT_EQ(identifier.Identify(VmPort("A", 4000)), EndpointRef::Nic("r1", 0));
+}
+
 TEST(EndpointIdentifier, ThePidInTheDataAddressNamesTheVmAndTheLanItsNic) {
   TopologyState topology = Topology();
   std::vector<VmDriver::Info> running = Running();

@@ -1,6 +1,7 @@
 #include "server/host_network.h"
 
 #include "absl/strings/str_cat.h"
+#include "common/seed_rules.h"
 #include "common/subprocess.h"
 
 namespace clownix::server {
@@ -27,7 +28,7 @@ absl::Status HostNetwork::ConfigureAdminTap(const AdminTap& admin) const {
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
   };
-  std::string address = absl::StrCat(admin.address, "/8");
+  std::string address = absl::StrCat(admin.address, "/", common::kAdminPrefixLength);
   // Only an address left on the tap by an earlier run is deleted; when there is none this fails,
   // which is the normal case: ignoring it is safe because the `addr add` below reports any real
   // problem with the tap.

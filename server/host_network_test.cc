@@ -25,8 +25,8 @@ TEST(HostNetwork, InTheHostsNamespace) {
   HostNetwork network(fake.runner());
   ASSERT_TRUE(network.ConfigureAdminTap({"clownix0", "10.0.0.1", ""}).ok());
   EXPECT_EQ(fake.commands, (std::vector<std::string>{
-                               "ip addr del 10.0.0.1/8 dev clownix0",
-                               "ip addr add 10.0.0.1/8 dev clownix0",
+                               "ip addr del 10.0.0.1/16 dev clownix0",
+                               "ip addr add 10.0.0.1/16 dev clownix0",
                                "ip link set clownix0 up",
                            }));
 }
@@ -37,8 +37,8 @@ TEST(HostNetwork, InANamedNamespace) {
   ASSERT_TRUE(network.ConfigureAdminTap({"clownix0", "10.0.0.1", "lab"}).ok());
   EXPECT_EQ(fake.commands, (std::vector<std::string>{
                                "ip link set clownix0 netns lab",
-                               "ip -n lab addr del 10.0.0.1/8 dev clownix0",
-                               "ip -n lab addr add 10.0.0.1/8 dev clownix0",
+                               "ip -n lab addr del 10.0.0.1/16 dev clownix0",
+                               "ip -n lab addr add 10.0.0.1/16 dev clownix0",
                                "ip -n lab link set clownix0 up",
                            }));
 }
@@ -49,8 +49,8 @@ TEST(HostNetwork, InTheNamespaceOfAPid) {
   ASSERT_TRUE(network.ConfigureAdminTap({"clownix0", "10.1.0.1", "4242"}).ok());
   EXPECT_EQ(fake.commands, (std::vector<std::string>{
                                "ip link set clownix0 netns 4242",
-                               "nsenter -t 4242 -n ip addr del 10.1.0.1/8 dev clownix0",
-                               "nsenter -t 4242 -n ip addr add 10.1.0.1/8 dev clownix0",
+                               "nsenter -t 4242 -n ip addr del 10.1.0.1/16 dev clownix0",
+                               "nsenter -t 4242 -n ip addr add 10.1.0.1/16 dev clownix0",
                                "nsenter -t 4242 -n ip link set clownix0 up",
                            }));
 }
@@ -73,7 +73,7 @@ TEST(HostNetwork, TheFirstFailureIsTheResultAndNothingFollowsIt) {
   FakeRunner add;
   add.fail_prefix = "ip addr add";
   status = HostNetwork(add.runner()).ConfigureAdminTap({"clownix0", "10.0.0.1", ""});
-  EXPECT_NE(status.message().find("ip addr add 10.0.0.1/8 dev clownix0"), std::string::npos)
+  EXPECT_NE(status.message().find("ip addr add 10.0.0.1/16 dev clownix0"), std::string::npos)
       << status;
   EXPECT_EQ(add.commands.size(), 2u);
 }

@@ -16,7 +16,7 @@ constexpr uint32_t kDefaultHaltTimeoutMs = 10'000;
 
 // One Console stream: the first request names the VM; output chunks from the runtime are queued
 // (bounded: a reader that does not keep up loses the oldest output, as a terminal would) and
-// written one at a time; input bytes go to the console as they come.
+// written one at a time; a window size, then input bytes, go to the console as they come.
 class ConsoleReactor final
     : public grpc::ServerBidiReactor<clownix::v1::ConsoleRequest, clownix::v1::ConsoleResponse> {
  public:
@@ -51,6 +51,22 @@ class ConsoleReactor final
         return;
       }
       attachment_ = *std::move(attachment);
+    }
+    if (request_.has_window_size()) {
+      const clownix::v1::ConsoleWindowSize& size = request_.window_size();
+      if (size.rows() < 1 || size.rows() > 65535 || size.columns() < 1 || size.columns() > 65535) {
+        FinishLocked(
+            grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                         absl::StrCat("console window size ", size.rows(), "x", size.columns(),
+                                      ": rows and columns must be 1..65535")));
+        return;
+      }
+      if (absl::Status s = attachment_->SetWindowSize(static_cast<uint16_t>(size.rows()),
+                                                      static_cast<uint16_t>(size.columns()));
+          !s.ok()) {
+        FinishLocked(ToGrpcStatus(s));
+        return;
+      }
     }
     if (!request_.input().empty()) {
       if (absl::Status s = attachment_->Write(request_.input()); !s.ok()) {
@@ -249,6 +265,15 @@ grpc::ServerUnaryReactor* MachinesService::ListImages(grpc::CallbackServerContex
   for (clownix::v1::Image& image : listing.images) *response->add_images() = std::move(image);
   for (std::string& problem : listing.problems) response->add_problems(std::move(problem));
   response->set_default_image(images_->default_image());
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* MachinesService::GetServerInfo(
+    grpc::CallbackServerContext* context, const clownix::v1::GetServerInfoRequest* request,
+    clownix::v1::ServerInfo* response) {
+  if (runtime_) *response = runtime_->GetServerInfo();
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   reactor->Finish(grpc::Status::OK);
   return reactor;

@@ -37,6 +37,11 @@ class MachinesService final : public clownix::v1::Machines::CallbackService {
   grpc::ServerUnaryReactor* ListImages(grpc::CallbackServerContext* context,
                                        const clownix::v1::ListImagesRequest* request,
                                        clownix::v1::ListImagesResponse* response) override;
+  // The runtime's figures (reads a few cgroup files per VM: fine on this thread); without a
+  // runtime, an empty ServerInfo.
+  grpc::ServerUnaryReactor* GetServerInfo(grpc::CallbackServerContext* context,
+                                          const clownix::v1::GetServerInfoRequest* request,
+                                          clownix::v1::ServerInfo* response) override;
 
   // Blocks until no runtime call started by this service is running (at shutdown, after the
   // runtime stopped its VMs, before it is destroyed).

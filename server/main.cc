@@ -12,9 +12,11 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/clownix_server.h"
 #include "server/log.h"
+#include "server/oom_score.h"
 
 ABSL_FLAG(std::string, work_dir, "",
           "Directory for the topology, sockets and VM files (default: $CLOWNIX_WORK_DIR, else "
@@ -65,6 +67,19 @@ ABSL_FLAG(bool, admin_default, true,
 ABSL_FLAG(uint32_t, vm_uid_base, 2100000000,
           "VM n runs as user and group vm_uid_base + n, each VM a user of its own with no "
           "capabilities; 0: VMs run as clownixd's user (landlock still confines them).");
+ABSL_FLAG(bool, vm_address_randomization, false,
+          "Randomize the address layout of each VM's UML process (ASLR). Off by default: it costs "
+          "each guest 9-17 MiB of its memory, and the UML process is confined anyway "
+          "(docs/security.md).");
+ABSL_FLAG(int64_t, vm_memory_budget_mib, 0,
+          "Host memory the VMs may take, MiB; each VM counts as its mem plus 16 MiB for UML. A VM "
+          "that does not fit waits (DEFINED, \"waiting for memory\") until others end; one larger "
+          "than the whole budget is refused. 0: the host's memory minus an eighth of it (at least "
+          "1 GiB) for clownixd, the switch and the page cache.");
+ABSL_FLAG(uint32_t, max_booting_vms, 6,
+          "At most this many VMs boot at once, the others queue in order (BOOTING, \"queued to "
+          "boot\"). Booting is CPU-bound: on a shared 2-core host 6 at a time booted 10 and 50 "
+          "VMs fastest in total (docs/benchmarks/scale.md). 0: no limit.");
 ABSL_FLAG(uint32_t, watch_queue_limit, 20000,
           "Events a watcher may fall behind before it is resynced with a FELL_BEHIND snapshot.");
 ABSL_FLAG(bool, root_fs, false, "Write straight into the reference root_fs (no COW); one VM only.");
@@ -115,7 +130,10 @@ int main(int argc, char** argv) {
   flags.admin_tap = absl::GetFlag(FLAGS_admin_tap);
   flags.admin_default = absl::GetFlag(FLAGS_admin_default);
   flags.vm_uid_base = absl::GetFlag(FLAGS_vm_uid_base);
+  flags.vm_address_randomization = absl::GetFlag(FLAGS_vm_address_randomization);
   flags.watch_queue_limit = absl::GetFlag(FLAGS_watch_queue_limit);
+  flags.vm_memory_budget_mib = absl::GetFlag(FLAGS_vm_memory_budget_mib);
+  flags.max_booting_vms = absl::GetFlag(FLAGS_max_booting_vms);
   absl::StatusOr<clownix::server::ServerOptions> options =
       clownix::server::ResolveServerOptions(flags, positional);
   if (!options.ok()) {
@@ -124,6 +142,15 @@ int main(int argc, char** argv) {
   }
   for (const std::string& warning : clownix::server::OptionWarnings(*options)) {
     clownix::server::Log(clownix::server::LogLevel::kWarning, warning);
+  }
+
+  // Before the switch starts: it inherits the value (oom_score.h says why not -1000).
+  if (absl::Status s = clownix::server::SetOomScoreAdj(clownix::server::kServerOomScoreAdj);
+      !s.ok()) {
+    clownix::server::Log(clownix::server::LogLevel::kWarning,
+                         absl::StrCat("under memory pressure the kernel may kill clownixd or the "
+                                      "switch before a VM: ",
+                                      s.ToString()));
   }
 
   // Signals are taken by one thread with sigwait, so shutdown runs in ordinary code.

@@ -1,11 +1,15 @@
 #include "server/mutation_rules.h"
 
+#include <map>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "common/seed_rules.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "server/guest_config_proto.h"
 #include "server/log.h"
 #include "server/names.h"
 
@@ -79,9 +83,11 @@ absl::Status CheckEndpoint(const TopologyState& state, const Endpoint& endpoint)
       absl::StatusOr<const Vm*> vm = LookupVm(state, endpoint.nic().vm());
       if (!vm.ok()) return vm.status();
       uint32_t index = endpoint.nic().index();
-      if (index == 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "vm ", Quote(endpoint.nic().vm()), ": eth0 is the admin NIC and cannot be relinked"));
+      if (index == 0 && (*vm)->admin()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("vm ", Quote(endpoint.nic().vm()),
+                         ": eth0 is the admin NIC and cannot be relinked (a VM without the admin "
+                         "network, admin: false, may link its eth0)"));
       }
       if (index >= (*vm)->nic_count()) {
         return absl::NotFoundError(absl::StrCat("vm ", Quote(endpoint.nic().vm()), " has no eth",
@@ -157,6 +163,57 @@ absl::Status CheckMinMem(const std::string& owner, uint32_t mem, const clownix::
                                                  Quote(image.name()), " needs (its min_mem_mib)"));
 }
 
+// Gives `vm`'s NICs the MACs `chosen` (Vm.nic_macs) and the seed's MAC where it chooses none.
+// INVALID_ARGUMENT for a MAC that cannot be one (common::ParseChosenMac), a NIC the VM does not
+// have, or a MAC another NIC of the topology (or of this VM) has.
+absl::Status SetNicMacs(const TopologyState& state, const std::string& owner,
+                        const google::protobuf::Map<uint32_t, std::string>& chosen, Vm& vm) {
+  std::map<uint32_t, std::string> macs;  // index order: the first of two equal ones is named
+  for (const auto& [index, text] : chosen) {
+    std::string field = absl::StrCat(owner, ": nic_macs[", index, "]");
+    if (index >= vm.nic_count()) {
+      return absl::InvalidArgumentError(absl::StrCat(field, ": the VM has ", vm.nic_count(),
+                                                     " NICs (eth0-eth", vm.nic_count() - 1, ")"));
+    }
+    absl::StatusOr<std::string> mac = common::ParseChosenMac(text);
+    if (!mac.ok())
+      return absl::InvalidArgumentError(absl::StrCat(field, ": ", mac.status().message()));
+    macs[index] = *std::move(mac);
+  }
+  for (const auto& [index, mac] : macs) {
+    for (const auto& [other_index, other] : macs) {
+      if (other_index < index && other == mac) {
+        return absl::InvalidArgumentError(absl::StrCat(owner, ": nic_macs[", index, "]: ", mac,
+                                                       " is eth", other_index, "'s MAC too"));
+      }
+    }
+    for (const auto& [name, other] : state.vms()) {
+      if (name == vm.name()) continue;
+      for (const clownix::v1::Nic& nic : other.nics()) {
+        if (nic.mac() != mac) continue;
+        return absl::InvalidArgumentError(absl::StrCat(owner, ": nic_macs[", index, "]: ", mac,
+                                                       " is the MAC of vm ", Quote(name), "'s eth",
+                                                       nic.index()));
+      }
+    }
+  }
+  vm.clear_nic_macs();
+  for (const auto& [index, mac] : macs) (*vm.mutable_nic_macs())[index] = mac;
+  for (clownix::v1::Nic& nic : *vm.mutable_nics()) {
+    auto it = macs.find(nic.index());
+    nic.set_mac(it != macs.end() ? it->second : SeedValue(common::VmMac(vm.number(), nic.index())));
+  }
+  return absl::OkStatus();
+}
+
+// The MACs as SetNicMacs keeps them (in lower case), to tell whether they change.
+std::map<uint32_t, std::string> LowerCaseMacs(
+    const google::protobuf::Map<uint32_t, std::string>& macs) {
+  std::map<uint32_t, std::string> lower;
+  for (const auto& [index, mac] : macs) lower[index] = absl::AsciiStrToLower(mac);
+  return lower;
+}
+
 bool IsStopped(VmState state) {
   return state == clownix::v1::VM_STATE_DEFINED || state == clownix::v1::VM_STATE_STOPPED ||
          state == clownix::v1::VM_STATE_CRASHED;
@@ -190,11 +247,11 @@ absl::StatusOr<Changes> CreateVm(const TopologyState& state, const Vm& spec,
   vm.set_image(image->name());
   vm.set_state(clownix::v1::VM_STATE_DEFINED);
   SetAdmin(vm, spec.has_admin() ? spec.admin() : options.admin_default, options);
-  for (uint32_t i = 0; i < nics; ++i) {
-    clownix::v1::Nic* nic = vm.add_nics();
-    nic->set_index(i);
-    nic->set_mac(SeedValue(common::VmMac(number, i)));
-  }
+  *vm.mutable_guest() = spec.guest();
+  if (absl::Status s = GuestConfigOf(vm).status(); !s.ok()) return s;
+  vm.mutable_startup()->set_state(clownix::v1::StartupStatus::STATE_PENDING);
+  for (uint32_t i = 0; i < nics; ++i) vm.add_nics()->set_index(i);
+  if (absl::Status s = SetNicMacs(state, owner, spec.nic_macs(), vm); !s.ok()) return s;
   return Changes{Make(Change::CREATED, vm)};
 }
 
@@ -222,11 +279,19 @@ absl::StatusOr<Changes> UpdateVm(const TopologyState& state, const Vm& spec,
   }
   // Absent: unchanged (a file that does not mention it must not flip it with the server's default).
   bool admin = spec.has_admin() ? spec.admin() : vm.admin();
-  if ((mem != vm.mem_mib() || nics != vm.nic_count() || admin != vm.admin() || image_changes) &&
+  // Like labels, the MACs given are the whole of them.
+  const bool macs_change = LowerCaseMacs(spec.nic_macs()) != LowerCaseMacs(vm.nic_macs());
+  if ((mem != vm.mem_mib() || nics != vm.nic_count() || admin != vm.admin() || image_changes ||
+       macs_change) &&
       !IsStopped(vm.state())) {
     return absl::FailedPreconditionError(
         absl::StrCat(owner, " is ", VmState_Name(vm.state()),
-                     ": stop it before changing mem_mib, nic_count, admin or image"));
+                     ": stop it before changing mem_mib, nic_count, admin, image or nic_macs"));
+  }
+  if (admin && !vm.admin() && vm.nics_size() > 0 && !vm.nics(0).lan().empty()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(owner, ": eth0 is connected to lan ", Quote(vm.nics(0).lan()),
+                     "; disconnect it before giving the VM the admin network"));
   }
   for (uint32_t i = nics; i < vm.nic_count(); ++i) {
     if (!vm.nics(i).lan().empty()) {
@@ -240,12 +305,12 @@ absl::StatusOr<Changes> UpdateVm(const TopologyState& state, const Vm& spec,
   if (admin != vm.admin()) SetAdmin(vm, admin, options);
   *vm.mutable_labels() = spec.labels();
   while (vm.nics_size() > static_cast<int>(nics)) vm.mutable_nics()->RemoveLast();
-  for (uint32_t i = vm.nic_count(); i < nics; ++i) {
-    clownix::v1::Nic* nic = vm.add_nics();
-    nic->set_index(i);
-    nic->set_mac(SeedValue(common::VmMac(vm.number(), i)));
-  }
+  for (uint32_t i = vm.nic_count(); i < nics; ++i) vm.add_nics()->set_index(i);
   vm.set_nic_count(nics);
+  if (absl::Status s = SetNicMacs(state, owner, spec.nic_macs(), vm); !s.ok()) return s;
+  // Like labels, what is given is the whole of it. A running VM gets it at its next boot.
+  *vm.mutable_guest() = spec.guest();
+  if (absl::Status s = GuestConfigOf(vm).status(); !s.ok()) return s;
   if (google::protobuf::util::MessageDifferencer::Equals(vm, **current)) return Changes{};
   return Changes{Make(Change::UPDATED, vm)};
 }
@@ -405,6 +470,15 @@ absl::StatusOr<Changes> SetVmStatus(const TopologyState& state, const VmStatus& 
   Vm vm = **current;
   vm.set_state(status.state());
   vm.set_state_reason(status.reason());
+  if (status.has_startup()) {
+    *vm.mutable_startup() = status.startup();
+  } else if (status.state() == clownix::v1::VM_STATE_BOOTING) {
+    vm.mutable_startup()->Clear();
+    vm.mutable_startup()->set_state(clownix::v1::StartupStatus::STATE_PENDING);
+  } else if (status.state() == clownix::v1::VM_STATE_RUNNING &&
+             vm.startup().state() == clownix::v1::StartupStatus::STATE_PENDING) {
+    vm.mutable_startup()->set_state(clownix::v1::StartupStatus::STATE_RUNNING);  // agent answered
+  }
   if (google::protobuf::util::MessageDifferencer::Equals(vm, **current)) return Changes{};
   return Changes{Make(Change::UPDATED, vm)};
 }

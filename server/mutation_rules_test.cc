@@ -109,7 +109,7 @@ TEST_F(MutationRulesTest, ConnectChecksEverything) {
   ASSERT_TRUE(Do(Lan("l")).ok());
   EXPECT_EQ(Code(Connect("x", 1, "l")), absl::StatusCode::kNotFound);
   EXPECT_EQ(Code(Connect("a", 1, "nolan")), absl::StatusCode::kNotFound);
-  EXPECT_EQ(Code(Connect("a", 0, "l")), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Code(Connect("a", 0, "l")), absl::StatusCode::kInvalidArgument);  // the admin NIC
   auto no_nic = Do(Connect("a", 3, "l"));
   EXPECT_EQ(no_nic.status().code(), absl::StatusCode::kNotFound);
   EXPECT_NE(no_nic.status().message().find("has no eth3"), std::string::npos);
@@ -189,6 +189,74 @@ TEST_F(MutationRulesTest, UpdatesRespectState) {
   EXPECT_EQ(Code(update), absl::StatusCode::kFailedPrecondition);
 }
 
+TEST_F(MutationRulesTest, GuestConfigIsCheckedAndNamesTheField) {
+  Mutation create = Vm("r1", 3);
+  clownix::v1::GuestConfig* guest = create.mutable_create_vm()->mutable_vm()->mutable_guest();
+  clownix::v1::GuestFile* file = guest->add_files();
+  file->set_path("/etc/frr/frr.conf");
+  file->set_text("router ospf\n");
+  file->set_mode("0640");
+  (*guest->mutable_sysctls())["net.ipv4.ip_forward"] = "1";
+  clownix::v1::NicAddress* address = guest->add_addresses();
+  address->set_nic(1);
+  address->set_cidr("10.0.1.1/24");
+  guest->set_startup("systemctl start frr\n");
+
+  Mutation bad = create;
+  bad.mutable_create_vm()->mutable_vm()->mutable_guest()->mutable_files(0)->set_mode("rw");
+  absl::StatusOr<std::vector<Change>> refused = Do(bad);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(refused.status().message()),
+              testing::HasSubstr("vm \"r1\": guest.files[0].mode: \"rw\" is not an octal"));
+  bad = create;
+  bad.mutable_create_vm()->mutable_vm()->mutable_guest()->mutable_addresses(0)->set_nic(3);
+  EXPECT_THAT(std::string(Do(bad).status().message()),
+              testing::HasSubstr("guest.addresses[0].nic: the VM has no eth3"));
+  EXPECT_EQ(state_.FindVm("r1"), nullptr);  // nothing half made
+
+  ASSERT_TRUE(Do(create).ok());
+  const clownix::v1::Vm* vm = state_.FindVm("r1");
+  EXPECT_EQ(vm->guest().files(0).mode(), "0640");
+  EXPECT_EQ(vm->startup().state(), clownix::v1::StartupStatus::STATE_PENDING);
+
+  // An update gives the whole of it, also while the VM runs (it applies at the next boot).
+  Mutation running;
+  running.mutable_vm_status()->set_name("r1");
+  running.mutable_vm_status()->set_state(clownix::v1::VM_STATE_RUNNING);
+  ASSERT_TRUE(Do(running).ok());
+  Mutation update;
+  *update.mutable_update_vm() = *state_.FindVm("r1");
+  update.mutable_update_vm()->mutable_guest()->clear_files();
+  ASSERT_TRUE(Do(update).ok());
+  EXPECT_EQ(state_.FindVm("r1")->guest().files_size(), 0);
+  EXPECT_EQ(state_.FindVm("r1")->guest().startup(), "systemctl start frr\n");
+}
+
+TEST_F(MutationRulesTest, StartupStatusFollowsTheBoots) {
+  ASSERT_TRUE(Do(Vm("a")).ok());
+  Mutation done;
+  done.mutable_vm_status()->set_name("a");
+  done.mutable_vm_status()->set_state(clownix::v1::VM_STATE_RUNNING);
+  done.mutable_vm_status()->mutable_startup()->set_state(clownix::v1::StartupStatus::STATE_FAILED);
+  done.mutable_vm_status()->mutable_startup()->set_exit_code(2);
+  done.mutable_vm_status()->mutable_startup()->set_output("no such file");
+  ASSERT_TRUE(Do(done).ok());
+  EXPECT_EQ(state_.FindVm("a")->startup().exit_code(), 2);
+
+  // A crash keeps the last boot's; the next boot starts over.
+  Mutation crashed;
+  crashed.mutable_vm_status()->set_name("a");
+  crashed.mutable_vm_status()->set_state(clownix::v1::VM_STATE_CRASHED);
+  ASSERT_TRUE(Do(crashed).ok());
+  EXPECT_EQ(state_.FindVm("a")->startup().output(), "no such file");
+  Mutation booting;
+  booting.mutable_vm_status()->set_name("a");
+  booting.mutable_vm_status()->set_state(clownix::v1::VM_STATE_BOOTING);
+  ASSERT_TRUE(Do(booting).ok());
+  EXPECT_EQ(state_.FindVm("a")->startup().state(), clownix::v1::StartupStatus::STATE_PENDING);
+  EXPECT_EQ(state_.FindVm("a")->startup().output(), "");
+}
+
 TEST_F(MutationRulesTest, AdminNetworkFollowsTheSpecElseTheServerDefault) {
   auto with = Do(Vm("a"));
   ASSERT_TRUE(with.ok());
@@ -204,11 +272,11 @@ TEST_F(MutationRulesTest, AdminNetworkFollowsTheSpecElseTheServerDefault) {
   EXPECT_TRUE(b.has_admin());
   EXPECT_FALSE(b.admin());
   EXPECT_EQ(b.admin_ip(), "");
-  // The numbering stays: eth1.. are the lab NICs with the seed's MACs, eth0's slot is kept.
+  // The numbering stays: eth1.. are lab NICs with the seed's MACs, and so is eth0 now.
   ASSERT_EQ(b.nics_size(), 3);
   EXPECT_EQ(b.nics(1).mac(), "02:00:00:02:00:01");
   ASSERT_TRUE(Do(Lan("l")).ok());
-  EXPECT_EQ(Code(Connect("b", 0, "l")), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Do(Connect("b", 0, "l")).ok());
   EXPECT_TRUE(Do(Connect("b", 1, "l")).ok());
 
   options_.admin_default = false;
@@ -259,6 +327,85 @@ TEST_F(MutationRulesTest, AdminChangesOnlyWhileTheVmDoesNotRun) {
   ASSERT_TRUE(Do(update).ok());
   EXPECT_TRUE(state_.FindVm("a")->admin());
   EXPECT_EQ(state_.FindVm("a")->admin_ip(), "10.1.0.1");
+}
+
+TEST_F(MutationRulesTest, WithoutTheAdminNetworkEth0IsALabNic) {
+  Mutation lab = Vm("r1");
+  lab.mutable_create_vm()->mutable_vm()->set_admin(false);
+  ASSERT_TRUE(Do(lab).ok());
+  ASSERT_TRUE(Do(Vm("a")).ok());
+  ASSERT_TRUE(Do(Lan("l")).ok());
+  ASSERT_TRUE(Do(Connect("r1", 0, "l")).ok());
+  EXPECT_EQ(state_.FindVm("r1")->nics(0).lan(), "l");
+  auto admin_eth0 = Do(Connect("a", 0, "l"));
+  EXPECT_EQ(admin_eth0.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(admin_eth0.status().message().find("eth0 is the admin NIC"), std::string::npos);
+  // Giving r1 the admin network back needs its eth0 free.
+  Mutation update;
+  *update.mutable_update_vm() = *state_.FindVm("r1");
+  update.mutable_update_vm()->set_admin(true);
+  auto refused = Do(update);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("eth0 is connected to lan \"l\""), std::string::npos)
+      << refused.status();
+  EXPECT_FALSE(state_.FindVm("r1")->admin());
+}
+
+TEST_F(MutationRulesTest, ChosenMacsAreCheckedUniqueAndShownOnTheNics) {
+  Mutation r1 = Vm("r1");
+  (*r1.mutable_create_vm()->mutable_vm()->mutable_nic_macs())[1] = "02:42:0A:00:00:01";
+  ASSERT_TRUE(Do(r1).ok());
+  const v1::Vm* vm = state_.FindVm("r1");
+  EXPECT_EQ(vm->nics(1).mac(), "02:42:0a:00:00:01");
+  EXPECT_EQ(vm->nic_macs().at(1), "02:42:0a:00:00:01");
+  EXPECT_EQ(vm->nics(2).mac(), common::VmMac(static_cast<int>(vm->number()), 2).value());
+
+  struct Case {
+    uint32_t index;
+    const char* mac;
+    const char* message;
+  } cases[] = {
+      {1, "02:42:0a:00:00:01",
+       "vm \"r2\": nic_macs[1]: 02:42:0a:00:00:01 is the MAC of vm "
+       "\"r1\"'s eth1"},
+      {3, "02:42:0a:00:00:09", "vm \"r2\": nic_macs[3]: the VM has 3 NICs (eth0-eth2)"},
+      {1, "01:00:5e:00:00:01", "vm \"r2\": nic_macs[1]: MAC \"01:00:5e:00:00:01\" is a multicast"},
+      {1, "02:00:00:01:00:01", "seed's MACs"},
+  };
+  for (const Case& c : cases) {
+    Mutation r2 = Vm("r2");
+    (*r2.mutable_create_vm()->mutable_vm()->mutable_nic_macs())[c.index] = c.mac;
+    auto refused = Do(r2);
+    EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << c.mac;
+    EXPECT_NE(refused.status().message().find(c.message), std::string::npos) << refused.status();
+    EXPECT_EQ(state_.FindVm("r2"), nullptr);
+  }
+  Mutation twice = Vm("r2");
+  (*twice.mutable_create_vm()->mutable_vm()->mutable_nic_macs())[0] = "02:42:0a:00:00:05";
+  (*twice.mutable_create_vm()->mutable_vm()->mutable_nic_macs())[2] = "02:42:0a:00:00:05";
+  EXPECT_NE(Do(twice).status().message().find("nic_macs[2]: 02:42:0a:00:00:05 is eth0's MAC too"),
+            std::string::npos);
+
+  // They change only while the VM does not run; the same ones in another case are no change.
+  Mutation running;
+  running.mutable_vm_status()->set_name("r1");
+  running.mutable_vm_status()->set_state(clownix::v1::VM_STATE_RUNNING);
+  ASSERT_TRUE(Do(running).ok());
+  Mutation update;
+  *update.mutable_update_vm() = *state_.FindVm("r1");
+  (*update.mutable_update_vm()->mutable_nic_macs())[1] = "02:42:0A:00:00:01";
+  auto same = Do(update);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_TRUE(same->empty());
+  update.mutable_update_vm()->clear_nic_macs();
+  auto refused = Do(update);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.status().message().find("nic_macs"), std::string::npos);
+  running.mutable_vm_status()->set_state(clownix::v1::VM_STATE_STOPPED);
+  ASSERT_TRUE(Do(running).ok());
+  ASSERT_TRUE(Do(update).ok());
+  EXPECT_EQ(state_.FindVm("r1")->nics(1).mac(),
+            common::VmMac(static_cast<int>(vm->number()), 1).value());
 }
 
 // Images as a catalog gives them: tiny (64 MiB, at least 48) and debian (96, at least 80).

@@ -83,11 +83,15 @@ std::optional<ReconcileWork> ReconcileQueue::Next() {
 }
 
 void ReconcileQueue::WaitIdle(uint64_t revision) {
+  WaitIdleUntil(revision, absl::InfiniteFuture());
+}
+
+bool ReconcileQueue::WaitIdleUntil(uint64_t revision, absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   auto idle = [this, revision]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return closed_ || ((revisions_ended_ || revision_ >= revision) && !busy_ && pending_.empty());
   };
-  mu_.Await(absl::Condition(&idle));
+  return mu_.AwaitWithDeadline(absl::Condition(&idle), deadline);
 }
 
 void ReconcileQueue::Close() {

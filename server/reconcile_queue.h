@@ -58,7 +58,9 @@ class ReconcileQueue {
   // Blocks until the queue has seen the store's events up to `revision` (0: none needed),
   // nothing is pending and the consumer is done with its batch; or until the queue is closed.
   // Work added with AddAfter counts only once due. Must not be called by the consumer.
+  // WaitIdleUntil gives up at `deadline` and says whether the queue was idle.
   void WaitIdle(uint64_t revision = 0);
+  bool WaitIdleUntil(uint64_t revision, absl::Time deadline);
 
   // Ends Next and every WaitIdle, drops what is pending, ignores later Adds. Idempotent.
   void Close();

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "server/endpoint_identifier.h"
+#include "server/guest_config_proto.h"
 #include "server/log.h"
 
 namespace clownix::server {
@@ -42,11 +43,26 @@ ReconcileWork RetryVm(const std::string& vm) {
   return work;
 }
 
+// The addresses Vm.guest gives NIC `index`.
+std::vector<std::string> NicAddresses(const clownix::v1::Vm& vm, int index) {
+  std::vector<std::string> cidrs;
+  for (const clownix::v1::NicAddress& address : vm.guest().addresses()) {
+    if (static_cast<int>(address.nic()) == index) cidrs.push_back(address.cidr());
+  }
+  return cidrs;
+}
 }  // namespace
 
 Reconciler::Reconciler(TopologyStore* store, ReconcileQueue* queue, VmDriver* vms, SwitchDriver* sw,
                        Options options)
-    : store_(store), queue_(queue), vms_(vms), sw_(sw), options_(std::move(options)) {}
+    : store_(store),
+      queue_(queue),
+      vms_(vms),
+      sw_(sw),
+      options_(std::move(options)),
+      unlimited_(options_.budget ? nullptr : std::make_unique<MemoryBudget>(int64_t{1} << 40)),
+      budget_(options_.budget ? options_.budget : unlimited_.get()),
+      pacer_(budget_, BootPacer::Options{options_.max_booting, options_.boot_slot_timeout}) {}
 
 std::unique_ptr<Reconciler> Reconciler::Create(TopologyStore* store, ReconcileQueue* queue,
                                                VmDriver* vms, SwitchDriver* sw, Options options) {
@@ -73,7 +89,10 @@ void Reconciler::Begin() {
   store_->Read([&](const TopologyState& state) {
     for (const auto& [name, vm] : state.vms()) {
       all.vms.insert(name);
-      if (running.count(name)) continue;
+      if (running.count(name)) {
+        budget_->Charge(name, vm.mem_mib());  // it runs: whatever the budget says
+        continue;
+      }
       if (vm.state() == clownix::v1::VM_STATE_BOOTING ||
           vm.state() == clownix::v1::VM_STATE_RUNNING) {
         restart.push_back(name);
@@ -164,6 +183,7 @@ void Reconciler::Process(ReconcileWork& work) {
   }
   if (restore_pending_) RestoreSavedPorts(work);
   for (const std::string& vm : work.vms) ReconcileVm(vm);
+  Admit();
   for (const EndpointRef& endpoint : work.links) ReconcileLink(endpoint);
   for (const std::string& lan : work.lans) {
     ReconcileWork retry;
@@ -186,7 +206,11 @@ void Reconciler::HandleVmEvent(const VmDriver::Event& event, ReconcileWork& work
     }
   });
   work.vms.insert(event.name);  // a VM the topology does not have is killed
+  if (event.state == clownix::v1::VM_STATE_RUNNING || Ended(event.state)) {
+    pacer_.BootEnded(event.name);
+  }
   if (Ended(event.state)) {
+    budget_->Release(event.name);  // its process is gone
     // Its ports are gone with it; the switch says so too, whichever comes first (the later one
     // finds nothing to do).
     for (auto it = ports_.begin(); it != ports_.end();) {
@@ -194,7 +218,7 @@ void Reconciler::HandleVmEvent(const VmDriver::Event& event, ReconcileWork& work
     }
   }
   if (!known) return;
-  ReportVm(event.name, event.state, event.reason);
+  ReportVm(event.name, event.state, event.reason, event.startup);
   if (Ended(event.state)) {
     for (const EndpointRef& endpoint : up_links) ReportLink(endpoint, false);
   }
@@ -308,6 +332,7 @@ void Reconciler::ReconcileVm(const std::string& name) {
   });
   absl::StatusOr<VmDriver::Info> actual = vms_->Get(name);
   if (!desired) {
+    pacer_.Forget(name);
     if (actual.ok()) {
       Outcome(absl::StrCat(VmWhat(name), " (deleted): kill"), IgnoreNotFound(vms_->Kill(name)),
               RetryVm(name));
@@ -316,35 +341,18 @@ void Reconciler::ReconcileVm(const std::string& name) {
   }
   VmState state = desired->state();
   // NICs on LANs the switch has; the others are hot-plugged once it does (ReconcileLan).
-  std::map<int, std::string> want;
-  for (const clownix::v1::Nic& nic : desired->nics()) {
-    if (nic.index() == 0 || nic.lan().empty() || !lans_in_switch_.count(nic.lan())) continue;
-    want[static_cast<int>(nic.index())] = sw_->ControlPath(nic.lan());
-  }
+  std::map<int, std::string> want = LabNics(*desired);
   if (!actual.ok()) {
-    if (state != clownix::v1::VM_STATE_DEFINED) return;
-    VmDriver::Spec spec;
-    spec.name = name;
-    spec.number = static_cast<int>(desired->number());
-    spec.mem_mib = static_cast<int>(desired->mem_mib());
-    spec.nics = want;
-    // Without the admin network the guest gets no eth0 at all; eth1.. keep their numbers.
-    if (desired->admin()) spec.nics[0] = sw_->ControlPath(kAdminLan);
-    absl::Status s = absl::OkStatus();
-    if (options_.find_image) {
-      absl::StatusOr<clownix::v1::Image> image = options_.find_image(desired->image());
-      if (image.ok()) {
-        spec.root_fs = image->root_fs();
-      } else {
-        s = image.status();
-      }
+    const bool queued = pacer_.Queued(name);
+    if (state != clownix::v1::VM_STATE_DEFINED &&
+        !(queued && state == clownix::v1::VM_STATE_BOOTING)) {
+      pacer_.Forget(name);  // halted or deleted while it waited; a booted VM is not in the queue
+      return;
     }
-    if (s.ok()) s = vms_->Start(spec);
-    if (!s.ok()) {
-      // The VM's state says it; the log keeps the moment.
-      Log(LogLevel::kWarning, absl::StrCat(VmWhat(name), " failed to start: ", s.ToString()));
-      ReportVm(name, clownix::v1::VM_STATE_CRASHED, absl::StrCat("failed to start: ", s.message()));
-    }
+    // Still charged but not queued: its last run has ended and the end is on its way here (the
+    // event releases the charge and marks it again).
+    if (!queued && budget_->ChargeOf(name) > 0) return;
+    pacer_.Want(name, static_cast<int>(desired->mem_mib()));  // Admit boots it in its turn
     return;
   }
   if (!MeantToRun(state)) {
@@ -357,7 +365,7 @@ void Reconciler::ReconcileVm(const std::string& name) {
   }
   if (actual->state != clownix::v1::VM_STATE_RUNNING) return;  // NICs are plugged once it answers
   std::map<int, std::string> have = actual->nics;
-  have.erase(0);
+  if (desired->admin()) have.erase(0);  // the admin NIC stays as it booted
   for (const auto& [index, path] : have) {
     auto it = want.find(index);
     if (it != want.end() && it->second == path) continue;
@@ -367,8 +375,93 @@ void Reconciler::ReconcileVm(const std::string& name) {
   for (const auto& [index, path] : want) {
     auto it = have.find(index);
     if (it != have.end() && it->second == path) continue;
-    Outcome(absl::StrCat(name, "/eth", index, ": hot-plug"), vms_->AttachNic(name, index, path),
-            RetryVm(name));
+    Outcome(absl::StrCat(name, "/eth", index, ": hot-plug"),
+            vms_->AttachNic(name, index, path, NicAddresses(*desired, index)), RetryVm(name));
+  }
+}
+
+std::map<int, std::string> Reconciler::LabNics(const clownix::v1::Vm& vm) const {
+  // NICs on LANs the switch has; the others are hot-plugged once it does (ReconcileLan).
+  std::map<int, std::string> nics;
+  for (const clownix::v1::Nic& nic : vm.nics()) {
+    if ((nic.index() == 0 && vm.admin()) || nic.lan().empty() || !lans_in_switch_.count(nic.lan()))
+      continue;
+    nics[static_cast<int>(nic.index())] = sw_->ControlPath(nic.lan());
+  }
+  return nics;
+}
+
+void Reconciler::Admit() {
+  std::vector<BootPacer::Decision> plan = pacer_.Plan();
+  if (plan.empty()) return;
+  std::map<std::string, std::pair<VmState, std::string>> shown;
+  store_->Read([&](const TopologyState& topology) {
+    for (const BootPacer::Decision& d : plan) {
+      if (const clownix::v1::Vm* vm = topology.FindVm(d.vm)) {
+        shown[d.vm] = {vm->state(), vm->state_reason()};
+      }
+    }
+  });
+  std::vector<std::pair<std::string, std::pair<VmState, std::string>>> reports;
+  for (const BootPacer::Decision& d : plan) {
+    if (d.kind == BootPacer::Decision::Kind::kStart) {
+      BootVm(d.vm);
+      continue;
+    }
+    std::pair<VmState, std::string> want = {d.kind == BootPacer::Decision::Kind::kQueued
+                                                ? clownix::v1::VM_STATE_BOOTING
+                                                : clownix::v1::VM_STATE_DEFINED,
+                                            d.reason};
+    auto it = shown.find(d.vm);
+    if (it != shown.end() && it->second != want) reports.emplace_back(d.vm, std::move(want));
+  }
+  ReportVms(reports);
+  // A boot that never answers frees its slot at its timeout: look again then.
+  if (std::optional<absl::Time> at = pacer_.NextSlotTimeout(); at && *at != next_slot_check_) {
+    next_slot_check_ = *at;  // once per deadline, not once per pass
+    ReconcileWork again;
+    again.vms.insert(plan.front().vm);
+    queue_->AddAfter(std::move(again), std::max(*at - absl::Now(), absl::ZeroDuration()));
+  }
+}
+
+void Reconciler::BootVm(const std::string& name) {
+  std::optional<clownix::v1::Vm> desired;
+  store_->Read([&](const TopologyState& topology) {
+    if (const clownix::v1::Vm* vm = topology.FindVm(name)) desired = *vm;
+  });
+  if (!desired) {  // deleted since it was queued
+    pacer_.StartFailed(name);
+    return;
+  }
+  VmDriver::Spec spec;
+  spec.name = name;
+  spec.number = static_cast<int>(desired->number());
+  spec.mem_mib = static_cast<int>(desired->mem_mib());
+  spec.nics = LabNics(*desired);
+  // Without the admin network eth0 is a lab NIC like the others (absent while unlinked).
+  spec.admin = desired->admin();
+  if (spec.admin) spec.nics[0] = sw_->ControlPath(kAdminLan);
+  for (const auto& [index, mac] : desired->nic_macs()) spec.macs[static_cast<int>(index)] = mac;
+  // The rules checked it when it was stored; a topology journaled by an older clownixd is
+  // checked here.
+  absl::StatusOr<common::GuestConfig> guest = GuestConfigOf(*desired);
+  absl::Status s = guest.status();
+  if (s.ok()) spec.guest = *std::move(guest);
+  if (options_.find_image) {
+    absl::StatusOr<clownix::v1::Image> image = options_.find_image(desired->image());
+    if (image.ok()) {
+      spec.root_fs = image->root_fs();
+    } else {
+      s = image.status();
+    }
+  }
+  if (s.ok()) s = vms_->Start(spec);
+  if (!s.ok()) {
+    pacer_.StartFailed(name);
+    // The VM's state says it; the log keeps the moment.
+    Log(LogLevel::kWarning, absl::StrCat(VmWhat(name), " failed to start: ", s.ToString()));
+    ReportVm(name, clownix::v1::VM_STATE_CRASHED, absl::StrCat("failed to start: ", s.message()));
   }
 }
 
@@ -455,12 +548,42 @@ void Reconciler::Report(Mutation mutation) {
   }
 }
 
-void Reconciler::ReportVm(const std::string& vm, VmState state, const std::string& reason) {
+void Reconciler::ReportVm(const std::string& vm, VmState state, const std::string& reason,
+                          const std::optional<clownix::v1::StartupStatus>& startup) {
   Mutation m;
   m.mutable_vm_status()->set_name(vm);
   m.mutable_vm_status()->set_state(state);
   m.mutable_vm_status()->set_reason(reason);
+  if (startup) *m.mutable_vm_status()->mutable_startup() = *startup;
   Report(std::move(m));
+}
+
+void Reconciler::ReportVms(
+    const std::vector<std::pair<std::string, std::pair<VmState, std::string>>>& reports) {
+  if (reports.empty()) return;
+  // Submitted together, they share the store's group commits; then waited for, so that whoever
+  // waits for the reconciler to be idle sees them.
+  absl::Mutex mu;
+  size_t done = 0;
+  for (const auto& [vm, report] : reports) {
+    Mutation m;
+    m.mutable_vm_status()->set_name(vm);
+    m.mutable_vm_status()->set_state(report.first);
+    m.mutable_vm_status()->set_reason(report.second);
+    store_->Submit(std::move(m), [&mu, &done](absl::StatusOr<TopologyStore::Committed> result) {
+      // NOT_FOUND / FAILED_PRECONDITION: deleted meanwhile, as in Report; others are logged.
+      if (!result.ok() && result.status().code() != absl::StatusCode::kNotFound &&
+          result.status().code() != absl::StatusCode::kFailedPrecondition) {
+        Log(LogLevel::kWarning,
+            absl::StrCat("status report refused: ", result.status().ToString()));
+      }
+      absl::MutexLock lock(&mu);
+      ++done;
+    });
+  }
+  absl::MutexLock lock(&mu);
+  auto all_done = [&] { return done == reports.size(); };
+  mu.Await(absl::Condition(&all_done));
 }
 
 void Reconciler::ReportLink(const EndpointRef& endpoint, bool up) {
@@ -473,12 +596,17 @@ void Reconciler::ReportLink(const EndpointRef& endpoint, bool up) {
 absl::Status Reconciler::StartVm(const std::string& vm) {
   if (stopped_) return absl::UnavailableError("clownixd is shutting down");
   VmState state = clownix::v1::VM_STATE_UNSPECIFIED;
+  int64_t mem_mib = 0;
   store_->Read([&](const TopologyState& topology) {
-    if (const clownix::v1::Vm* found = topology.FindVm(vm)) state = found->state();
+    if (const clownix::v1::Vm* found = topology.FindVm(vm)) {
+      state = found->state();
+      mem_mib = found->mem_mib();
+    }
   });
   if (state == clownix::v1::VM_STATE_UNSPECIFIED) {
     return absl::NotFoundError(absl::StrCat(VmWhat(vm), " does not exist"));
   }
+  if (absl::Status fits = budget_->CheckCanEverFit(vm, mem_mib); !fits.ok()) return fits;
   if (MeantToRun(state) && vms_->Get(vm).ok()) {
     return absl::FailedPreconditionError(
         absl::StrCat(VmWhat(vm), " is already ", clownix::v1::VmState_Name(state)));

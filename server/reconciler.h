@@ -23,6 +23,12 @@
 // Which switch port is which endpoint, and what impairments it has, is known on the
 // reconciler's thread only; a port that comes back under a new id gets its impairments again.
 //
+// Memory and pacing. A VM that should boot goes through a BootPacer (boot_pacer.h) over the
+// host's MemoryBudget (memory_budget.h): it boots when its charge fits and a boot slot is free;
+// until then it is DEFINED, "waiting for memory: N MiB needed, M MiB free", or BOOTING, "queued
+// to boot: ...". Its charge is given back when its process is gone (or when it leaves the queue:
+// deleted, halted). StartVm refuses a VM larger than the whole budget (RESOURCE_EXHAUSTED).
+//
 // Failures. A VM that cannot boot becomes CRASHED with the reason. Any other action that fails
 // is logged once (again when its error changes, and when it works again); a transient failure
 // (UNAVAILABLE, DEADLINE_EXCEEDED: e.g. the switch is restarting) is retried, the delay doubling
@@ -48,7 +54,9 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "server/boot_pacer.h"
 #include "server/endpoint_ref.h"
+#include "server/memory_budget.h"
 #include "server/mutation.pb.h"
 #include "server/reconcile_queue.h"
 #include "server/saved_ports.h"
@@ -70,6 +78,11 @@ class Reconciler final : public WatchSubscriber {
     // boot; an image that is gone (NOT_FOUND) leaves the VM CRASHED, "failed to start: " and
     // why. Unset: VMs boot on the runtime's default root file system.
     std::function<absl::StatusOr<clownix::v1::Image>(const std::string& name)> find_image;
+    // The host's VM memory budget; nullptr: no limit. Must outlive the reconciler.
+    MemoryBudget* budget = nullptr;
+    // At most this many VMs boot at once (BootPacer::Options); 0: no limit.
+    int max_booting = 0;
+    absl::Duration boot_slot_timeout = absl::Seconds(60);
   };
 
   // Takes over the running network and returns once it matches the topology: VMs meant to run
@@ -95,9 +108,19 @@ class Reconciler final : public WatchSubscriber {
   absl::Status HaltVm(const std::string& vm, absl::Duration grace);
   absl::Status RebootVm(const std::string& vm);
 
-  // Blocks until the reconciler has seen the store's events up to `revision` (0: whatever it
-  // has) and acted on everything pending (retries not yet due excepted), or has stopped.
-  void WaitIdle(uint64_t revision = 0) { queue_->WaitIdle(revision); }
+  // Blocks until the reconciler has seen the store's events up to `revision` (0: every change
+  // committed so far, which the hub may not have delivered yet) and acted on everything pending
+  // (retries not yet due excepted), or has stopped.
+  void WaitIdle(uint64_t revision = 0) {
+    queue_->WaitIdle(revision != 0 ? revision : store_->revision());
+  }
+  // The same, giving up at `deadline`; whether it was idle by then.
+  bool WaitIdleUntil(uint64_t revision, absl::Time deadline) {
+    return queue_->WaitIdleUntil(revision, deadline);
+  }
+
+  // The pacer's figures (ServerInfo).
+  BootPacer::Stats BootStats() const { return pacer_.GetStats(); }
 
   // The endpoint a switch port is (endpoint_identifier.h), from the topology and the VMs that run.
   std::optional<EndpointRef> IdentifyPort(const SwitchDriver::Port& port) const;
@@ -131,20 +154,35 @@ class Reconciler final : public WatchSubscriber {
   void RestoreSavedPorts(ReconcileWork& work);
   absl::Status ReconcileLan(const std::string& lan, bool deleting_pass, ReconcileWork& work);
   void ReconcileVm(const std::string& vm);
+  // Acts on the pacer's plan: boots what may boot, tells the others why they wait.
+  // The lab NICs of `vm` that can be plugged now (those on LANs the switch has): index -> the
+  // LAN's control path. eth0 is one of them only when the VM has no admin network.
+  std::map<int, std::string> LabNics(const clownix::v1::Vm& vm) const;
+  void Admit();
+  // Boots VM `name` as the topology has it (the pacer gave it a slot and its charge).
+  void BootVm(const std::string& name);
   void ReconcileLink(const EndpointRef& endpoint);
   absl::Status ReconcileTap(const std::string& tap, const std::string& lan);
   // Records the outcome of an action on `what` (logging, retries: see Failures above).
   void Outcome(const std::string& what, const absl::Status& status, ReconcileWork retry);
   // Submits a status mutation and waits; refusals because the object is gone are fine.
   void Report(Mutation mutation);
-  void ReportVm(const std::string& vm, clownix::v1::VmState state, const std::string& reason);
+  void ReportVm(const std::string& vm, clownix::v1::VmState state, const std::string& reason,
+                const std::optional<clownix::v1::StartupStatus>& startup = std::nullopt);
   void ReportLink(const EndpointRef& endpoint, bool up);
+  // Reports many VM states at once (submitted together, then waited for).
+  void ReportVms(
+      const std::vector<std::pair<std::string, std::pair<clownix::v1::VmState, std::string>>>&
+          reports);
 
   TopologyStore* const store_;
   ReconcileQueue* const queue_;
   VmDriver* const vms_;
   SwitchDriver* const sw_;
   const Options options_;
+  std::unique_ptr<MemoryBudget> unlimited_;  // when Options::budget is nullptr
+  MemoryBudget* const budget_;
+  BootPacer pacer_;
   std::thread loop_;
   std::atomic<bool> stopped_{false};
   std::atomic<bool> subscribed_{false};
@@ -155,6 +193,7 @@ class Reconciler final : public WatchSubscriber {
   std::set<std::string> lans_in_switch_;
   std::map<EndpointRef, PortState> ports_;
   std::map<std::string, Failure> failures_;  // by what failed ("lan \"blue\"", "vm1/eth1 ...")
+  absl::Time next_slot_check_ = absl::InfinitePast();  // when Admit looks again for timed-out boots
 };
 
 }  // namespace clownix::server

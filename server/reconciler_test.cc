@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "server/testing/fake_switch_driver.h"
 #include "server/testing/fake_vm_driver.h"
@@ -136,6 +137,8 @@ class ReconcilerTest : public ::testing::Test {
     options.retry_delay = absl::Milliseconds(1);
     options.max_retry_delay = absl::Milliseconds(10);
     options.find_image = find_image_;
+    options.budget = budget_.get();
+    options.max_booting = max_booting_;
     reconciler_ = Reconciler::Create(store_.get(), queue_.get(), &vms_, sw_.get(), options);
   }
 
@@ -203,7 +206,113 @@ class ReconcilerTest : public ::testing::Test {
   std::unique_ptr<FakeSwitchDriver> sw_;
   std::unique_ptr<Reconciler> reconciler_;
   std::function<absl::StatusOr<clownix::v1::Image>(const std::string&)> find_image_;
+  std::unique_ptr<MemoryBudget> budget_;  // none: no limit
+  int max_booting_ = 0;
 };
+
+// ---- Memory budget and boot pacing (issue 14) ----
+
+constexpr int kSeedMem = 64;  // what a VM gets without a find_image (the seed's default)
+
+TEST_F(ReconcilerTest, AtMostKVmsBootAtOnceTheOthersQueueInOrder) {
+  max_booting_ = 2;
+  vms_.set_boot_to_running(false);
+  StartReconciler();
+  for (const char* vm : {"a", "b", "c", "d"}) Apply(CreateVm(vm));
+  EXPECT_EQ(vms_.starts("a"), 1);
+  EXPECT_EQ(vms_.starts("b"), 1);
+  EXPECT_EQ(vms_.starts("c"), 0);
+  EXPECT_EQ(Vm("c").state(), clownix::v1::VM_STATE_BOOTING);
+  EXPECT_EQ(Vm("c").state_reason(), "queued to boot: at most 2 VMs boot at once");
+  EXPECT_EQ(Vm("d").state(), clownix::v1::VM_STATE_BOOTING);
+  EXPECT_EQ(reconciler_->BootStats().booting, 2);
+  EXPECT_EQ(reconciler_->BootStats().queued, 2);
+  vms_.MakeRunning("b");
+  reconciler_->WaitIdle();
+  EXPECT_EQ(vms_.starts("c"), 1) << "c asked before d";
+  EXPECT_EQ(vms_.starts("d"), 0);
+  vms_.Crash("a", "kernel panic: test");  // an end frees the slot too
+  reconciler_->WaitIdle();
+  EXPECT_EQ(vms_.starts("d"), 1);
+  EXPECT_EQ(reconciler_->BootStats().queued, 0);
+}
+
+TEST_F(ReconcilerTest, AVmThatDoesNotFitWaitsForMemoryAndBootsWhenRoomAppears) {
+  const int64_t cost = MemoryBudget::CostMib(kSeedMem);
+  budget_ = std::make_unique<MemoryBudget>(2 * cost + 10);
+  StartReconciler();
+  for (const char* vm : {"a", "b", "c", "d"}) Apply(CreateVm(vm));
+  EXPECT_EQ(Vm("a").state(), clownix::v1::VM_STATE_RUNNING);
+  EXPECT_EQ(Vm("b").state(), clownix::v1::VM_STATE_RUNNING);
+  EXPECT_EQ(vms_.starts("c"), 0);
+  EXPECT_EQ(Vm("c").state(), clownix::v1::VM_STATE_DEFINED);
+  EXPECT_EQ(Vm("c").state_reason(),
+            absl::StrCat("waiting for memory: ", cost, " MiB needed, 10 MiB free"));
+  EXPECT_EQ(Vm("d").state_reason(),
+            absl::StrCat("waiting for memory: ", cost,
+                         " MiB needed, 10 MiB free; queued behind vm \"c\""));
+  EXPECT_EQ(reconciler_->BootStats().waiting_for_memory, (std::vector<std::string>{"c", "d"}));
+  EXPECT_EQ(budget_->usage().used_mib, 2 * cost);
+  // Nothing was killed to make room.
+  EXPECT_EQ(vms_.kills("a") + vms_.kills("b"), 0);
+  Apply(DeleteVm("a"));
+  reconciler_->WaitIdle();
+  EXPECT_EQ(Vm("c").state(), clownix::v1::VM_STATE_RUNNING);
+  EXPECT_EQ(Vm("d").state(), clownix::v1::VM_STATE_DEFINED);
+  ASSERT_TRUE(reconciler_->HaltVm("b", absl::Seconds(1)).ok());
+  reconciler_->WaitIdle();
+  EXPECT_EQ(Vm("d").state(), clownix::v1::VM_STATE_RUNNING);
+  EXPECT_EQ(budget_->usage().used_mib, 2 * cost);
+}
+
+TEST_F(ReconcilerTest, AVmLargerThanTheWholeBudgetIsRefusedAtStart) {
+  budget_ = std::make_unique<MemoryBudget>(kSeedMem);  // less than mem + UML's overhead
+  StartReconciler();
+  Apply(CreateVm("a"));  // the store here has no budget check: it waits
+  EXPECT_EQ(Vm("a").state(), clownix::v1::VM_STATE_DEFINED);
+  absl::Status s = reconciler_->StartVm("a");
+  EXPECT_EQ(s.code(), absl::StatusCode::kResourceExhausted) << s;
+  EXPECT_EQ(vms_.starts("a"), 0);
+}
+
+TEST_F(ReconcilerTest, AWaitingVmThatIsHaltedOrDeletedLeavesTheQueue) {
+  const int64_t cost = MemoryBudget::CostMib(kSeedMem);
+  budget_ = std::make_unique<MemoryBudget>(2 * cost);
+  max_booting_ = 1;
+  vms_.set_boot_to_running(false);
+  StartReconciler();
+  for (const char* vm : {"a", "b", "c"}) Apply(CreateVm(vm));
+  EXPECT_EQ(Vm("b").state_reason(), "queued to boot: at most 1 VMs boot at once");
+  EXPECT_EQ(Vm("c").state(), clownix::v1::VM_STATE_DEFINED);     // waiting for memory
+  ASSERT_TRUE(reconciler_->HaltVm("b", absl::Seconds(1)).ok());  // queued: charged, not running
+  reconciler_->WaitIdle();
+  EXPECT_EQ(Vm("b").state(), clownix::v1::VM_STATE_STOPPED);
+  EXPECT_EQ(vms_.starts("b"), 0);
+  // Its charge went back: c is charged now, queued behind a's boot.
+  EXPECT_EQ(Vm("c").state(), clownix::v1::VM_STATE_BOOTING);
+  Apply(DeleteVm("c"));
+  reconciler_->WaitIdle();
+  EXPECT_EQ(budget_->usage().used_mib, cost);
+  vms_.MakeRunning("a");
+  reconciler_->WaitIdle();
+  EXPECT_EQ(vms_.starts("c"), 0);
+}
+
+TEST_F(ReconcilerTest, RunningVmsFoundAtStartAreCharged) {
+  budget_ = std::make_unique<MemoryBudget>(MemoryBudget::CostMib(kSeedMem));
+  Apply(CreateVm("a"));
+  Apply(Status("a", clownix::v1::VM_STATE_RUNNING));
+  Apply(CreateVm("b"));
+  VmDriver::Spec spec;
+  spec.name = "a";
+  spec.number = static_cast<int>(Vm("a").number());
+  spec.mem_mib = kSeedMem;
+  vms_.AddRunning(spec);
+  StartReconciler();
+  EXPECT_EQ(budget_->ChargeOf("a"), MemoryBudget::CostMib(kSeedMem));
+  EXPECT_EQ(Vm("b").state(), clownix::v1::VM_STATE_DEFINED);
+  EXPECT_EQ(vms_.starts("b"), 0);
+}
 
 TEST_F(ReconcilerTest, ADefinedVmBootsWithItsNicsAndItsLinkComesUp) {
   StartReconciler();
@@ -520,6 +629,29 @@ TEST_F(ReconcilerTest, AVmWithoutTheAdminNetworkHasNoEth0EvenAfterARestart) {
                                                                   {2, sw_->ControlPath("red")}}));
 }
 
+TEST_F(ReconcilerTest, AKatharaStyleVmBootsWithEth0OnItsLabLanAndItsChosenMacs) {
+  Apply(CreateLan("a"));
+  Apply(CreateLan("b"));
+  Mutation r1 = CreateVmWithoutAdmin("r1", 2);
+  (*r1.mutable_create_vm()->mutable_vm()->mutable_nic_macs())[0] = "02:42:0a:00:00:01";
+  Apply(r1);
+  Apply(Connect(Nic("r1", 0), "a"));
+  StartReconciler();
+  VmDriver::Spec spec = vms_.last_spec("r1");
+  EXPECT_FALSE(spec.admin);  // eth0 is not the admin NIC: the guest gets no admin IP there
+  EXPECT_EQ(spec.nics, (std::map<int, std::string>{{0, sw_->ControlPath("a")}}));
+  EXPECT_EQ(spec.macs, (std::map<int, std::string>{{0, "02:42:0a:00:00:01"}}));
+  // eth0 moves like any lab NIC: unplugged and plugged again on b.
+  Apply(Disconnect(Nic("r1", 0)));
+  Apply(Connect(Nic("r1", 0), "b"));
+  ASSERT_TRUE(vms_.WaitUntil(
+      [this](const FakeVmDriver::Vms& vms) {
+        auto it = vms.at("r1").nics.find(0);
+        return it != vms.at("r1").nics.end() && it->second == sw_->ControlPath("b");
+      },
+      kWait));
+}
+
 TEST_F(ReconcilerTest, AFailedHotPlugIsRetriedWhenTransient) {
   StartReconciler();
   Apply(CreateLan("blue"));
@@ -659,6 +791,47 @@ TEST_F(ReconcilerTest, IdentifyPortNamesTapsAndNics) {
   port.kind = switchcore::ctl::PortKind::kTap;
   port.tap_name = "t9";
   EXPECT_EQ(reconciler_->IdentifyPort(port), EndpointRef::Tap("t9"));
+}
+
+// ---- The guest's configuration and its startup (issue 16) ----
+
+TEST_F(ReconcilerTest, AVmBootsWithItsGuestConfigAndItsStartupIsReported) {
+  StartReconciler();
+  Apply(CreateLan("blue"));
+  Mutation create = CreateVm("r1");
+  clownix::v1::GuestConfig* guest = create.mutable_create_vm()->mutable_vm()->mutable_guest();
+  guest->set_startup("echo hi\n");
+  (*guest->mutable_sysctls())["net.ipv4.ip_forward"] = "1";
+  for (const auto& [nic, cidr] :
+       {std::pair<int, const char*>{1, "10.0.1.1/24"}, {2, "10.0.2.1/24"}, {2, "fd00:2::1/64"}}) {
+    clownix::v1::NicAddress* address = guest->add_addresses();
+    address->set_nic(nic);
+    address->set_cidr(cidr);
+  }
+  vms_.set_boot_to_running(false);
+  Apply(std::move(create));
+  const VmDriver::Spec spec = vms_.last_spec("r1");
+  EXPECT_EQ(spec.guest.startup, "echo hi\n");
+  ASSERT_EQ(spec.guest.addresses.size(), 3u);
+  EXPECT_EQ(spec.guest.addresses[2].cidr, "fd00:2::1/64");
+  EXPECT_EQ(Vm("r1").startup().state(), clownix::v1::StartupStatus::STATE_PENDING);
+
+  // The agent answers: the startup runs; then it reports.
+  vms_.MakeRunning("r1");
+  reconciler_->WaitIdle();
+  EXPECT_EQ(Vm("r1").startup().state(), clownix::v1::StartupStatus::STATE_RUNNING);
+  clownix::v1::StartupStatus done;
+  done.set_state(clownix::v1::StartupStatus::STATE_DONE);
+  done.set_output("hi\n");
+  vms_.FinishStartup("r1", done);
+  reconciler_->WaitIdle();
+  EXPECT_EQ(Vm("r1").state(), clownix::v1::VM_STATE_RUNNING);
+  EXPECT_EQ(Vm("r1").startup().state(), clownix::v1::StartupStatus::STATE_DONE);
+  EXPECT_EQ(Vm("r1").startup().output(), "hi\n");
+
+  // A NIC plugged in while it runs gets its addresses with it.
+  Apply(Connect(Nic("r1", 2), "blue"));
+  EXPECT_EQ(vms_.nic_addresses("r1", 2), (std::vector<std::string>{"10.0.2.1/24", "fd00:2::1/64"}));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/file_io.h"
 #include "common/seed_rules.h"
 #include "server/host_network.h"
 #include "server/log.h"
@@ -22,6 +23,9 @@ class VmmConsole final : public MachineRuntime::ConsoleAttachment {
       : vmm_(vmm), vm_(std::move(vm)), subscription_(subscription) {}
   ~VmmConsole() override { vmm_->UnsubscribeConsole(subscription_); }
   absl::Status Write(const std::string& bytes) override { return vmm_->WriteConsole(vm_, bytes); }
+  absl::Status SetWindowSize(uint16_t rows, uint16_t columns) override {
+    return vmm_->SetConsoleWindowSize(vm_, rows, columns);
+  }
 
  private:
   vmm::VmManager* const vmm_;
@@ -31,20 +35,39 @@ class VmmConsole final : public MachineRuntime::ConsoleAttachment {
 
 }  // namespace
 
-RuntimeController::RuntimeController(TopologyStore* store, Options options)
-    : store_(store), options_(std::move(options)) {}
+RuntimeController::RuntimeController(TopologyStore* store, MemoryBudget* budget, Options options)
+    : store_(store), budget_(budget), options_(std::move(options)) {}
+
+std::function<absl::Status(const clownix::v1::Change&)> RuntimeController::BudgetCheck(
+    const MemoryBudget* budget) {
+  if (budget == nullptr) return nullptr;
+  return [budget](const clownix::v1::Change& change) {
+    if (!change.has_vm() || change.type() == clownix::v1::Change::DELETED) {
+      return absl::OkStatus();
+    }
+    return budget->CheckCanEverFit(change.vm().name(), change.vm().mem_mib());
+  };
+}
 
 absl::StatusOr<std::unique_ptr<RuntimeController>> RuntimeController::Create(TopologyStore* store,
+                                                                             MemoryBudget* budget,
                                                                              Options options) {
-  std::unique_ptr<RuntimeController> controller(new RuntimeController(store, std::move(options)));
+  std::unique_ptr<RuntimeController> controller(
+      new RuntimeController(store, budget, std::move(options)));
   if (absl::Status s = controller->StartBackends(); !s.ok()) return s;
   if (absl::Status s = controller->CreateTaps(); !s.ok()) return s;
   Reconciler::Options reconciler;
   reconciler.saved_ports_path = controller->options_.work_dir + "/ports.saved";
   reconciler.find_image = controller->options_.find_image;
+  reconciler.budget = budget;
+  reconciler.max_booting = controller->options_.max_booting;
   controller->reconciler_ =
       Reconciler::Create(store, &controller->queue_, controller->vm_driver_.get(),
                          controller->switch_driver_.get(), std::move(reconciler));
+  RuntimeController* self = controller.get();
+  controller->captures_ = std::make_unique<CaptureManager>(
+      store, controller->switch_driver_.get(),
+      [self](const SwitchDriver::Port& port) { return self->reconciler_->IdentifyPort(port); });
   return controller;
 }
 
@@ -116,6 +139,7 @@ void RuntimeController::Stop() {
   if (stopped_) return;
   stopped_ = true;
   bool started = reconciler_ != nullptr;
+  if (captures_) captures_->Shutdown();  // their streams end, and say why
   if (reconciler_) reconciler_->Stop();
   queue_.Close();  // what the backends report from now on is nobody's business
   // vmm_ itself lives on until the destructor: a Machines call still in flight fails cleanly
@@ -168,11 +192,54 @@ absl::StatusOr<std::unique_ptr<MachineRuntime::ConsoleAttachment>> RuntimeContro
   return std::unique_ptr<ConsoleAttachment>(new VmmConsole(vmm_.get(), vm, *subscription));
 }
 
+void RuntimeController::WaitApplied(uint64_t revision, absl::Time deadline) {
+  // A timeout is fine: the caller's reply then comes before the guest has it, as it did before.
+  if (reconciler_) reconciler_->WaitIdleUntil(revision, deadline);
+}
+
+clownix::v1::ServerInfo RuntimeController::GetServerInfo() {
+  clownix::v1::ServerInfo info;
+  // Unreadable /proc/meminfo: the host's size is left out (0), the rest still holds.
+  if (absl::StatusOr<std::string> meminfo = common::ReadFile("/proc/meminfo"); meminfo.ok()) {
+    if (absl::StatusOr<int64_t> total = MemoryBudget::MemTotalMib(*meminfo); total.ok()) {
+      info.set_host_memory_mib(static_cast<uint64_t>(*total));
+    }
+  }
+  MemoryBudget::Usage usage = budget_->usage();
+  info.set_memory_budget_mib(static_cast<uint64_t>(usage.budget_mib));
+  info.set_memory_used_mib(static_cast<uint64_t>(usage.used_mib));
+  info.set_memory_free_mib(static_cast<uint64_t>(usage.free_mib));
+  info.set_vm_overhead_mib(MemoryBudget::kUmlOverheadMib);
+  if (reconciler_) {
+    BootPacer::Stats boots = reconciler_->BootStats();
+    info.set_max_booting(static_cast<uint32_t>(boots.max_booting));
+    info.set_vms_booting(static_cast<uint32_t>(boots.booting));
+    info.set_vms_queued_to_boot(static_cast<uint32_t>(boots.queued));
+    for (std::string& vm : boots.waiting_for_memory) info.add_vms_waiting_for_memory(std::move(vm));
+  }
+  for (const auto& [vm, charge] : budget_->Charges()) {
+    clownix::v1::VmHostMemory* m = info.add_vms();
+    m->set_vm(vm);
+    m->set_charged_mib(static_cast<uint64_t>(charge));
+    // Queued VMs have no process yet, hosts without cgroups no figures: 0 then.
+    if (absl::StatusOr<vmm::CgroupLimits::Usage> used = vmm_->HostUsage(vm); used.ok()) {
+      m->set_used_mib(static_cast<uint64_t>(used->memory_bytes >> 20));
+      m->set_peak_mib(static_cast<uint64_t>(used->memory_peak_bytes >> 20));
+    }
+  }
+  return info;
+}
+
 absl::StatusOr<clownix::v1::LanStats> RuntimeController::GetLanStats(const std::string& lan) {
   return BuildLanStats(
       lan, switch_driver_->Ports(),
       [this](uint64_t port_id) { return switch_driver_->ReadCounters(port_id); },
       [this](const SwitchDriver::Port& port) { return reconciler_->IdentifyPort(port); });
+}
+
+absl::StatusOr<std::unique_ptr<SwitchBackend::Capture>> RuntimeController::StartCapture(
+    const clownix::v1::CaptureRequest& request) {
+  return captures_->Start(request);
 }
 
 }  // namespace clownix::server

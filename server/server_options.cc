@@ -161,6 +161,11 @@ absl::StatusOr<ServerOptions> ResolveServerOptions(ServerOptions options,
         static_cast<uint32_t>(INT32_MAX) - common::kMaxVmNumber, " (VM users are vm_uid_base + 1..",
         common::kMaxVmNumber, ", above system users)"));
   }
+  if (options.vm_memory_budget_mib < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("vm_memory_budget_mib ",
+                                                   options.vm_memory_budget_mib,
+                                                   " is negative (0: from the host's memory)"));
+  }
   if (options.watch_queue_limit < 10) {
     return absl::InvalidArgumentError(
         absl::StrCat("watch_queue_limit ", options.watch_queue_limit, " is below 10"));

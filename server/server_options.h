@@ -62,6 +62,15 @@ struct ServerOptions {
   // The default lies above the users of a Debian system and below 2^31, in a range nothing
   // else allocates.
   uint32_t vm_uid_base = 2100000000;
+  // Whether the VMs' UML processes get a randomized address layout (vmm::ConfinementPolicy says
+  // what it costs).
+  bool vm_address_randomization = false;
+  // The VMs' host memory budget in MiB (server/memory_budget.h); 0: the host's memory minus an
+  // eighth (at least 1 GiB) for the rest.
+  int64_t vm_memory_budget_mib = 0;
+  // At most this many VMs boot at once (server/boot_pacer.h); 0: no limit. The default is where
+  // booting 10 and 50 VMs took least time in total on a 2-core host (docs/benchmarks/scale.md).
+  uint32_t max_booting_vms = 6;
 
   std::string socket_path() const { return work_dir + "/clownixd.sock"; }
   // X.Y of ip_admin, when set.

@@ -59,4 +59,9 @@ absl::StatusOr<SwitchDriver::Counters> SwitchClientDriver::ReadCounters(uint64_t
   return client_->ReadCounters(port_id);
 }
 
+absl::StatusOr<std::unique_ptr<switchcore::CaptureSession>> SwitchClientDriver::StartCapture(
+    const switchcore::CaptureSpec& spec) {
+  return client_->StartCapture(spec);
+}
+
 }  // namespace clownix::server

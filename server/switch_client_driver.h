@@ -3,6 +3,7 @@
 #ifndef CLOWNIX_SERVER_SWITCH_CLIENT_DRIVER_H_
 #define CLOWNIX_SERVER_SWITCH_CLIENT_DRIVER_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,8 @@ class SwitchClientDriver final : public SwitchDriver {
   std::string ControlPath(const std::string& lan) const override;
   std::vector<Port> Ports() const override;
   absl::StatusOr<Counters> ReadCounters(uint64_t port_id) const override;
+  absl::StatusOr<std::unique_ptr<switchcore::CaptureSession>> StartCapture(
+      const switchcore::CaptureSpec& spec) override;
 
  private:
   switchcore::SwitchClient* const client_;

@@ -10,12 +10,14 @@
 #define CLOWNIX_SERVER_SWITCH_DRIVER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "proto/clownix/v1/resources.pb.h"
+#include "switchcore/ctl/capture_session.h"
 #include "switchcore/ctl/switch_client.h"
 
 namespace clownix::server {
@@ -56,6 +58,13 @@ class SwitchDriver {
   // Ports known now; counters of one (no round trip). NOT_FOUND; UNAVAILABLE while restarting.
   virtual std::vector<Port> Ports() const = 0;
   virtual absl::StatusOr<Counters> ReadCounters(uint64_t port_id) const = 0;
+
+  // Starts a packet capture (switchcore/ctl/capture_session.h); the caller owns the session
+  // (destroying it stops the capture). INVALID_ARGUMENT for a spec the switch refuses, NOT_FOUND
+  // for an unknown LAN or a port not on it, RESOURCE_EXHAUSTED when the switch runs its maximum
+  // of captures.
+  virtual absl::StatusOr<std::unique_ptr<switchcore::CaptureSession>> StartCapture(
+      const switchcore::CaptureSpec& spec) = 0;
 };
 
 }  // namespace clownix::server

@@ -34,4 +34,17 @@ grpc::ServerUnaryReactor* SwitchService::GetLanStats(grpc::CallbackServerContext
   return reactor;
 }
 
+grpc::ServerWriteReactor<clownix::v1::CaptureResponse>* SwitchService::Capture(
+    grpc::CallbackServerContext* context, const clownix::v1::CaptureRequest* request) {
+  SwitchBackend* backend = backend_;
+  return new CaptureReactor(
+      *request,
+      [backend](const clownix::v1::CaptureRequest& request)
+          -> absl::StatusOr<std::unique_ptr<SwitchBackend::Capture>> {
+        if (!backend) return absl::UnavailableError("no switch is attached to this clownixd");
+        return backend->StartCapture(request);
+      },
+      capture_options_);
+}
+
 }  // namespace clownix::server

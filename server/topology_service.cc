@@ -1,7 +1,9 @@
 #include "server/topology_service.h"
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/seed_rules.h"
@@ -173,19 +175,65 @@ grpc::ServerUnaryReactor* TopologyService::ListTaps(grpc::CallbackServerContext*
 grpc::ServerUnaryReactor* TopologyService::Connect(grpc::CallbackServerContext* context,
                                                    const clownix::v1::ConnectRequest* request,
                                                    clownix::v1::MutationResponse* response) {
+  // Not Mutate: the reply waits until the NIC exists in the guest (a command run right after must
+  // find it), which the runtime does after the commit.
   Mutation m;
   *m.mutable_connect() = *request;
-  return Mutate(context, std::move(m), response,
-                [](const Committed& c, auto* r) { r->set_revision(c.revision); });
+  return MutateAndWaitApplied(context, std::move(m), response);
+}
+
+grpc::ServerUnaryReactor* TopologyService::MutateAndWaitApplied(
+    grpc::CallbackServerContext* context, Mutation mutation,
+    clownix::v1::MutationResponse* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  store_->Submit(std::move(mutation),
+                 [this, context, reactor, response](absl::StatusOr<Committed> c) {
+                   if (!c.ok()) {
+                     reactor->Finish(ToGrpcStatus(c.status()));
+                     return;
+                   }
+                   response->set_revision(c->revision);
+                   FinishWhenApplied(context, reactor, c->revision);
+                 });
+  return reactor;
+}
+
+void TopologyService::FinishWhenApplied(grpc::CallbackServerContext* context,
+                                        grpc::ServerUnaryReactor* reactor, uint64_t revision,
+                                        std::function<void()> then) {
+  if (!runtime_) {
+    if (then) then();
+    reactor->Finish(grpc::Status::OK);
+    return;
+  }
+  const absl::Time deadline =
+      std::min(absl::FromChrono(context->deadline()), absl::Now() + kMaxApplyWait);
+  {
+    absl::MutexLock lock(&calls_mu_);
+    ++calls_in_flight_;
+  }
+  std::thread([this, reactor, revision, deadline, then = std::move(then)] {
+    runtime_->WaitApplied(revision, deadline);
+    if (then) then();
+    reactor->Finish(grpc::Status::OK);
+    absl::MutexLock lock(&calls_mu_);
+    --calls_in_flight_;
+  }).detach();
+}
+
+void TopologyService::WaitForCalls() {
+  absl::MutexLock lock(&calls_mu_);
+  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(calls_mu_) { return calls_in_flight_ == 0; };
+  calls_mu_.Await(absl::Condition(&idle));
 }
 
 grpc::ServerUnaryReactor* TopologyService::Disconnect(grpc::CallbackServerContext* context,
                                                       const clownix::v1::DisconnectRequest* request,
                                                       clownix::v1::MutationResponse* response) {
+  // Like Connect: the reply waits until the NIC is gone from the guest.
   Mutation m;
   *m.mutable_disconnect() = *request;
-  return Mutate(context, std::move(m), response,
-                [](const Committed& c, auto* r) { r->set_revision(c.revision); });
+  return MutateAndWaitApplied(context, std::move(m), response);
 }
 
 grpc::ServerUnaryReactor* TopologyService::SetImpairment(
@@ -224,13 +272,40 @@ grpc::ServerUnaryReactor* TopologyService::Apply(grpc::CallbackServerContext* co
   for (const PlannedStep& step : *plan) *response->add_plan() = step.item;
   if (request->dry_run() || plan->empty()) return FinishNow(context, absl::OkStatus());
 
-  // Every step goes to the writer now, in order: they commit in that order, most of them in one
-  // batch. Each completion records its own outcome; the last one finishes the RPC.
+  // Every store step goes to the writer now, in order: they commit in that order, most of them in
+  // one batch. Each completion records its own outcome; the last one finishes the RPC, once the
+  // runtime has acted on all of it and the restarts (the plan's last items) are done.
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto remaining = std::make_shared<std::atomic<size_t>>(plan->size());
+  std::vector<size_t> store_steps;
+  auto restarts = std::make_shared<std::vector<std::pair<size_t, std::string>>>();
   for (size_t i = 0; i < plan->size(); ++i) {
+    if (IsStoreStep((*plan)[i])) {
+      store_steps.push_back(i);
+    } else {
+      restarts->emplace_back(i, (*plan)[i].item.name());
+    }
+  }
+  auto finish = [this, context, reactor, response, restarts] {
+    FinishWhenApplied(context, reactor, response->revision(), [this, response, restarts] {
+      for (const auto& [index, vm] : *restarts) {
+        absl::Status s = runtime_ ? runtime_->Halt(vm, kRestartGrace)
+                                  : absl::UnavailableError("this server runs no VMs");
+        if (s.ok()) s = runtime_->Start(vm);
+        if (s.ok()) continue;
+        clownix::v1::PlanItem* item = response->mutable_plan(static_cast<int>(index));
+        item->set_status_code(static_cast<int>(s.code()));
+        item->set_status_message(std::string(s.message()));
+      }
+    });
+  };
+  if (store_steps.empty()) {
+    finish();
+    return reactor;
+  }
+  auto remaining = std::make_shared<std::atomic<size_t>>(store_steps.size());
+  for (size_t i : store_steps) {
     store_->Submit(std::move((*plan)[i].mutation),
-                   [reactor, response, remaining, i](absl::StatusOr<Committed> result) {
+                   [response, remaining, i, finish](absl::StatusOr<Committed> result) {
                      // Steps complete in order on the writer thread: no lock needed.
                      clownix::v1::PlanItem* item = response->mutable_plan(static_cast<int>(i));
                      if (result.ok()) {
@@ -240,7 +315,7 @@ grpc::ServerUnaryReactor* TopologyService::Apply(grpc::CallbackServerContext* co
                        item->set_status_code(static_cast<int>(result.status().code()));
                        item->set_status_message(std::string(result.status().message()));
                      }
-                     if (remaining->fetch_sub(1) == 1) reactor->Finish(grpc::Status::OK);
+                     if (remaining->fetch_sub(1) == 1) finish();
                    });
   }
   return reactor;

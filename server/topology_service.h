@@ -4,7 +4,12 @@
 #ifndef CLOWNIX_SERVER_TOPOLOGY_SERVICE_H_
 #define CLOWNIX_SERVER_TOPOLOGY_SERVICE_H_
 
+#include <functional>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "proto/clownix/v1/topology.grpc.pb.h"
+#include "server/runtime.h"
 #include "server/topology_store.h"
 #include "server/watch_reactor.h"
 
@@ -13,8 +18,19 @@ namespace clownix::server {
 class TopologyService final : public clownix::v1::Topology::CallbackService {
  public:
   // `store` must outlive the service.
-  TopologyService(TopologyStore* store, WatchReactor::Limits watch_limits)
-      : store_(store), watch_limits_(watch_limits) {}
+  // `runtime` (may be null, and must outlive the service): Connect, Disconnect and Apply reply
+  // once it has acted on what they committed (MachineRuntime::WaitApplied), at most
+  // kMaxApplyWait later.
+  TopologyService(TopologyStore* store, WatchReactor::Limits watch_limits,
+                  MachineRuntime* runtime = nullptr)
+      : store_(store), watch_limits_(watch_limits), runtime_(runtime) {}
+
+  // Blocks until no call waits for the runtime any more (before the runtime goes).
+  void WaitForCalls();
+
+  static constexpr absl::Duration kMaxApplyWait = absl::Seconds(30);
+  // How long a VM restarted by Apply (ApplyRequest.restart_changed_guests) has to power off.
+  static constexpr absl::Duration kRestartGrace = absl::Seconds(10);
 
   grpc::ServerUnaryReactor* CreateVm(grpc::CallbackServerContext* context,
                                      const clownix::v1::CreateVmRequest* request,
@@ -70,8 +86,21 @@ class TopologyService final : public clownix::v1::Topology::CallbackService {
   grpc::ServerUnaryReactor* Mutate(grpc::CallbackServerContext* context, Mutation mutation,
                                    Response* response, Fill fill);
 
+  // Mutate for a link: the reply waits until the runtime has acted on it (FinishWhenApplied).
+  grpc::ServerUnaryReactor* MutateAndWaitApplied(grpc::CallbackServerContext* context,
+                                                 Mutation mutation,
+                                                 clownix::v1::MutationResponse* response);
+  // Finishes `reactor` with OK once the runtime has acted on `revision` (or at once without a
+  // runtime), on a thread of its own: the callback that calls it must not wait. `then` runs
+  // just before (Apply's restarts).
+  void FinishWhenApplied(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor,
+                         uint64_t revision, std::function<void()> then = {});
+
   TopologyStore* const store_;
   const WatchReactor::Limits watch_limits_;
+  MachineRuntime* const runtime_;
+  absl::Mutex calls_mu_;
+  int calls_in_flight_ ABSL_GUARDED_BY(calls_mu_) = 0;
 };
 
 }  // namespace clownix::server

@@ -178,6 +178,15 @@ void TopologyStore::ProcessBatch(std::vector<Pending>& batch) {
   for (Pending& pending : batch) {
     absl::StatusOr<std::vector<clownix::v1::Change>> changes =
         ComputeChanges(working_, pending.mutation, options_.rules);
+    if (changes.ok() && options_.check_change && !pending.mutation.has_vm_status() &&
+        !pending.mutation.has_link_status()) {
+      for (const clownix::v1::Change& change : *changes) {
+        if (absl::Status s = options_.check_change(change); !s.ok()) {
+          changes = s;
+          break;
+        }
+      }
+    }
     if (!changes.ok()) {
       results.push_back(changes.status());
       continue;

@@ -38,6 +38,11 @@ class TopologyStore {
   struct Options {
     std::string work_dir;
     RuleOptions rules;
+    // Checked against each change a client's mutation makes (not the runtime's status reports),
+    // after the rules: a status other than OK refuses the whole mutation with it (a VM larger
+    // than the host's VM memory budget: RESOURCE_EXHAUSTED). Runs on the writer thread: quick,
+    // must not call the store. Unset: none.
+    std::function<absl::Status(const clownix::v1::Change&)> check_change;
     // Compact once the journal exceeds max(compact_min_bytes, 2 x the last snapshot's size).
     uint64_t compact_min_bytes = 16 << 20;
     WatchHub::Options watch;

@@ -3,7 +3,15 @@
 namespace clownix::server {
 
 VmDriver::Event VmManagerDriver::ToEvent(const vmm::VmEvent& event) {
-  return Event{event.name, ToState(event.state), event.reason};
+  Event out{event.name, ToState(event.state), event.reason, std::nullopt};
+  if (event.startup) {
+    clownix::v1::StartupStatus& startup = out.startup.emplace();
+    startup.set_state(event.startup->ok ? clownix::v1::StartupStatus::STATE_DONE
+                                        : clownix::v1::StartupStatus::STATE_FAILED);
+    startup.set_exit_code(event.startup->exit_code);
+    startup.set_output(event.startup->output);
+  }
+  return out;
 }
 
 clownix::v1::VmState VmManagerDriver::ToState(vmm::VmState state) {
@@ -35,6 +43,9 @@ absl::Status VmManagerDriver::Start(const Spec& spec) {
   vm.number = spec.number;
   vm.mem_mib = spec.mem_mib;
   vm.root_fs = spec.root_fs;
+  vm.guest = spec.guest;
+  vm.admin = spec.admin;
+  vm.macs = spec.macs;
   for (const auto& [index, ctl_path] : spec.nics) vm.nics.push_back({index, ctl_path});
   return manager_->Start(vm);
 }
@@ -48,8 +59,9 @@ absl::Status VmManagerDriver::Halt(const std::string& name, absl::Duration grace
 absl::Status VmManagerDriver::Reboot(const std::string& name) { return manager_->Reboot(name); }
 
 absl::Status VmManagerDriver::AttachNic(const std::string& name, int index,
-                                        const std::string& ctl_path) {
-  return manager_->AttachNic(name, {index, ctl_path});
+                                        const std::string& ctl_path,
+                                        const std::vector<std::string>& addresses) {
+  return manager_->AttachNic(name, {index, ctl_path}, addresses);
 }
 
 absl::Status VmManagerDriver::DetachNic(const std::string& name, int index) {

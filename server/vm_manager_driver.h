@@ -24,7 +24,8 @@ class VmManagerDriver final : public VmDriver {
   absl::Status Kill(const std::string& name) override;
   absl::Status Halt(const std::string& name, absl::Duration grace) override;
   absl::Status Reboot(const std::string& name) override;
-  absl::Status AttachNic(const std::string& name, int index, const std::string& ctl_path) override;
+  absl::Status AttachNic(const std::string& name, int index, const std::string& ctl_path,
+                         const std::vector<std::string>& addresses) override;
   absl::Status DetachNic(const std::string& name, int index) override;
   absl::StatusOr<Info> Get(const std::string& name) const override;
   std::vector<Info> List() const override;

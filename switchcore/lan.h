@@ -13,12 +13,14 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "switchcore/ctl/capture_layout.h"
 #include "switchcore/ctl/ctl_layout.h"
 #include "switchcore/handshake.h"
 #include "switchcore/mac_table.h"
 
 namespace clownix::switchcore {
 
+class CaptureWriter;
 class Port;
 
 class Lan {
@@ -57,6 +59,10 @@ class Lan {
   const std::vector<Port*>& active() const { return active_; }
   int port_count() const { return static_cast<int>(active_.size()); }
 
+  // The captures running on this LAN (the engine owns them; room for every slot is reserved).
+  std::vector<CaptureWriter*>& captures() { return captures_; }
+  bool has_captures() const { return !captures_.empty(); }
+
   // Handshakes in progress, keyed by an id unique in the engine.
   absl::flat_hash_map<uint64_t, std::unique_ptr<Handshake>>& handshakes() { return handshakes_; }
 
@@ -69,6 +75,7 @@ class Lan {
         macs_(limits.mac_capacity, limits.max_ports, limits.macs_per_port, limits.mac_aging_ns),
         ports_(limits.max_ports, nullptr) {
     active_.reserve(limits.max_ports);
+    captures_.reserve(ctl::kCaptureSlots);
   }
 
   uint64_t id_;
@@ -78,6 +85,7 @@ class Lan {
   MacTable macs_;
   std::vector<Port*> ports_;
   std::vector<Port*> active_;
+  std::vector<CaptureWriter*> captures_;
   int listen_fd_ = -1;
   std::string dir_;
   std::string ctl_path_;

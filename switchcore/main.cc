@@ -1,5 +1,6 @@
 // clownix-switchcore: parses flags, attaches the control segment and runs the SwitchEngine.
 // Started by clownixd through SwitchClient (switchcore/ctl/switch_client.h).
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -11,12 +12,16 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "switchcore/ctl/capture_segment.h"
 #include "switchcore/ctl/ctl_segment.h"
 #include "switchcore/switch_engine.h"
 
 ABSL_FLAG(int, ctl_fd, -1, "inherited memfd of the control segment (switchcore/ctl/ctl_layout.h)");
 ABSL_FLAG(int, request_eventfd, -1, "inherited eventfd the client writes after each request");
 ABSL_FLAG(int, event_eventfd, -1, "inherited eventfd the switch writes after each event");
+ABSL_FLAG(int, capture_fd, -1,
+          "inherited memfd of the capture segment (switchcore/ctl/capture_layout.h); unset: "
+          "captures are refused");
 ABSL_FLAG(std::string, work_dir, "", "directory holding lans/<lan>/ctl");
 ABSL_FLAG(int, incarnation, 0,
           "high bits of this switch's port ids (SwitchClient gives every switch start its own "
@@ -30,6 +35,11 @@ ABSL_FLAG(int64_t, vm_uid_first, -1,
           "first uid of clownix's VMs: with --vm_uid_last, the range of uids (besides root and "
           "the switch's own) allowed to connect to a LAN's control socket; unset: none");
 ABSL_FLAG(int64_t, vm_uid_last, -1, "last uid of clownix's VMs (included), see --vm_uid_first");
+ABSL_FLAG(
+    bool, sched_batch, true,
+    "run under SCHED_BATCH: a frame does not preempt the VM that sent it, so the switch takes "
+    "the sender's burst in one wake-up (fewer context switches and system calls per frame; "
+    "the price: it does not preempt a CPU hog either; docs/benchmarks/switchcore.md)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -49,6 +59,15 @@ int main(int argc, char** argv) {
   if (!segment.ok()) {
     fprintf(stderr, "clownix-switchcore: %s\n", segment.status().ToString().c_str());
     return 2;
+  }
+  std::unique_ptr<clownix::switchcore::ctl::CaptureSegment> capture_segment;
+  if (int capture_fd = absl::GetFlag(FLAGS_capture_fd); capture_fd >= 0) {
+    auto attached = clownix::switchcore::ctl::CaptureSegment::Attach(capture_fd);
+    if (!attached.ok()) {
+      fprintf(stderr, "clownix-switchcore: %s\n", attached.status().ToString().c_str());
+      return 2;
+    }
+    capture_segment = *std::move(attached);
   }
   clownix::switchcore::SwitchEngine::Options options;
   options.work_dir = work_dir;
@@ -70,8 +89,15 @@ int main(int argc, char** argv) {
     options.vm_uids = clownix::switchcore::UidRange{static_cast<uint32_t>(uid_first),
                                                     static_cast<uint32_t>(uid_last)};
   }
-  auto engine =
-      clownix::switchcore::SwitchEngine::Create(options, *std::move(segment), req_fd, evt_fd);
+  if (absl::GetFlag(FLAGS_sched_batch)) {
+    struct sched_param param = {};
+    if (sched_setscheduler(0, SCHED_BATCH, &param) != 0) {
+      // Only a scheduling hint (never refused for one's own process): forwarding works without.
+      perror("clownix-switchcore: sched_setscheduler(SCHED_BATCH)");
+    }
+  }
+  auto engine = clownix::switchcore::SwitchEngine::Create(options, *std::move(segment), req_fd,
+                                                          evt_fd, std::move(capture_segment));
   if (!engine.ok()) {
     fprintf(stderr, "clownix-switchcore: %s\n", engine.status().ToString().c_str());
     return 2;

@@ -62,6 +62,8 @@ class Port {
   bool epollout_armed = false;
 
   bool removing = false;
+  // Captures bound to this port (what the egress path checks).
+  int captures = 0;
 
  private:
   uint64_t id_;

@@ -77,7 +77,7 @@ SwitchEngine::SwitchEngine(const Options& options)
 
 absl::StatusOr<std::unique_ptr<SwitchEngine>> SwitchEngine::Create(
     const Options& options, std::unique_ptr<ctl::CtlSegment> segment, int request_eventfd,
-    int event_eventfd) {
+    int event_eventfd, std::unique_ptr<ctl::CaptureSegment> capture_segment) {
   if (options.incarnation >= (1u << 24)) {
     return absl::InvalidArgumentError("incarnation must be below 2^24");
   }
@@ -89,6 +89,7 @@ absl::StatusOr<std::unique_ptr<SwitchEngine>> SwitchEngine::Create(
   e.request_efd_ = request_eventfd;
   e.event_efd_ = event_eventfd;
   e.segment_ = std::move(segment);
+  e.capture_segment_ = std::move(capture_segment);
   ctl::SegmentHeader* h = e.segment_->header();
   e.requests_ = std::make_unique<ctl::SpscRing>(&h->request_head, &h->request_tail,
                                                 e.segment_->request_slots(), ctl::kRequestSlots);
@@ -139,6 +140,10 @@ absl::Status SwitchEngine::Run() {
   while (!shutdown_) {
     if (absl::Status s = Poll(-1); !s.ok()) return s;
   }
+  // Captures end without an event: the client sees the switch exit (UNAVAILABLE), not each port.
+  for (uint32_t slot = 0; slot < ctl::kCaptureSlots; ++slot) {
+    if (captures_[slot] != nullptr) EndCapture(slot, absl::OkStatus());
+  }
   std::vector<uint64_t> ids;
   for (auto& [id, port] : ports_) ids.push_back(id);
   for (uint64_t id : ids) RemovePort(id, "switch shut down");
@@ -169,6 +174,7 @@ absl::Status SwitchEngine::Poll(int timeout_ms) {
   }
   now_ns_ = NowNs();
   for (int i = 0; i < n && !shutdown_; ++i) {
+    capture_clock_.Reset();
     Dispatch(evs[i].data.u64, evs[i].events);
     EndRound();
   }
@@ -221,6 +227,7 @@ void SwitchEngine::EndRound() {
     doomed_.clear();
     for (auto& [id, reason] : doomed) RemovePort(id, reason);
   }
+  if (capture_count_ > 0) PublishCaptures();
 }
 
 // ---------------------------------------------------------------- control channel
@@ -285,6 +292,11 @@ absl::StatusOr<std::pair<uint64_t, int>> SwitchEngine::HandleRequest(const ctl::
     case ctl::RequestType::kShutdown:
       shutdown_ = true;
       return std::make_pair(uint64_t{0}, -1);
+    case ctl::RequestType::kStartCapture:
+      return StartCapture(req);
+    case ctl::RequestType::kStopCapture:
+      if (absl::Status s = StopCapture(req); !s.ok()) return s;
+      return std::make_pair(uint64_t{0}, -1);
   }
   return absl::InvalidArgumentError(absl::StrCat("unknown request type ", req.type));
 }
@@ -322,6 +334,8 @@ absl::StatusOr<std::pair<uint64_t, int>> SwitchEngine::CreateLan(const ctl::Requ
 absl::Status SwitchEngine::DeleteLan(const ctl::Request& req) {
   absl::StatusOr<Lan*> lan = FindLan(req.lan);
   if (!lan.ok()) return lan.status();
+  EndCaptures(**lan, 0,
+              absl::NotFoundError(absl::StrCat("lan \"", (*lan)->name(), "\" was deleted")));
   std::vector<uint64_t> ids;
   for (Port* p : (*lan)->active()) ids.push_back(p->id());
   for (uint64_t id : ids) RemovePort(id, "lan deleted");
@@ -434,6 +448,127 @@ void SwitchEngine::EmitPortDown(const Port& port, absl::string_view reason) {
   CopyName(ev.lan, sizeof(ev.lan), port.lan()->name());
   CopyName(ev.message, sizeof(ev.message), reason);
   Emit(ev);
+}
+
+// ---------------------------------------------------------------- captures
+
+absl::StatusOr<std::pair<uint64_t, int>> SwitchEngine::StartCapture(const ctl::Request& req) {
+  if (capture_segment_ == nullptr) {
+    return absl::FailedPreconditionError("this switch has no capture segment (--capture_fd)");
+  }
+  uint32_t slot = req.capture_slot;
+  if (slot >= ctl::kCaptureSlots) {
+    return absl::InvalidArgumentError(absl::StrCat("capture slot ", slot, " is out of range"));
+  }
+  if (captures_[slot] != nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat("capture slot ", slot, " is busy"));
+  }
+  absl::StatusOr<Lan*> lan = FindLan(req.lan);
+  if (!lan.ok()) return lan.status();
+  Port* port = nullptr;
+  if (req.port_id != 0) {
+    port = FindPort(req.port_id);
+    if (port == nullptr || port->lan() != *lan || port->removing) {
+      return absl::NotFoundError(
+          absl::StrCat("port ", req.port_id, " is not on lan \"", (*lan)->name(), "\""));
+    }
+  } else if (req.mac_known && (req.mac[0] & 1)) {
+    return absl::InvalidArgumentError("a capture binds only to a unicast MAC");
+  }
+  absl::StatusOr<std::unique_ptr<CaptureWriter>> writer = CaptureWriter::Create(
+      capture_segment_->slot(slot), capture_segment_->program(slot), capture_segment_->ring(slot));
+  if (!writer.ok()) return writer.status();
+  CaptureWriter& w = **writer;
+  w.request_id = req.request_id;
+  w.lan = *lan;
+  if (port != nullptr) {
+    w.Bind(port->id());
+  } else if (req.mac_known) {
+    w.mac_pending = true;
+    std::memcpy(w.mac, req.mac, 6);
+    // An endpoint already up with that MAC: bind to it now.
+    for (Port* p : (*lan)->active()) {
+      if (p->mac_known && !p->removing && std::memcmp(p->mac, w.mac, 6) == 0) {
+        port = p;
+        w.Bind(p->id());
+        break;
+      }
+    }
+  }
+  if (port != nullptr) ++port->captures;
+  (*lan)->captures().push_back(&w);
+  captures_[slot] = *std::move(writer);
+  ++capture_count_;
+  return std::make_pair(w.port_id, -1);
+}
+
+absl::Status SwitchEngine::StopCapture(const ctl::Request& req) {
+  uint32_t slot = req.capture_slot;
+  if (slot >= ctl::kCaptureSlots || captures_[slot] == nullptr) {
+    return absl::NotFoundError(absl::StrCat("no capture runs in slot ", slot));
+  }
+  EndCapture(slot, absl::OkStatus());
+  return absl::OkStatus();
+}
+
+void SwitchEngine::EndCapture(uint32_t slot, const absl::Status& why) {
+  CaptureWriter& w = *captures_[slot];
+  w.Publish();  // every record before the event that says it ended
+  std::vector<CaptureWriter*>& list = w.lan->captures();
+  list.erase(std::find(list.begin(), list.end(), &w));
+  if (w.port_id != 0) {
+    if (Port* port = FindPort(w.port_id); port != nullptr) --port->captures;
+  }
+  if (!why.ok()) {
+    ctl::Event ev = {};
+    ev.type = static_cast<uint32_t>(ctl::EventType::kCaptureEnded);
+    ev.request_id = w.request_id;
+    ev.port_id = w.port_id;
+    ev.capture_slot = static_cast<uint8_t>(slot);
+    ev.counters_slot = -1;
+    ev.status_code = static_cast<int32_t>(why.code());
+    CopyName(ev.lan, sizeof(ev.lan), w.lan->name());
+    CopyName(ev.message, sizeof(ev.message), why.message());
+    Emit(ev);
+  }
+  captures_[slot].reset();
+  --capture_count_;
+}
+
+void SwitchEngine::EndCaptures(const Lan& lan, uint64_t port_id, const absl::Status& why) {
+  for (uint32_t slot = 0; slot < ctl::kCaptureSlots; ++slot) {
+    CaptureWriter* w = captures_[slot].get();
+    if (w != nullptr && w->lan == &lan && (port_id == 0 || w->port_id == port_id)) {
+      EndCapture(slot, why);
+    }
+  }
+}
+
+void SwitchEngine::CaptureIngress(Port& src, const uint8_t* frame, size_t len) {
+  for (CaptureWriter* w : src.lan()->captures()) {
+    if (w->mac_pending) {
+      if (std::memcmp(frame + 6, w->mac, 6) != 0) continue;
+      w->Bind(src.id());  // before this frame is forwarded: the capture shows it
+      ++src.captures;
+    } else if (w->port_id != 0 && w->port_id != src.id()) {
+      continue;
+    }
+    w->Offer(src.id(), ctl::Direction::kIngress, capture_clock_, frame, len);
+  }
+}
+
+void SwitchEngine::CaptureEgress(Port& dst, const uint8_t* frame, size_t len) {
+  for (CaptureWriter* w : dst.lan()->captures()) {
+    if (w->port_id == dst.id()) {
+      w->Offer(dst.id(), ctl::Direction::kEgress, capture_clock_, frame, len);
+    }
+  }
+}
+
+void SwitchEngine::PublishCaptures() {
+  for (auto& w : captures_) {
+    if (w != nullptr) w->Publish();
+  }
 }
 
 // ---------------------------------------------------------------- handshakes
@@ -641,6 +776,9 @@ void SwitchEngine::RemovePort(uint64_t id, absl::string_view reason) {
   auto it = ports_.find(id);
   if (it == ports_.end()) return;
   Port& port = *it->second;
+  if (port.captures > 0) {
+    EndCaptures(*port.lan(), port.id(), absl::AbortedError(absl::StrCat("port down: ", reason)));
+  }
   EmitPortDown(port, reason);
   port.lan()->RemovePort(port.index);
   while (port.backlog_count > 0) {
@@ -692,6 +830,7 @@ void SwitchEngine::Ingress(Port& src, uint8_t* frame, size_t len, bool truncated
   }
   if (len < kMinFrameSize) return Drop(src, ctl::kDropTooShort);
   if (truncated || len > kMaxFrameSize) return Drop(src, ctl::kDropTooLong);
+  if (src.lan()->has_captures() && !held) CaptureIngress(src, frame, len);
   if (!held && src.impairment[0].active()) {
     return Hold(src, ctl::Direction::kIngress, frame, len);
   }
@@ -733,6 +872,7 @@ void SwitchEngine::Transmit(Port& dst, const uint8_t* frame, size_t len) {
     if (n == static_cast<ssize_t>(len)) {
       Add(dst.counters->tx_frames, 1);
       Add(dst.counters->tx_bytes, len);
+      if (dst.captures > 0) CaptureEgress(dst, frame, len);
     } else {
       Drop(dst, errno == EAGAIN ? ctl::kDropQueueFull : ctl::kDropTapError);
     }
@@ -786,6 +926,12 @@ void SwitchEngine::FlushPort(Port& port) {
     if (r > 0) {
       uint64_t bytes = 0;
       for (int k = i; k < i + r; ++k) bytes += port.tx_iov[k].iov_len;
+      if (port.captures > 0) {
+        for (int k = i; k < i + r; ++k) {
+          CaptureEgress(port, static_cast<const uint8_t*>(port.tx_iov[k].iov_base),
+                        port.tx_iov[k].iov_len);
+        }
+      }
       Add(port.counters->tx_frames, r);
       Add(port.counters->tx_bytes, bytes);
       i += r;
@@ -811,6 +957,7 @@ void SwitchEngine::FlushPort(Port& port) {
 }
 
 void SwitchEngine::FlushDirty() {
+  capture_clock_.Reset();
   for (size_t k = 0; k < dirty_.size(); ++k) {
     Port* p = dirty_[k];
     p->dirty = false;
@@ -844,6 +991,10 @@ void SwitchEngine::OnPortWritable(Port& port) {
     uint64_t bytes = 0;
     for (int k = 0; k < r; ++k) {
       bytes += port.tx_iov[k].iov_len;
+      if (port.captures > 0) {
+        CaptureEgress(port, static_cast<const uint8_t*>(port.tx_iov[k].iov_base),
+                      port.tx_iov[k].iov_len);
+      }
       pool_.Put(port.backlog[port.backlog_head]);
       port.backlog_head = (port.backlog_head + 1) % Port::kBacklog;
       --port.backlog_count;
@@ -910,6 +1061,7 @@ void SwitchEngine::OnTimer() {
   }
   timer_armed_ns_ = 0;
   now_ns_ = NowNs();
+  capture_clock_.Reset();
   int32_t done[Port::kBatch];
   while (!delayed_.empty() && delayed_.top().due_ns <= now_ns_) {
     int count = 0;

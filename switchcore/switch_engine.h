@@ -23,6 +23,14 @@
 // the configured VM uid range; anyone else is closed at once and counted in the segment header's
 // peers_refused), and a VM's uid may name only an abstract data address.
 //
+// Packet capture (switchcore/ctl/capture_layout.h): a LAN lists its running captures
+// (CaptureWriter). A frame is offered to them at ingress, once, as its sender sent it (before
+// ingress impairments), if the LAN has any: one predictable branch per frame when it has none.
+// A port capture also sees what the port is actually given (egress, after impairments: at the
+// points where tx counters count it), if the port has captures (Port::captures). A MAC-bound
+// capture binds to the first port of its LAN that sends from that MAC, before that frame is
+// forwarded. Heads are published, and sleeping readers woken, at the end of each round.
+//
 // Port ids are (incarnation << 32 | n): unique across restarts without coordination.
 #ifndef CLOWNIX_SWITCHCORE_SWITCH_ENGINE_H_
 #define CLOWNIX_SWITCHCORE_SWITCH_ENGINE_H_
@@ -39,6 +47,9 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "switchcore/capture_writer.h"
+#include "switchcore/ctl/capture_layout.h"
+#include "switchcore/ctl/capture_segment.h"
 #include "switchcore/ctl/ctl_layout.h"
 #include "switchcore/ctl/ctl_segment.h"
 #include "switchcore/ctl/spsc_ring.h"
@@ -65,11 +76,12 @@ class SwitchEngine {
     std::optional<UidRange> vm_uids;
   };
 
-  // Takes the attached control segment and the two eventfds (owned from now on). Blocks SIGTERM
-  // and SIGINT in the calling thread (they end Run() cleanly).
+  // Takes the attached control segment, the two eventfds (owned from now on) and the attached
+  // capture segment (none: captures are refused with FAILED_PRECONDITION). Blocks SIGTERM and
+  // SIGINT in the calling thread (they end Run() cleanly).
   static absl::StatusOr<std::unique_ptr<SwitchEngine>> Create(
       const Options& options, std::unique_ptr<ctl::CtlSegment> segment, int request_eventfd,
-      int event_eventfd);
+      int event_eventfd, std::unique_ptr<ctl::CaptureSegment> capture_segment = nullptr);
   ~SwitchEngine();
 
   // Runs until a shutdown request or SIGTERM/SIGINT; then removes every LAN's control socket.
@@ -110,11 +122,22 @@ class SwitchEngine {
   absl::StatusOr<std::pair<uint64_t, int>> AttachTap(const ctl::Request& req);
   absl::StatusOr<std::pair<uint64_t, int>> RestorePort(const ctl::Request& req);
   absl::Status SetImpairment(const ctl::Request& req);
+  absl::StatusOr<std::pair<uint64_t, int>> StartCapture(const ctl::Request& req);
+  absl::Status StopCapture(const ctl::Request& req);
   absl::StatusOr<Lan*> FindLan(const char (&name)[ctl::kLanNameSize]);
   absl::Status CheckNewPortId(uint64_t id);
   void Emit(ctl::Event& event);
   void EmitPortUp(const Port& port);
   void EmitPortDown(const Port& port, absl::string_view reason);
+
+  // Captures.
+  // Ends the capture in `slot`: publishes what it wrote, then (with a status) says why in a
+  // kCaptureEnded event.
+  void EndCapture(uint32_t slot, const absl::Status& why);
+  void EndCaptures(const Lan& lan, uint64_t port_id, const absl::Status& why);
+  void CaptureIngress(Port& src, const uint8_t* frame, size_t len);
+  void CaptureEgress(Port& dst, const uint8_t* frame, size_t len);
+  void PublishCaptures();
 
   // Handshakes.
   void OnListenReadable(Lan& lan);
@@ -177,6 +200,11 @@ class SwitchEngine {
   int64_t timer_armed_ns_ = 0;
   FastRandom rng_;
   char scratch_[4096];
+
+  std::unique_ptr<ctl::CaptureSegment> capture_segment_;
+  std::unique_ptr<CaptureWriter> captures_[ctl::kCaptureSlots];
+  int capture_count_ = 0;
+  CaptureClock capture_clock_;
 };
 
 }  // namespace clownix::switchcore

@@ -15,10 +15,11 @@ bash tools/setup.sh || { rc=$?; ((rc == 3)) || exit "$rc"; }
 
 work_dir="${1:-${CLOWNIX_WORK_DIR:-/tmp/clownix}}"
 netns="clownix-demo"
-ip_admin="10.0.255.254"
+ip_admin="198.18.255.254"
 
 echo "== building (offline, Debian's Bazel)"
-bazel build //server:clownixd //clients/cli:clownix //clients/graph:clownix-graph 2>&1 | tail -1
+bazel build //server:clownixd //clients/cli:clownix //clients/graph:clownix-graph \
+  //clients/web:clownix-web 2>&1 | tail -1
 bin="$(bazel info bazel-bin 2>/dev/null)"
 clownix="$bin/clients/cli/clownix"
 export CLOWNIX_SERVER="unix:$work_dir/clownixd.sock"
@@ -29,11 +30,13 @@ cleanup() {
   echo
   echo "== shutting down"
   [[ -n "$graph_pid" ]] && kill -TERM "$graph_pid" 2>/dev/null && wait "$graph_pid" 2>/dev/null
+  [[ -n "$web_pid" ]] && kill -TERM "$web_pid" 2>/dev/null && wait "$web_pid" 2>/dev/null
   [[ -n "$server_pid" ]] && kill -TERM "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   ip netns del "$netns" 2>/dev/null || true
   echo "stopped."
 }
 graph_pid=""
+web_pid=""
 trap cleanup EXIT INT TERM
 
 mkdir -p "$work_dir"
@@ -50,29 +53,17 @@ nsenter --net="/run/netns/$netns" "$bin/server/clownixd" --work_dir "$work_dir" 
 server_pid=$!
 for _ in $(seq 200); do "$clownix" topo >/dev/null 2>&1 && break; sleep 0.1; done
 
-echo "== applying the demo network (examples/demo.json)"
-"$clownix" apply examples/demo.json
-
-echo "== waiting for the VMs to boot"
-for vm in vm1 router vm2; do
-  for _ in $(seq 300); do "$clownix" exec "$vm" -- true >/dev/null 2>&1 && break; sleep 0.2; done
-done
+# Each machine is configured by the file itself (addresses, forwarding, routes: its "guest"
+# section); --wait returns once every VM runs and its startup has finished.
+echo "== applying the demo network (examples/demo.json), configured by the file alone"
+"$clownix" apply examples/demo.json --wait
 "$clownix" vm ls
-
-echo "== addressing: vm1 192.168.1.1, router 192.168.1.254 + 192.168.2.254, vm2 192.168.2.1"
-"$clownix" exec vm1 -- 'ip addr add 192.168.1.1/24 dev eth1; ip link set eth1 up;
-  ip route add 192.168.2.0/24 via 192.168.1.254'
-"$clownix" exec router -- 'ip addr add 192.168.1.254/24 dev eth1; ip link set eth1 up;
-  ip addr add 192.168.2.254/24 dev eth2; ip link set eth2 up;
-  echo 1 > /proc/sys/net/ipv4/ip_forward'
-"$clownix" exec vm2 -- 'ip addr add 192.168.2.1/24 dev eth1; ip link set eth1 up;
-  ip route add 192.168.1.0/24 via 192.168.2.254'
 
 echo "== vm1 pings vm2 through the router"
 "$clownix" exec vm1 -- ping -c 3 192.168.2.1
 "$clownix" exec vm1 -- traceroute -n -w 1 192.168.2.1
 echo "== the host (netns $netns) reaches every VM on the admin network"
-for ip in 10.0.0.1 10.0.0.2 10.0.0.3; do
+for ip in 198.18.0.1 198.18.0.2 198.18.0.3; do
   ip netns exec "$netns" busybox ping -c 1 -W 2 "$ip" | grep -E "bytes from|packet loss"
 done
 echo "== switch counters of lan1"
@@ -84,10 +75,16 @@ if [[ -x "$bin/clients/graph/clownix-graph" ]]; then
   echo "== the graph (re-rendered on every change): $work_dir/graph/topology.svg"
 fi
 
+# The dashboard (docs/web.md): the topology live and a console per VM, on loopback only.
+web_listen="${CLOWNIX_WEB_LISTEN:-127.0.0.1:8420}"
+"$bin/clients/web/clownix-web" --listen "$web_listen" >>"$work_dir/web.log" 2>&1 &
+web_pid=$!
+echo "== the dashboard: http://$web_listen/   (clownix-web, log $work_dir/web.log)"
+
 cat <<MSG
 
 clownix is running: clownixd pid $server_pid, work dir $work_dir.
-Try, from another terminal:
+Open http://$web_listen/ in a browser (click a VM for its console). Or, from another terminal:
   export CLOWNIX_SERVER=$CLOWNIX_SERVER
   alias clownix=$clownix
   clownix topo
@@ -95,7 +92,7 @@ Try, from another terminal:
   clownix console vm1            (Ctrl-] to leave)
   clownix impair vm1 eth1 --delay 50ms --loss 5
   clownix exec vm1 -- ping -c 3 192.168.2.1
-  sudo ip netns exec $netns ssh -i $work_dir/id_rsa root@10.0.0.1
+  sudo ip netns exec $netns ssh -i $work_dir/id_rsa root@198.18.0.1
 Press Ctrl-C to stop everything.
 MSG
 wait "$server_pid"

@@ -46,6 +46,30 @@ AgentChannel::ReadResult AgentChannel::OnReadable(bool hangup) {
     break;
   }
   if (got.empty() && hangup) result.closed = true;
+  std::vector<Completion> completions;
+  ReadLines(&result, got, &completions);
+  for (Completion& c : completions) c.on_done(std::move(c.reply));
+  return result;
+}
+
+void AgentChannel::Complete(Pending* pending, absl::StatusOr<AgentProtocol::Reply> reply,
+                            std::vector<Completion>* completions) {
+  if (pending->on_done) {
+    completions->push_back({std::move(pending->on_done), std::move(reply)});
+    delete pending;
+    return;
+  }
+  pending->done = true;
+  if (reply.ok()) {
+    pending->reply = *std::move(reply);
+  } else {
+    pending->error = reply.status();
+  }
+}
+
+void AgentChannel::ReadLines(ReadResult* result_out, const std::string& got,
+                             std::vector<Completion>* completions) {
+  ReadResult& result = *result_out;
   absl::MutexLock lock(&mu_);
   buffer_ += got;
   size_t start = 0;
@@ -60,9 +84,10 @@ AgentChannel::ReadResult AgentChannel::OnReadable(bool hangup) {
       const std::string id = AgentProtocol::ExecReplyId(line);
       auto it = id.empty() ? pending_.end() : pending_.find(id);
       if (it == pending_.end()) continue;
-      it->second->done = true;
-      it->second->error = absl::InternalError(
-          absl::StrCat("the guest agent's reply is malformed: ", reply.status().message()));
+      Complete(it->second,
+               absl::InternalError(absl::StrCat("the guest agent's reply is malformed: ",
+                                                reply.status().message())),
+               completions);
       pending_.erase(it);
       continue;
     }
@@ -76,8 +101,7 @@ AgentChannel::ReadResult AgentChannel::OnReadable(bool hangup) {
       case AgentProtocol::Reply::kExec: {
         auto it = pending_.find(reply->id);
         if (it == pending_.end()) break;  // Its caller gave up, or a reply to another client.
-        it->second->done = true;
-        it->second->reply = std::move(*reply);
+        Complete(it->second, std::move(*reply), completions);
         pending_.erase(it);
         break;
       }
@@ -87,7 +111,6 @@ AgentChannel::ReadResult AgentChannel::OnReadable(bool hangup) {
   // A line longer than any reply can be is noise; drop it rather than grow without bound.
   if (buffer_.size() > kMaxLineBytes) buffer_.clear();
   scanned_ = buffer_.size();
-  return result;
 }
 
 absl::StatusOr<AgentProtocol::Reply> AgentChannel::Call(const std::string& id,
@@ -117,6 +140,40 @@ absl::StatusOr<AgentProtocol::Reply> AgentChannel::Call(const std::string& id,
   return std::move(pending.reply);
 }
 
+void AgentChannel::CallAsync(const std::string& id, absl::string_view request,
+                             absl::Time write_deadline, Done done) {
+  absl::Status closed;
+  {
+    absl::MutexLock lock(&mu_);
+    closed = closed_;
+    if (closed.ok()) {
+      auto* pending = new Pending;
+      pending->on_done = std::move(done);
+      pending_[id] = pending;
+    }
+  }
+  if (!closed.ok()) {
+    done(closed);  // With no lock held, as promised.
+    return;
+  }
+  absl::Status written;
+  {
+    absl::MutexLock lock(&write_mu_);
+    written = WriteToLine(line_.get(), request, write_deadline);
+  }
+  if (written.ok()) return;
+  Pending* failed = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = pending_.find(id);
+    if (it == pending_.end()) return;  // Completed (or failed by Close) meanwhile.
+    failed = it->second;
+    pending_.erase(it);
+  }
+  failed->on_done(absl::UnavailableError(absl::StrCat("agent line: ", written.message())));
+  delete failed;
+}
+
 absl::Status AgentChannel::Send(absl::string_view request, absl::Time deadline) {
   {
     absl::MutexLock lock(&mu_);
@@ -127,14 +184,20 @@ absl::Status AgentChannel::Send(absl::string_view request, absl::Time deadline) 
 }
 
 void AgentChannel::Close(const absl::Status& why) {
-  absl::MutexLock lock(&mu_);
-  if (!closed_.ok()) return;
-  closed_ = why.ok() ? absl::UnavailableError("agent line closed") : why;
-  for (auto& [id, pending] : pending_) {
-    pending->done = true;
-    pending->error = closed_;
+  std::vector<Completion> completions;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!closed_.ok()) return;
+    closed_ = why.ok() ? absl::UnavailableError("agent line closed") : why;
+    for (auto& [id, pending] : pending_) Complete(pending, closed_, &completions);
+    pending_.clear();
   }
-  pending_.clear();
+  for (Completion& c : completions) c.on_done(std::move(c.reply));
+}
+
+AgentChannel::~AgentChannel() {
+  // Async calls still waiting are owned by the map; nobody will answer them now.
+  Close(absl::CancelledError("agent channel destroyed"));
 }
 
 }  // namespace clownix::vmm

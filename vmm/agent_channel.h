@@ -11,8 +11,10 @@
 #define CLOWNIX_VMM_AGENT_CHANNEL_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -36,6 +38,8 @@ class AgentChannel {
   // `line`: clownix's end of the line (the agent pty's slave, pty.h; in tests any non-blocking
   // descriptor pair's end), read and written.
   explicit AgentChannel(common::UniqueFd line);
+  // Closes (CANCELLED): waiting async calls get their callback.
+  ~AgentChannel();
 
   AgentChannel(const AgentChannel&) = delete;
   AgentChannel& operator=(const AgentChannel&) = delete;
@@ -67,6 +71,15 @@ class AgentChannel {
   absl::StatusOr<AgentProtocol::Reply> Call(const std::string& id, absl::string_view request,
                                             absl::Time deadline);
 
+  // Call without a waiting thread: writes `request` and returns; `done` gets the reply later,
+  // on the thread that reads it (OnReadable) or closes the channel (Close: UNAVAILABLE or what
+  // Close was given), or now when the write fails. `done` runs once, with no lock of the channel
+  // held. There is no deadline on this side: the guest's own timeout (in the request) ends the
+  // command, and the VM's end or reboot closes the channel.
+  using Done = std::function<void(absl::StatusOr<AgentProtocol::Reply>)>;
+  void CallAsync(const std::string& id, absl::string_view request, absl::Time write_deadline,
+                 Done done);
+
   // Writes `request` without waiting for any reply (e.g. a poweroff, whose agent dies with the
   // guest). UNAVAILABLE when closed; errors of WriteToLine.
   absl::Status Send(absl::string_view request, absl::Time deadline);
@@ -79,12 +92,25 @@ class AgentChannel {
     bool done = false;
     absl::Status error;
     AgentProtocol::Reply reply;
+    Done on_done;  // Set for CallAsync: called (outside mu_) instead of waking a waiting Call.
   };
+  // A CallAsync whose reply arrived or failed; its callback runs once mu_ is released.
+  struct Completion {
+    Done on_done;
+    absl::StatusOr<AgentProtocol::Reply> reply;
+  };
+  // OnReadable's part under mu_: splits `got` into lines and completes the calls they answer.
+  void ReadLines(ReadResult* result, const std::string& got, std::vector<Completion>* completions)
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Marks `pending` done with `reply`; an async one is moved into `completions` (and deleted).
+  static void Complete(Pending* pending, absl::StatusOr<AgentProtocol::Reply> reply,
+                       std::vector<Completion>* completions);
 
   const common::UniqueFd line_;
   absl::Mutex write_mu_;  // One writer at a time, so requests never interleave on the line.
   absl::Mutex mu_;
-  std::map<std::string, Pending*> pending_ ABSL_GUARDED_BY(mu_);  // Owned by the waiting Call.
+  // Owned by the waiting Call, or (on_done set) by the map until completed.
+  std::map<std::string, Pending*> pending_ ABSL_GUARDED_BY(mu_);
   std::string ping_id_ ABSL_GUARDED_BY(mu_);
   std::string buffer_ ABSL_GUARDED_BY(mu_);   // Bytes read after the last complete line.
   size_t scanned_ ABSL_GUARDED_BY(mu_) = 0;   // buffer_'s first bytes known to hold no '\n'.

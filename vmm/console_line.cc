@@ -25,6 +25,9 @@ int ConsoleLine::Attach(common::UniqueFd line) {
     log_bytes_ = log_.valid() && fstat(log_.get(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
   }
   line_ = std::make_shared<common::UniqueFd>(std::move(line));
+  // A console whose size cannot be set still works, at the size it had; the next
+  // SetWindowSize reports the error to its caller.
+  if (rows_ != 0) vmm::SetWindowSize(line_->get(), rows_, columns_).IgnoreError();
   return line_->get();
 }
 
@@ -138,6 +141,14 @@ absl::Status ConsoleLine::Write(absl::string_view bytes, absl::Time deadline) {
   if (!line) return absl::UnavailableError("console not attached");
   absl::MutexLock lock(&write_mu_);
   return WriteToLine(line->get(), bytes, deadline);
+}
+
+absl::Status ConsoleLine::SetWindowSize(uint16_t rows, uint16_t columns) {
+  absl::MutexLock lock(&mu_);
+  rows_ = rows;
+  columns_ = columns;
+  if (!line_) return absl::OkStatus();
+  return vmm::SetWindowSize(line_->get(), rows, columns);
 }
 
 void ConsoleLine::Close() {

@@ -76,6 +76,11 @@ class ConsoleLine {
   // Writes keystrokes to the line. UNAVAILABLE: no line attached; errors of WriteToLine.
   absl::Status Write(absl::string_view bytes, absl::Time deadline);
 
+  // Sets the console's window size (rows x columns, what `stty size` prints in the guest): now
+  // on the attached line, and on every line attached later (a VM that reboots keeps the size).
+  // Errors of SetWindowSize (pty.h) for the attached line; the size is kept even then.
+  absl::Status SetWindowSize(uint16_t rows, uint16_t columns);
+
   // Ends every subscription (with Unsubscribe's guarantee) and drops the line: the VM has ended.
   // Later Subscribes get the history only.
   void Close();
@@ -106,6 +111,8 @@ class ConsoleLine {
   std::string history_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, std::shared_ptr<Subscriber>> subscribers_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  uint16_t rows_ ABSL_GUARDED_BY(mu_) = 0;  // 0: never set, the line keeps its own size.
+  uint16_t columns_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace clownix::vmm

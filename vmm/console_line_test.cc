@@ -1,10 +1,13 @@
 // ConsoleLine over a real pty pair: the test plays the VM on the master side.
 #include "vmm/console_line.h"
 
+#include <sys/ioctl.h>
+
 #include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -137,6 +140,28 @@ TEST_F(ConsoleLineTest, KeystrokesReachTheLine) {
   line_->Detach();
   EXPECT_EQ(line_->Write("x", absl::Now() + absl::Seconds(5)).code(),
             absl::StatusCode::kUnavailable);
+}
+
+// The VM (UML) reads the size from its side of the pty (TIOCGWINSZ on the master).
+TEST_F(ConsoleLineTest, TheWindowSizeReachesTheVmsSideAndALineAttachedLater) {
+  auto vm_side_size = [](int fd) {
+    struct winsize size = {};
+    EXPECT_EQ(ioctl(fd, TIOCGWINSZ, &size), 0);
+    return std::make_pair(size.ws_row, size.ws_col);
+  };
+  ASSERT_TRUE(line_->SetWindowSize(40, 132).ok());
+  EXPECT_EQ(vm_side_size(pty_->master()), std::make_pair(uint16_t{40}, uint16_t{132}));
+
+  // Detached (a rebooting VM): the size is kept and set on the next line.
+  pump_.reset();
+  line_->Detach();
+  ASSERT_TRUE(line_->SetWindowSize(24, 100).ok());
+  absl::StatusOr<Pty> next = Pty::Open();
+  ASSERT_TRUE(next.ok()) << next.status();
+  absl::StatusOr<common::UniqueFd> slave = Pty::OpenRawSlave(next->slave_path());
+  ASSERT_TRUE(slave.ok()) << slave.status();
+  ASSERT_GE(line_->Attach(std::move(*slave)), 0);
+  EXPECT_EQ(vm_side_size(next->master()), std::make_pair(uint16_t{24}, uint16_t{100}));
 }
 
 // The use-after-free the subscription contract rules out: when Unsubscribe returns, a callback

@@ -19,11 +19,9 @@ absl::Status NicHotplug::CheckLanSocket(const NicSpec& nic) {
   return absl::OkStatus();
 }
 
-absl::Status NicHotplug::Plug(absl::string_view vm, int number, const NicSpec& nic,
+absl::Status NicHotplug::Plug(absl::string_view vm, const std::string& mac, const NicSpec& nic,
                               const std::string& mconsole, const RunInGuest& run) {
-  absl::StatusOr<std::string> mac = common::VmMac(number, nic.index);
-  if (!mac.ok()) return mac.status();
-  absl::StatusOr<std::string> value = UmlCommandLine::NicValue({nic.index, *mac, nic.ctl_path});
+  absl::StatusOr<std::string> value = UmlCommandLine::NicValue({nic.index, mac, nic.ctl_path});
   if (!value.ok()) return value.status();
   if (absl::Status s = CheckLanSocket(nic); !s.ok()) return s;
   const std::string check = absl::StrFormat("test -e /sys/class/net/eth%d", nic.index);

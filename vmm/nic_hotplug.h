@@ -24,11 +24,11 @@ class NicHotplug {
   // NIC whose control socket is missing (docs/uml-facts.md #13).
   static absl::Status CheckLanSocket(const NicSpec& nic);
 
-  // Plugs `nic` into VM `vm` (number `number`, mconsole socket `mconsole`) and checks that the
+  // Plugs `nic` into VM `vm` (with MAC `mac`, mconsole socket `mconsole`) and checks that the
   // interface appeared. INVALID_ARGUMENT: index or path UML cannot take; FAILED_PRECONDITION: no
   // socket at ctl_path; ALREADY_EXISTS: ethN is there already; UNAVAILABLE: UML accepted but no
   // interface appeared (a stale socket nobody listens on); errors of `run` and of mconsole.
-  static absl::Status Plug(absl::string_view vm, int number, const NicSpec& nic,
+  static absl::Status Plug(absl::string_view vm, const std::string& mac, const NicSpec& nic,
                            const std::string& mconsole, const RunInGuest& run);
 
   // Takes ethN down in the guest, then unplugs it. INVALID_ARGUMENT: index out of range;

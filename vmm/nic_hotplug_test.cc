@@ -120,7 +120,8 @@ class NicHotplugTest : public ::testing::Test {
 
 TEST_F(NicHotplugTest, PlugsAndChecksTheInterfaceAppeared) {
   ScriptedGuest guest{{1, 0}};
-  absl::Status s = NicHotplug::Plug("vm7", 7, {1, ctl_}, mconsole_path_, guest.Run());
+  absl::Status s =
+      NicHotplug::Plug("vm7", "02:00:00:07:00:01", {1, ctl_}, mconsole_path_, guest.Run());
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(guest.commands, (std::vector<std::string>{"test -e /sys/class/net/eth1",
                                                       "test -e /sys/class/net/eth1"}));
@@ -130,19 +131,25 @@ TEST_F(NicHotplugTest, PlugsAndChecksTheInterfaceAppeared) {
 
 TEST_F(NicHotplugTest, RefusesWhatCannotWork) {
   ScriptedGuest present{{0}};
-  EXPECT_EQ(NicHotplug::Plug("vm7", 7, {1, ctl_}, mconsole_path_, present.Run()).code(),
-            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      NicHotplug::Plug("vm7", "02:00:00:07:00:01", {1, ctl_}, mconsole_path_, present.Run()).code(),
+      absl::StatusCode::kAlreadyExists);
   ScriptedGuest never_appears{{1, 1}};
-  absl::Status stale = NicHotplug::Plug("vm7", 7, {2, ctl_}, mconsole_path_, never_appears.Run());
+  absl::Status stale =
+      NicHotplug::Plug("vm7", "02:00:00:07:00:01", {2, ctl_}, mconsole_path_, never_appears.Run());
   EXPECT_EQ(stale.code(), absl::StatusCode::kUnavailable) << stale;
   ScriptedGuest unused;
+  EXPECT_EQ(NicHotplug::Plug("vm7", "02:00:00:07:00:01", {3, dir_ + "/no-switch"}, mconsole_path_,
+                             unused.Run())
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(
-      NicHotplug::Plug("vm7", 7, {3, dir_ + "/no-switch"}, mconsole_path_, unused.Run()).code(),
-      absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(NicHotplug::Plug("vm7", 7, {8, ctl_}, mconsole_path_, unused.Run()).code(),
-            absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(NicHotplug::Plug("vm7", 7, {1, ctl_ + ",x"}, mconsole_path_, unused.Run()).code(),
-            absl::StatusCode::kInvalidArgument);
+      NicHotplug::Plug("vm7", "02:00:00:07:00:01", {8, ctl_}, mconsole_path_, unused.Run()).code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      NicHotplug::Plug("vm7", "02:00:00:07:00:01", {1, ctl_ + ",x"}, mconsole_path_, unused.Run())
+          .code(),
+      absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(unused.commands.empty());
   // Only the stale one reached UML.
   EXPECT_EQ(mconsole_->commands().size(), 1u);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -61,6 +62,14 @@ absl::Status WriteToLine(int fd, absl::string_view data, absl::Time deadline) {
     pollfd p = {fd, POLLOUT, 0};
     if (poll(&p, 1, wait_ms) < 0 && errno != EINTR) return absl::ErrnoToStatus(errno, "poll");
   }
+  return absl::OkStatus();
+}
+
+absl::Status SetWindowSize(int fd, uint16_t rows, uint16_t columns) {
+  struct winsize size = {};
+  size.ws_row = rows;
+  size.ws_col = columns;
+  if (ioctl(fd, TIOCSWINSZ, &size) != 0) return absl::ErrnoToStatus(errno, "TIOCSWINSZ");
   return absl::OkStatus();
 }
 

@@ -6,6 +6,7 @@
 #ifndef CLOWNIX_VMM_PTY_H_
 #define CLOWNIX_VMM_PTY_H_
 
+#include <cstdint>
 #include <string>
 
 #include "absl/status/status.h"
@@ -41,6 +42,12 @@ class Pty {
 // DEADLINE_EXCEEDED: the line did not drain in time (part of `data` may have been written);
 // other errors as errno maps them. The caller serializes writers of one line.
 absl::Status WriteToLine(int fd, absl::string_view data, absl::Time deadline);
+
+// Sets the window size of the terminal `fd` is a side of (TIOCSWINSZ): both sides of a pty share
+// it, and the kernel sends SIGWINCH to the terminal's foreground process group when it changes.
+// UML's console driver has such a process (its winch helper, which made the line its controlling
+// terminal) and passes the new size on to the guest's tty. Errors as errno maps them.
+absl::Status SetWindowSize(int fd, uint16_t rows, uint16_t columns);
 
 }  // namespace clownix::vmm
 

@@ -33,6 +33,7 @@ std::string SpecFile::Encode(const Contents& contents) {
   for (const NicSpec& nic : contents.boot_nics) {
     absl::StrAppend(&text, "bootnic=", nic.index, " ", nic.ctl_path, "\n");
   }
+  for (const auto& [index, mac] : spec.macs) absl::StrAppend(&text, "mac=", index, " ", mac, "\n");
   absl::StrAppend(&text, "end\n");
   return text;
 }
@@ -73,6 +74,22 @@ absl::StatusOr<SpecFile::Contents> SpecFile::Parse(absl::string_view text) {
       }
       nics.push_back(std::move(nic));
       has_boot_nics |= key == "bootnic";
+      continue;
+    }
+    if (key == "mac") {
+      std::pair<absl::string_view, absl::string_view> fields =
+          absl::StrSplit(value, absl::MaxSplits(' ', 1));
+      int index = 0;
+      if (!absl::SimpleAtoi(fields.first, &index))
+        return LineError(line_number, line, "not INDEX MAC");
+      if (absl::Status s = common::ValidateNicIndex(index); !s.ok()) {
+        return LineError(line_number, line, s.message());
+      }
+      absl::StatusOr<std::string> mac = common::ParseChosenMac(fields.second);
+      if (!mac.ok()) return LineError(line_number, line, mac.status().message());
+      if (!contents.spec.macs.emplace(index, *std::move(mac)).second) {
+        return LineError(line_number, line, "MAC given twice");
+      }
       continue;
     }
     if (!seen.insert(std::string(key)).second) {

@@ -9,6 +9,7 @@
 //   rootfs=PATH             the image it boots, when not the manager's default (absolute)
 //   nic=INDEX CTL_PATH      the NICs the VM has now, one line each
 //   bootnic=INDEX CTL_PATH  the NICs of its kernel command line (what a reboot brings back)
+//   mac=INDEX MAC           a MAC the VM chose for a NIC (VmSpec::macs), one line each
 //   end
 // The last line tells a whole file from a cut one. Files without the `format=` line were written
 // before it existed (no `end`; no `bootnic=` lines before boot NICs were recorded: then the boot

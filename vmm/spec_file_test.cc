@@ -27,6 +27,7 @@ void ExpectSame(const SpecFile::Contents& a, const SpecFile::Contents& b) {
   EXPECT_EQ(a.spec.mem_mib, b.spec.mem_mib);
   EXPECT_EQ(a.spec.nics, b.spec.nics);
   EXPECT_EQ(a.spec.root_fs, b.spec.root_fs);
+  EXPECT_EQ(a.spec.macs, b.spec.macs);
   EXPECT_EQ(a.boot_nics, b.boot_nics);
 }
 
@@ -34,7 +35,10 @@ TEST(SpecFileTest, RoundTripsThroughTheDisk) {
   const std::string path = absl::StrCat(getenv("TEST_TMPDIR"), "/spec");
   SpecFile::Contents on_an_image = Sample();
   on_an_image.spec.root_fs = "/var/cache/clownix/images/debian-1f2e/rootfs.img";
-  for (SpecFile::Contents c : {Sample(), on_an_image, SpecFile::Contents{{"a", 1, 48, {}}, {}}}) {
+  SpecFile::Contents with_macs = Sample();
+  with_macs.spec.macs = {{0, "02:42:0a:00:00:01"}, {3, "52:54:00:12:34:56"}};
+  for (SpecFile::Contents c :
+       {Sample(), on_an_image, with_macs, SpecFile::Contents{{"a", 1, 48, {}}, {}}}) {
     ASSERT_TRUE(SpecFile::Write(path, c).ok());
     absl::StatusOr<SpecFile::Contents> read = SpecFile::Read(path);
     ASSERT_TRUE(read.ok()) << read.status();
@@ -99,6 +103,11 @@ TEST(SpecFileTest, CorruptFilesAreDataLossNamingTheLine) {
       {"format=2\nname=a\nmem=64\nend\n", "no number= line"},
       {"format=2\nname=a\nnumber=1\nmem=64\nend\nmem=65\n", "after the end line"},
       {"\x01\x02garbage", "unknown key"},
+      {"format=2\nname=a\nnumber=1\nmem=64\nmac=1 01:00:5e:00:00:01\nend\n", "multicast"},
+      {"format=2\nname=a\nnumber=1\nmem=64\nmac=x 02:42:00:00:00:01\nend\n", "not INDEX MAC"},
+      {"format=2\nname=a\nnumber=1\nmem=64\nmac=1 02:42:00:00:00:01\nmac=1 02:42:00:00:00:02\n"
+       "end\n",
+       "MAC given twice"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<SpecFile::Contents> parsed = SpecFile::Parse(c.text);

@@ -90,6 +90,13 @@ absl::StatusOr<std::vector<std::string>> UmlCommandLine::Build(const Params& p) 
   // Kernel messages go to the console log only from warnings up: printing them costs about
   // 0.5 s of boot.
   argv.push_back("quiet");
+  // Two initcalls of Debian's UML kernel took most of its boot (initcall_debug; docs/uml-facts.md
+  // #21): making 256 legacy BSD pty pairs (pty_init, 1.2-2.5 s) and timing raid6's algorithms
+  // (raid6_select_algo, 0.85 s, a fixed time per algorithm). The guests use Unix98 ptys
+  // (/dev/pts, which both images mount) and no RAID 6: only a btrfs RAID 5/6 or an md raid456
+  // array would call what the skipped init chooses, and would then fault the guest's own kernel.
+  argv.push_back("pty.legacy_count=0");
+  argv.push_back("initcall_blacklist=raid6_select_algo");
   if (!p.hostfs_root.empty()) argv.push_back(absl::StrCat("hostfs=", p.hostfs_root));
   if (p.lpj > 0) argv.push_back(absl::StrCat("lpj=", p.lpj));
   std::set<int> seen;

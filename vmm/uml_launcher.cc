@@ -33,9 +33,15 @@ class SpawnLauncher final : public UmlLauncher {
                    {request.console_slave, kConsoleSlaveFd},
                    {request.agent_master, kAgentMasterFd},
                    {request.agent_slave, kAgentSlaveFd}};
+    // UML passes a new size of its console's pty on to the guest's console only when it is in
+    // that pty's foreground process group: it then gets SIGWINCH itself (is_skas_winch in
+    // arch/um/drivers/chan_user.c; with a process group of 0 it starts no helper either). So
+    // the pty is its controlling terminal; UML's own setsid() then finds it leads a session.
+    options.controlling_terminal = kConsoleSlaveFd;
     options.working_dir = request.working_dir;
     options.join_cgroup_fds = request.join_cgroup_fds;
     options.oom_score_adj = request.oom_score_adj;
+    options.no_address_randomization = request.no_address_randomization;
     options.umask = 077;  // What UML makes (its uml_dir entry, COW file) is its user's alone.
     options.run_as = request.run_as;
     options.no_new_privs = true;

@@ -45,6 +45,7 @@ class UmlLauncher {
     int landlock_ruleset_fd = -1;
     std::vector<int> join_cgroup_fds;
     int oom_score_adj = 0;
+    bool no_address_randomization = false;
     std::string tmp_dir;  // TMPDIR, where UML makes its memory file; "" clownixd's.
     // Its working directory ("" clownixd's). UML goes back to it by name after a chdir (when it
     // writes a COW header), so its user must be able to reach it.

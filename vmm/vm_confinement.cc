@@ -353,8 +353,22 @@ absl::Status VmConfinement::Adopt(const std::string& name, pid_t pid) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<CgroupLimits::Usage> VmConfinement::Usage(const std::string& name) {
+  if (cgroups_->kind() == CgroupLimits::Kind::kNone) {
+    return absl::FailedPreconditionError("this host gives VMs no cgroups");
+  }
+  std::shared_ptr<CgroupLimits::VmGroup> group;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = groups_.find(name);
+    if (it != groups_.end()) group = it->second;
+  }
+  if (!group) return absl::NotFoundError(absl::StrCat("vm \"", name, "\" has no cgroup"));
+  return group->ReadUsage();
+}
+
 absl::Status VmConfinement::Release(const std::string& name) {
-  std::unique_ptr<CgroupLimits::VmGroup> group;
+  std::shared_ptr<CgroupLimits::VmGroup> group;
   {
     absl::MutexLock lock(&mu_);
     auto it = groups_.find(name);

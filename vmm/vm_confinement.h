@@ -40,6 +40,14 @@ struct ConfinementPolicy {
   uint32_t vm_uid_base = 0;
   // Confine each VM with landlock where the kernel has it.
   bool landlock = true;
+  // Lay out each UML process's address space at random (ASLR). Off by default: UML maps its
+  // guest's memory and kernel at addresses that then vary from boot to boot, and the page tables
+  // over the spread-out layout cost a guest 9-17 MiB of its RAM (measured with the debian image at
+  // mem=64M: 39 vs 30 MiB PSS idle; an OSPF router fits in 64M only without it;
+  // docs/benchmarks/vmm.md). What it would protect, the UML process against a guest that exploits
+  // a bug of the UML kernel, is confined anyway (its own user, landlock, cgroups); see
+  // docs/security.md.
+  bool address_randomization = false;
 };
 
 // Over 0 (the default of every process) so that under memory pressure a VM is killed, and
@@ -111,6 +119,10 @@ class VmConfinement {
   // After VM `name` ended and its processes are gone: removes its cgroups and its memory
   // directory (empty by then: UML unlinks its file).
   absl::Status Release(const std::string& name);
+  // What VM `name`'s cgroups count now (memory, tasks, OOM kills). NOT_FOUND: it has none (not
+  // running, or adopted from a clownixd that could not limit it); FAILED_PRECONDITION: this host
+  // has no cgroups; other errors of reading their files.
+  absl::StatusOr<CgroupLimits::Usage> Usage(const std::string& name);
 
  private:
   VmConfinement(const ConfinementPolicy& policy, Files files) : policy_(policy), files_(files) {}
@@ -125,7 +137,8 @@ class VmConfinement {
   std::vector<std::string> warnings_;
   std::unique_ptr<CgroupLimits> cgroups_;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<CgroupLimits::VmGroup>> groups_
+  // Shared: Usage reads a group's files without mu_ held while Release may take it away.
+  absl::flat_hash_map<std::string, std::shared_ptr<CgroupLimits::VmGroup>> groups_
       ABSL_GUARDED_BY(mu_);
   // ReachableImage's answers, by canonical path. Staging a copy is slow (a whole image) and done
   // under the lock: two VMs on one new image must not both copy it.

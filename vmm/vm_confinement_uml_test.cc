@@ -3,6 +3,7 @@
 // it is mounted; one VM's user cannot read another's files. Runs unsandboxed (BUILD): bazel's
 // sandbox is a user namespace where only root is mapped, so no other user exists there.
 #include <signal.h>
+#include <sys/personality.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -105,6 +106,11 @@ TEST_F(VmConfinementUmlTest, EachVmRunsAsItsOwnUserWithoutCapabilitiesAndDiesFir
         common::ReadFile(absl::StrCat("/proc/", pid, "/oom_score_adj"), 64);
     ASSERT_TRUE(adj.ok()) << adj.status();
     EXPECT_EQ(*adj, absl::StrCat(kVmOomScoreAdj, "\n"));
+    // Its address space laid out without randomization (ConfinementPolicy says why).
+    absl::StatusOr<std::string> personality =
+        common::ReadFile(absl::StrCat("/proc/", pid, "/personality"), 64);
+    ASSERT_TRUE(personality.ok()) << personality.status();
+    EXPECT_NE(std::stoul(*personality, nullptr, 16) & ADDR_NO_RANDOMIZE, 0u) << *personality;
 
     // In cgroups of its own (where the host has them: the description says so).
     absl::StatusOr<std::string> groups =

@@ -28,6 +28,11 @@ ExitVerdict ClassifyExit(const ExitFacts& facts) {
   } else if (facts.stop_requested) {
     verdict.state = VmState::kStopped;
     verdict.reason = absl::StrCat("stopped by clownix; ", verdict.reason);
+  } else if (facts.oom_kills > 0) {
+    verdict.state = VmState::kCrashed;
+    verdict.reason = absl::StrCat("killed by the host's out-of-memory killer (", facts.oom_kills,
+                                  facts.oom_kills == 1 ? " process" : " processes",
+                                  " of its cgroup); ", verdict.reason);
   }
   if (!facts.cleanup_error.empty()) absl::StrAppend(&verdict.reason, "; ", facts.cleanup_error);
   return verdict;

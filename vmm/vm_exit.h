@@ -4,6 +4,7 @@
 #ifndef CLOWNIX_VMM_VM_EXIT_H_
 #define CLOWNIX_VMM_VM_EXIT_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -25,6 +26,9 @@ struct ExitFacts {
   std::string abandoned;
   // What went wrong while killing the rest of its process group; "" if nothing.
   std::string cleanup_error;
+  // Processes of the VM's cgroup the host kernel's OOM killer killed (its oom_kill counter: host
+  // memory pressure, or the VM's own cgroup limit); 0 also when unknown (no cgroups).
+  int64_t oom_kills = 0;
 };
 
 struct ExitVerdict {
@@ -34,7 +38,8 @@ struct ExitVerdict {
 
 // kCrashed on a panic whatever else happened, and for an abandoned VM; otherwise kStopped when
 // clownix asked for the stop or the process exited with status 0 (the guest powered off);
-// kCrashed otherwise. The reason says why, then how the process ended, then any cleanup error.
+// kCrashed otherwise, with "killed by the host's out-of-memory killer" first when the VM's cgroup
+// counted OOM kills. The reason says why, then how the process ended, then any cleanup error.
 ExitVerdict ClassifyExit(const ExitFacts& facts);
 
 }  // namespace clownix::vmm

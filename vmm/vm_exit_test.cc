@@ -31,6 +31,29 @@ TEST(ClassifyExitTest, NonZeroExitOrSignalIsACrash) {
   EXPECT_EQ(v.reason, "killed by signal 9 (Killed)");
 }
 
+TEST(ClassifyExitTest, AnOomKillIsACrashThatSaysSo) {
+  ExitFacts facts;
+  facts.wait_status = Signaled(SIGKILL);
+  facts.oom_kills = 1;
+  ExitVerdict v = ClassifyExit(facts);
+  EXPECT_EQ(v.state, VmState::kCrashed);
+  EXPECT_EQ(v.reason,
+            "killed by the host's out-of-memory killer (1 process of its cgroup); killed by "
+            "signal 9 (Killed)");
+  facts.oom_kills = 3;
+  EXPECT_EQ(ClassifyExit(facts).reason,
+            "killed by the host's out-of-memory killer (3 processes of its cgroup); killed by "
+            "signal 9 (Killed)");
+}
+
+TEST(ClassifyExitTest, AStopClownixAskedForIsNotAnOomKill) {
+  ExitFacts facts;
+  facts.wait_status = Signaled(SIGKILL);
+  facts.stop_requested = true;
+  facts.oom_kills = 1;
+  EXPECT_EQ(ClassifyExit(facts).state, VmState::kStopped);
+}
+
 TEST(ClassifyExitTest, AStopClownixAskedForIsAStopWhateverTheStatus) {
   ExitFacts facts;
   facts.wait_status = Signaled(SIGKILL);

@@ -18,6 +18,7 @@
 #include <filesystem>
 
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -26,6 +27,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/file_io.h"
+#include "common/guest_config.h"
 #include "common/seed_rules.h"
 #include "common/subprocess.h"
 #include "vmm/agent_channel.h"
@@ -75,6 +77,24 @@ pid_t ReadPidFile(const std::string& path) {
 // The NUL-separated command line of process `pid`, "" if it is gone.
 std::string ReadCmdline(pid_t pid) {
   return common::ReadFileIfExists(absl::StrCat("/proc/", pid, "/cmdline")).value_or("");
+}
+
+// How long the startup script may run (resources.proto, GuestConfig.startup).
+constexpr int kStartupTimeoutSeconds = 600;
+
+// What the guest agent answered for the startup report.
+StartupResult StartupResultOf(absl::StatusOr<AgentProtocol::Reply> reply) {
+  if (!reply.ok()) {
+    return {false, 0, absl::StrCat("no startup report: ", reply.status().message())};
+  }
+  if (reply->timed_out) {
+    return {false, 0,
+            absl::StrCat("the startup script ran longer than ", kStartupTimeoutSeconds,
+                         " s and was killed\n", reply->output)};
+  }
+  absl::StatusOr<ConfigDisk::StartupReport> parsed = ConfigDisk::ParseStartupReport(reply->output);
+  if (!parsed.ok()) return {false, 0, std::string(parsed.status().message())};
+  return {parsed->setup_ok && parsed->exit_code == 0, parsed->exit_code, std::move(parsed->output)};
 }
 
 }  // namespace
@@ -366,6 +386,11 @@ void VmManager::HandleDeath(const std::string& name, uint64_t token) {
     absl::StatusOr<int> status = common::WaitForChild(pid);
     if (status.ok()) facts.wait_status = *status;  // Otherwise the reason says it is unknown.
   }
+  // Read before RemoveFiles takes the cgroup away. Without cgroups (or unreadable) it stays 0:
+  // the reason then says "killed by signal 9" only, as it would without this check.
+  if (absl::StatusOr<CgroupLimits::Usage> usage = confinement_->Usage(name); usage.ok()) {
+    facts.oom_kills = usage->oom_kills;
+  }
   {
     // After any spec write in progress; `ending` keeps later ones from writing.
     absl::MutexLock write_lock(spec_write_mu.get());
@@ -531,6 +556,43 @@ void VmManager::HandleAgent(const std::string& name, uint64_t token, bool hangup
     if (read.closed) Unregister(agent->fd(), &vm.agent_token);
   }
   Deliver(events);
+  if (!events.empty()) CollectStartup(name, agent);
+}
+
+void VmManager::CollectStartup(const std::string& name,
+                               const std::shared_ptr<AgentChannel>& agent) {
+  const std::string id = NewRequestId();
+  absl::StatusOr<std::string> command = AgentProtocol::QuoteArgv(ConfigDisk::StartupRunArgv());
+  absl::StatusOr<std::string> request =
+      command.ok() ? AgentProtocol::EncodeExec(id, *command, kStartupTimeoutSeconds, 8192)
+                   : command.status();
+  // A fixed argv and fixed limits: an error here is a bug, reported as the startup's outcome.
+  auto report = [this, name](StartupResult result) {
+    VmEvent event{name, VmState::kRunning, "startup finished", std::move(result)};
+    Deliver({event});
+  };
+  if (!request.ok()) {
+    report({false, 0,
+            absl::StrCat("clownix could not ask for the startup report: ",
+                         request.status().message())});
+    return;
+  }
+  // The callback holds no reference to the channel (which holds the callback). It runs on the
+  // event loop's thread (OnReadable) or on the one that closes the channel, with no lock held.
+  const AgentChannel* channel = agent.get();
+  agent->CallAsync(id, *request, absl::Now() + absl::Seconds(5),
+                   [this, name, channel, report](absl::StatusOr<AgentProtocol::Reply> reply) {
+                     // The VM ended or rebooted (its next boot reports its own startup), or the
+                     // manager or channel is going away: this boot has nothing left to report.
+                     if (absl::IsUnavailable(reply.status()) || absl::IsCancelled(reply.status()))
+                       return;
+                     {
+                       absl::MutexLock lock(&mu_);
+                       auto it = vms_.find(name);
+                       if (it == vms_.end() || it->second->agent.get() != channel) return;
+                     }
+                     report(StartupResultOf(std::move(reply)));
+                   });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -648,6 +710,16 @@ absl::Status VmManager::WriteSpec(const std::string& name) {
   return SpecFile::Write(VmDir(name) + "/spec", contents);
 }
 
+absl::StatusOr<CgroupLimits::Usage> VmManager::HostUsage(absl::string_view name) const {
+  {
+    absl::MutexLock lock(&mu_);
+    if (vms_.find(name) == vms_.end()) {
+      return absl::NotFoundError(absl::StrCat("vm \"", name, "\" is not running"));
+    }
+  }
+  return confinement_->Usage(std::string(name));
+}
+
 absl::Status VmManager::RemoveFiles(const std::string& name, bool keep_logs) const {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -709,7 +781,7 @@ absl::StatusOr<std::vector<std::string>> VmManager::CommandLine(const VmSpec& sp
   params.agent_fd = kAgentMasterFd;
   params.lpj = lpj_.load();
   for (const NicSpec& nic : spec.nics) {
-    absl::StatusOr<std::string> mac = common::VmMac(spec.number, nic.index);
+    absl::StatusOr<std::string> mac = NicMac(spec, nic.index);
     if (!mac.ok()) return mac.status();
     params.nics.push_back({nic.index, *mac, nic.ctl_path});
   }
@@ -770,11 +842,12 @@ absl::Status VmManager::Launch(const VmSpec& spec, const std::string& admin_ip,
   if (!ec) fs::remove_all(dir, ec);
   if (!ec) fs::create_directories(dir, ec);
   if (ec) return absl::ErrnoToStatus(ec.value(), dir);
-  if (absl::Status s =
-          ConfigDisk::Build({spec.name, admin_ip, options_.rsa_public_key}, dir + "/config.img");
-      !s.ok()) {
-    return s;
-  }
+  // Without the admin network eth0, when there is one, is a lab NIC: it gets no admin IP.
+  const bool admin = spec.admin && std::any_of(spec.nics.begin(), spec.nics.end(),
+                                               [](const NicSpec& nic) { return nic.index == 0; });
+  ConfigDisk::Contents disk{spec.name, admin ? admin_ip : "", options_.rsa_public_key, spec.guest};
+  disk.admin = admin;
+  if (absl::Status s = ConfigDisk::Build(disk, dir + "/config.img"); !s.ok()) return s;
   if (absl::Status s = SpecFile::Write(dir + "/spec", {spec, spec.nics}); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("spec file: ", s.message()));
   }
@@ -800,6 +873,7 @@ absl::Status VmManager::Launch(const VmSpec& spec, const std::string& admin_ip,
   request.run_as = confined->run_as;
   if (confined->ruleset) request.landlock_ruleset_fd = confined->ruleset->fd();
   request.oom_score_adj = kVmOomScoreAdj;
+  request.no_address_randomization = !options_.confinement.address_randomization;
   request.tmp_dir = confined->tmp_dir;
   request.join_cgroup_fds = confined->join_cgroup_fds;
   request.working_dir = dir;
@@ -914,17 +988,21 @@ absl::Status VmManager::Halt(absl::string_view name, absl::Duration deadline) {
     if (vm.state == VmState::kRunning) agent = vm.agent;
   }
   const absl::Time end = absl::Now() + deadline;
-  // Clean first: the guest's init runs its shutdown actions (unmounts, so a root_fs-mode disk
-  // is consistent) and powers off. Nobody waits for the reply: the agent dies with the guest.
+  // Clean first: the VM's shutdown script, then the guest's init runs its shutdown actions
+  // (unmounts, so a root_fs-mode disk is consistent) and powers off. That gets three quarters of
+  // the deadline (the script that less 2 s for init's actions), the kernel's halt the rest.
+  // Nobody waits for the reply: the agent dies with the guest.
+  const absl::Duration clean = deadline * 3 / 4;
   if (agent) {
     absl::StatusOr<std::string> poweroff =
-        AgentProtocol::EncodeExec(NewRequestId(), "poweroff", 5, 0);
+        AgentProtocol::EncodeExec(NewRequestId(), ConfigDisk::HaltCommand(clean - absl::Seconds(2)),
+                                  static_cast<int>(absl::ToInt64Seconds(clean)) + 2, 0);
     // A poweroff that cannot be written leaves the halt and the SIGKILL below to end the VM.
     if (!poweroff.ok() || !agent->Send(*poweroff, absl::Now() + absl::Seconds(1)).ok()) {
       agent.reset();
     }
   }
-  if (agent && WaitGone(name, deadline / 2).ok()) return absl::OkStatus();
+  if (agent && WaitGone(name, clean).ok()) return absl::OkStatus();
   // Then the kernel's own halt, then SIGKILL of the whole group.
   MconsoleClient::Send(UmlDir(name) + "/mconsole", "halt", std::min(deadline, absl::Seconds(3)))
       .IgnoreError();  // Whatever it says, the deadline and SIGKILL follow.
@@ -1026,17 +1104,22 @@ absl::StatusOr<ExecResult> VmManager::ExecArgv(absl::string_view name,
   return Exec(name, *command, timeout, output_cap);
 }
 
-absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
-  int number = 0;
+absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic,
+                                  const std::vector<std::string>& addresses) {
+  for (const std::string& cidr : addresses) {
+    if (absl::Status s = common::ValidateCidr("address", cidr); !s.ok()) return s;
+  }
+  absl::StatusOr<std::string> mac;
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
     if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
-    number = it->second->spec.number;
+    mac = NicMac(it->second->spec, nic.index);
   }
+  if (!mac.ok()) return ForVm(name, mac.status());
   const std::string mconsole = UmlDir(name) + "/mconsole";
   auto run = [&](const std::string& command) { return Exec(name, command, absl::Seconds(10)); };
-  if (absl::Status s = NicHotplug::Plug(name, number, nic, mconsole, run); !s.ok()) return s;
+  if (absl::Status s = NicHotplug::Plug(name, *mac, nic, mconsole, run); !s.ok()) return s;
   {
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
@@ -1044,7 +1127,7 @@ absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
     it->second->spec.nics.push_back(nic);
   }
   absl::Status written = WriteSpec(std::string(name));
-  if (written.ok()) return absl::OkStatus();
+  if (written.ok()) return SetAddresses(name, nic.index, addresses);
   // A NIC its spec file does not list would be forgotten by a restarted clownixd: undo.
   {
     absl::MutexLock lock(&mu_);
@@ -1060,6 +1143,27 @@ absl::Status VmManager::AttachNic(absl::string_view name, const NicSpec& nic) {
                                                "could not be updated: ", written.message(),
                                                removed.ok() ? "" : "; unplugging it again failed: ",
                                                removed.message())));
+}
+
+absl::Status VmManager::SetAddresses(absl::string_view name, int index,
+                                     const std::vector<std::string>& addresses) {
+  if (addresses.empty()) return absl::OkStatus();
+  const std::string dev = absl::StrCat("eth", index);
+  std::string command = absl::StrCat("ip link set dev ", dev, " up");
+  for (const std::string& cidr : addresses) {
+    // Checked by AttachNic: digits, dots, colons, hex letters and one slash; quoted all the same.
+    absl::StatusOr<std::string> word = AgentProtocol::QuoteArgv({cidr});
+    if (!word.ok()) return word.status();
+    absl::StrAppend(&command, " && ip addr add ", *word, " dev ", dev);
+  }
+  absl::StatusOr<ExecResult> done = Exec(name, command, absl::Seconds(10));
+  if (!done.ok()) return done.status();
+  if (done->exit_code != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("vm ", name, ": ", dev, " is plugged in, but its addresses could not all be ",
+                     "set: ", absl::StripTrailingAsciiWhitespace(done->output)));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status VmManager::DetachNic(absl::string_view name, int index) {
@@ -1125,6 +1229,20 @@ absl::Status VmManager::WriteConsole(absl::string_view name, absl::string_view b
   }
   absl::Status written = console->Write(bytes, absl::Now() + absl::Seconds(5));
   if (!written.ok()) return ForVm(name, written);
+  return absl::OkStatus();
+}
+
+absl::Status VmManager::SetConsoleWindowSize(absl::string_view name, uint16_t rows,
+                                             uint16_t columns) {
+  std::shared_ptr<ConsoleLine> console;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = vms_.find(name);
+    if (it == vms_.end() || it->second->hidden) return NoSuchVm(name);
+    console = it->second->console;
+  }
+  absl::Status set = console->SetWindowSize(rows, columns);
+  if (!set.ok()) return ForVm(name, set);
   return absl::OkStatus();
 }
 

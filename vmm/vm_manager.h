@@ -107,8 +107,9 @@ class VmManager {
   // error nothing is left behind (no COW, no config disk, no process).
   absl::Status Start(const VmSpec& spec);
 
-  // Stops the VM gracefully: the guest powers off through its init (agent "poweroff": file
-  // systems unmounted), after half of `deadline` the guest kernel is halted (mconsole "halt"),
+  // Stops the VM gracefully: the guest runs its shutdown script (GuestConfig::shutdown) and
+  // powers off through its init (agent, ConfigDisk::HaltCommand: file systems unmounted), after
+  // three quarters of `deadline` the guest kernel is halted (mconsole "halt"),
   // and at `deadline` the whole process group is SIGKILLed. Returns once the VM is gone and cleaned
   // up (final state kStopped). NOT_FOUND: no such VM.
   absl::Status Halt(absl::string_view name, absl::Duration deadline = absl::Seconds(10));
@@ -145,7 +146,10 @@ class VmManager {
   // UNAVAILABLE: UML accepted but no interface appeared (a stale socket nobody listens on).
   // If the spec file cannot be updated the NIC is unplugged again and the write's error returned
   // (a NIC the spec file does not list would be forgotten by a restarted clownixd).
-  absl::Status AttachNic(absl::string_view name, const NicSpec& nic);
+  // `addresses` (CIDRs, common::ValidateCidr) are then set on it, the NIC up: an address that
+  // cannot be set is FAILED_PRECONDITION with the guest's message (the NIC stays plugged).
+  absl::Status AttachNic(absl::string_view name, const NicSpec& nic,
+                         const std::vector<std::string>& addresses = {});
 
   // Takes ethN down in the guest (agent), then unplugs it (mconsole "remove ethN").
   // NOT_FOUND: no VM or no such NIC; FAILED_PRECONDITION: not kRunning. The write's error when
@@ -167,6 +171,10 @@ class VmManager {
   // Writes keystrokes to the VM's console. NOT_FOUND; UNAVAILABLE: console not attached.
   absl::Status WriteConsole(absl::string_view name, absl::string_view bytes);
 
+  // Sets the VM's console window size (ConsoleLine::SetWindowSize: kept across reboots; the
+  // guest's tty follows through UML's winch helper). NOT_FOUND; errors of TIOCSWINSZ.
+  absl::Status SetConsoleWindowSize(absl::string_view name, uint16_t rows, uint16_t columns);
+
   // Adopts every VM of the work dir that still runs (pid file names a live process whose
   // command line carries this work dir's uml_dir and the VM's umid): watching, console and
   // agent are re-attached. Stale entries (dead process) are cleaned up. A VM that runs but
@@ -187,6 +195,12 @@ class VmManager {
   // `timeout` passes (DEADLINE_EXCEEDED). FAILED_PRECONDITION if it ended in another final
   // state. For tests, tools and callers that need "ready".
   absl::Status WaitForState(absl::string_view name, VmState state, absl::Duration timeout);
+
+  // What VM `name`'s host cgroups count now: memory (the guest RAM it touched, UML's own, the
+  // page cache of its disks), its peak, tasks, OOM kills. NOT_FOUND: no such VM, or one without
+  // cgroups (adopted from a clownixd that could not limit it); FAILED_PRECONDITION: the host
+  // gives VMs no cgroups. Reads a few cgroup files; takes no lock while it does.
+  absl::StatusOr<CgroupLimits::Usage> HostUsage(absl::string_view name) const;
 
   // The final state and reason of the last VM of that name that ended; NOT_FOUND otherwise.
   absl::StatusOr<VmEvent> LastExit(absl::string_view name) const;
@@ -220,6 +234,13 @@ class VmManager {
   void HandleNotify(const std::string& name, uint64_t token) ABSL_LOCKS_EXCLUDED(mu_);
   void HandleConsole(const std::string& name, uint64_t token, bool hangup) ABSL_LOCKS_EXCLUDED(mu_);
   void HandleAgent(const std::string& name, uint64_t token, bool hangup) ABSL_LOCKS_EXCLUDED(mu_);
+  // Sets `addresses` on ethN of a running VM through its agent (AttachNic).
+  absl::Status SetAddresses(absl::string_view name, int index,
+                            const std::vector<std::string>& addresses);
+  // Once the agent of a boot answers: asks it for the startup report (config_disk.h), without
+  // waiting; the answer becomes a kRunning event with `startup` set.
+  void CollectStartup(const std::string& name, const std::shared_ptr<AgentChannel>& agent)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Start's steps: the image file UML opens (`root_fs`), the argv (validates the spec), the name
   // reserved in vms_, the files and the process; Unreserve undoes Reserve and Launch.

@@ -4,11 +4,14 @@
 // needs a real kernel (mconsole commands, NIC hot-plug, the guest's own agent) is in
 // vm_manager_test.cc.
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <functional>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -21,8 +24,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/file_io.h"
+#include "common/subprocess.h"
+#include "common/unique_fd.h"
 #include "gtest/gtest.h"
 #include "vmm/agent_channel.h"
+#include "vmm/config_disk.h"
 #include "vmm/console_line.h"
 #include "vmm/spec_file.h"
 #include "vmm/testing/fake_uml_launcher.h"
@@ -94,15 +100,37 @@ class VmManagerFakeUmlTest : public ::testing::Test {
   }
   // Reads the next ping on the guest's agent line and answers it (after `before`).
   void AnswerPing(FakeGuest& guest, const std::string& before = "") {
-    LinePeer agent(guest.agent.get());
-    std::optional<std::string> ping = agent.ReadLine();
+    std::optional<std::string> ping = NextRequest(guest);
     ASSERT_TRUE(ping.has_value());
     ASSERT_TRUE(absl::StartsWith(*ping, "Q ping ")) << *ping;
-    ASSERT_TRUE(agent.Write(absl::StrCat(before, "A pong ", ping->substr(7), "\n")));
+    ASSERT_TRUE(Agent(guest).Write(absl::StrCat(before, "A pong ", ping->substr(7), "\n")));
+  }
+  // The guest's end of its agent line, one reader per guest: requests that arrive together are
+  // not lost between two reads.
+  LinePeer& Agent(FakeGuest& guest) {
+    std::unique_ptr<LinePeer>& peer = agents_[&guest];
+    if (!peer) peer = std::make_unique<LinePeer>(guest.agent.get());
+    return *peer;
+  }
+  // The next request on the guest's agent line. The startup report the manager asks for once the
+  // agent answers (config_disk.h) is answered on the way, as a guest with nothing to set up would.
+  std::optional<std::string> NextRequest(FakeGuest& guest) {
+    for (;;) {
+      std::optional<std::string> line = Agent(guest).ReadLine();
+      if (!line) return line;
+      std::vector<std::string> f = absl::StrSplit(*line, ' ');
+      std::string command;
+      if (f.size() == 6 && f[1] == "exec" && absl::Base64Unescape(f[5], &command) &&
+          absl::StrContains(command, "/run/clownix-config/startup_run")) {
+        ReplyExec(guest, f[2], 0, "clownix-startup 0 ok\n");
+        continue;
+      }
+      return line;
+    }
   }
   // Reads the next exec request on the guest's agent line: {id, command}.
   std::pair<std::string, std::string> ReadExec(FakeGuest& guest) {
-    std::optional<std::string> line = LinePeer(guest.agent.get()).ReadLine();
+    std::optional<std::string> line = NextRequest(guest);
     EXPECT_TRUE(line.has_value());
     if (!line) return {};
     std::vector<std::string> f = absl::StrSplit(*line, ' ');
@@ -113,7 +141,7 @@ class VmManagerFakeUmlTest : public ::testing::Test {
     return {f[2], command};
   }
   static void ReplyExec(FakeGuest& guest, const std::string& id, int rc, const std::string& out) {
-    ASSERT_TRUE(LinePeer(guest.agent.get())
+    ASSERT_TRUE(LinePeer(guest.agent.get())  // writing needs no buffer
                     .Write(absl::StrCat("A exec ", id, " ", rc, " ", out.size(), " ",
                                         absl::Base64Escape(out), "\n")));
   }
@@ -121,13 +149,13 @@ class VmManagerFakeUmlTest : public ::testing::Test {
     absl::MutexLock lock(&mu_);
     auto count = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
       size_t n = 0;
-      for (const VmEvent& e : events_) n += e.name == name;
+      for (const VmEvent& e : events_) n += e.name == name && !e.startup;
       return n >= at_least;
     };
     mu_.AwaitWithTimeout(absl::Condition(&count), kWait);
     std::vector<VmState> states;
     for (const VmEvent& e : events_) {
-      if (e.name == name) states.push_back(e.state);
+      if (e.name == name && !e.startup) states.push_back(e.state);  // not the startup reports
     }
     return states;
   }
@@ -138,6 +166,7 @@ class VmManagerFakeUmlTest : public ::testing::Test {
   std::shared_ptr<FakeUmlLauncher> launcher_ = std::make_shared<FakeUmlLauncher>();
   std::unique_ptr<VmManager> manager_;
   std::vector<pid_t> pids_;
+  std::map<const FakeGuest*, std::unique_ptr<LinePeer>> agents_;
   absl::Mutex mu_;
   std::vector<VmEvent> events_ ABSL_GUARDED_BY(mu_);
 };
@@ -319,13 +348,46 @@ TEST_F(VmManagerFakeUmlTest, AFailedLaunchLeavesNothing) {
   ASSERT_NE(StartRunning({"f1", 5, 64, {}}), nullptr);
 }
 
+TEST_F(VmManagerFakeUmlTest, ALabVmsEth0HasItsChosenMacAndNoAdminIp) {
+  // A LAN's control socket: all UML and vmm need is that one exists.
+  const std::string ctl = dir_.path() + "/lan.ctl";
+  common::UniqueFd socket_fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  ctl.copy(address.sun_path, sizeof(address.sun_path) - 1);
+  ASSERT_EQ(bind(socket_fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  VmSpec spec{"lab1", 8, 64, {{0, ctl}}};
+  spec.admin = false;
+  spec.macs = {{0, "02:42:0a:00:00:01"}};
+  std::shared_ptr<FakeGuest> guest = StartRunning(spec);
+  ASSERT_NE(guest, nullptr);
+  absl::StatusOr<std::string> cmdline =
+      common::ReadFile(absl::StrCat("/proc/", guest->pid, "/cmdline"), 1 << 16);
+  ASSERT_TRUE(cmdline.ok()) << cmdline.status();
+  EXPECT_TRUE(absl::StrContains(*cmdline, absl::StrCat("eth0=daemon,02:42:0a:00:00:01,unix,", ctl)))
+      << *cmdline;
+  // The config disk gives eth0 no admin IP: it is the lab's.
+  common::SpawnOptions debugfs;
+  debugfs.argv = {"debugfs", "-R", "cat /admin_ip", work_ + "/vms/lab1/config.img"};
+  debugfs.output = common::SpawnOptions::Output::kPipe;
+  absl::StatusOr<common::RunResult> admin_ip = common::Run(debugfs);
+  ASSERT_TRUE(admin_ip.ok()) << admin_ip.status();
+  EXPECT_TRUE(admin_ip->succeeded()) << admin_ip->output;
+  EXPECT_FALSE(absl::StrContains(admin_ip->output, "10.0.")) << admin_ip->output;
+  // The spec file keeps the MAC for a restarted clownixd's hot-plugs.
+  absl::StatusOr<SpecFile::Contents> saved = SpecFile::Read(work_ + "/vms/lab1/spec");
+  ASSERT_TRUE(saved.ok()) << saved.status();
+  EXPECT_EQ(saved->spec.macs, spec.macs);
+}
+
 TEST_F(VmManagerFakeUmlTest, HaltPowersOffThroughTheAgent) {
   std::shared_ptr<FakeGuest> guest = StartRunning({"h1", 6, 64, {}});
   ASSERT_NE(guest, nullptr);
   absl::Status halted;
   std::thread halt([&] { halted = manager_->Halt("h1", absl::Seconds(600)); });
   auto [id, command] = ReadExec(*guest);
-  EXPECT_EQ(command, "poweroff");
+  // The shutdown script gets three quarters of the deadline less 2 s, then the guest powers off.
+  EXPECT_EQ(command, ConfigDisk::HaltCommand(absl::Seconds(448)));
   ASSERT_EQ(kill(guest->pid, SIGTERM), 0);  // The guest powers off.
   halt.join();
   EXPECT_TRUE(halted.ok()) << halted;
@@ -440,7 +502,7 @@ TEST_F(VmManagerFakeUmlTest, GarbageOnTheAgentLineLeavesTheManagerResponsive) {
   absl::StatusOr<ExecResult> malformed =
       ExecAnswered(*manager_, *bad, "bad", [this](FakeGuest& guest) {
         auto [id, command] = ReadExec(guest);
-        ASSERT_TRUE(LinePeer(guest.agent.get()).Write(absl::StrCat("\nA exec ", id, " 0 3 !!!\n")));
+        ASSERT_TRUE(Agent(guest).Write(absl::StrCat("\nA exec ", id, " 0 3 !!!\n")));
       });
   EXPECT_EQ(malformed.status().code(), absl::StatusCode::kInternal) << malformed.status();
   EXPECT_TRUE(absl::StrContains(malformed.status().message(), "vm bad: "));
@@ -449,7 +511,7 @@ TEST_F(VmManagerFakeUmlTest, GarbageOnTheAgentLineLeavesTheManagerResponsive) {
   // Once the guest behaves again, so does its VM.
   absl::StatusOr<ExecResult> fine = ExecAnswered(*manager_, *bad, "bad", [this](FakeGuest& guest) {
     auto [id, command] = ReadExec(guest);
-    ASSERT_TRUE(LinePeer(guest.agent.get()).Write("\n"));
+    ASSERT_TRUE(Agent(guest).Write("\n"));
     ReplyExec(guest, id, 0, "bad\n");
   });
   ASSERT_TRUE(fine.ok()) << fine.status();
@@ -542,10 +604,9 @@ TEST_F(VmManagerFakeUmlTest, MalformedAndFloodedNotificationsAreHarmless) {
     ASSERT_TRUE(bad->Notify(mconsole_wire::kNotifyUser, "agent-ready bad\n").ok());
   }
 
-  auto answer = [](FakeGuest& guest) {
-    LinePeer agent(guest.agent.get());
+  auto answer = [this](FakeGuest& guest) {
     for (;;) {  // Skips the pings the announcements caused.
-      std::optional<std::string> line = agent.ReadLine();
+      std::optional<std::string> line = NextRequest(guest);
       ASSERT_TRUE(line.has_value());
       std::vector<std::string> f = absl::StrSplit(*line, ' ');
       if (f.size() == 6 && f[1] == "exec") {

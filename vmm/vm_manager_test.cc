@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <thread>
 
@@ -209,11 +210,12 @@ TEST_P(VmManagerImageTest, BootsExecsAndHalts) {
   EXPECT_EQ(manager_->Exec("vm1", "true").status().code(), absl::StatusCode::kNotFound);
 
   // The callback saw BOOTING, RUNNING, STOPPED, in that order. (It runs on the manager's
-  // thread, so the last one may arrive just after Halt returned.)
+  // thread, so the last one may arrive just after Halt returned.) Besides, at most one startup
+  // report (a RUNNING event with `startup`): none when the halt came first.
   auto states = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(events_mu_) {
     std::vector<VmState> out;
     for (const VmEvent& e : events_) {
-      if (e.name == "vm1") out.push_back(e.state);
+      if (e.name == "vm1" && !e.startup) out.push_back(e.state);
     }
     return out;
   };
@@ -222,6 +224,14 @@ TEST_P(VmManagerImageTest, BootsExecsAndHalts) {
   events_mu_.AwaitWithTimeout(absl::Condition(&three), absl::Seconds(5));
   EXPECT_EQ(states(),
             (std::vector<VmState>{VmState::kBooting, VmState::kRunning, VmState::kStopped}));
+  int reports = 0;
+  for (const VmEvent& e : events_) {
+    if (e.name != "vm1" || !e.startup) continue;
+    ++reports;
+    EXPECT_EQ(e.state, VmState::kRunning);
+    EXPECT_TRUE(e.startup->ok) << e.startup->output;  // nothing to set up, no script
+  }
+  EXPECT_LE(reports, 1);
 }
 
 TEST_P(VmManagerImageTest, KillNineIsReportedAndCleaned) {
@@ -287,6 +297,77 @@ TEST_P(VmManagerImageTest, RebootsInPlace) {
   EXPECT_TRUE(manager_->Kill("r1").ok());
 }
 
+// The startup report of `vm`'s latest boot, once it came (an event with `startup` set).
+std::optional<StartupResult> WaitForStartup(absl::Mutex* mu, const std::vector<VmEvent>* events,
+                                            const std::string& vm, size_t nth,
+                                            absl::Duration timeout) {
+  absl::MutexLock lock(mu);
+  auto count = [&]() {
+    size_t n = 0;
+    for (const VmEvent& e : *events) n += (e.name == vm && e.startup) ? 1 : 0;
+    return n;
+  };
+  auto enough = [&]() { return count() >= nth; };
+  if (!mu->AwaitWithTimeout(absl::Condition(&enough), timeout)) return std::nullopt;
+  std::optional<StartupResult> last;
+  for (const VmEvent& e : *events) {
+    if (e.name == vm && e.startup) last = e.startup;
+  }
+  return last;
+}
+
+TEST_P(VmManagerImageTest, AppliesTheGuestConfigAndReportsTheStartupAtEveryBoot) {
+  const std::string ctl = dir_.path() + "/lan.ctl";
+  HostProcess uml_switch({"uml_switch", "-unix", ctl});
+  ASSERT_TRUE(uml_switch.status().ok()) << uml_switch.status();
+  ASSERT_TRUE(::clownix::vmm::testing::WaitForPath(ctl, absl::Seconds(10)));
+  VmSpec spec = Spec("g1", 21, {{1, ctl}});
+  spec.guest.files = {{"/etc/clownix-test/hello", "hello from the config disk\n", 0600},
+                      {"/usr/local/bin/greet", "#!/bin/sh\necho greeting $1\n", 0755}};
+  spec.guest.sysctls = {{"net.ipv4.ip_forward", "1"}};
+  spec.guest.addresses = {{1, "10.9.0.1/24"}, {2, "10.9.9.1/24"}};  // eth2 is not plugged
+  spec.guest.startup = "greet $(hostname)\ncat /etc/clownix-test/hello\nexit 0\n";
+  spec.guest.shutdown = "echo shutdown script of $(hostname) >/dev/console\n";
+  StartAndWait(spec);
+  std::optional<StartupResult> first = WaitForStartup(&events_mu_, &events_, "g1", 1, kBoot);
+  ASSERT_TRUE(first.has_value()) << "no startup report";
+  EXPECT_TRUE(first->ok) << first->output;
+  EXPECT_EQ(first->exit_code, 0);
+  EXPECT_EQ(first->output, "greeting g1\nhello from the config disk\n");
+  EXPECT_EQ(Run("g1", "stat -c %a /etc/clownix-test/hello"), "600\n");
+  EXPECT_EQ(Run("g1", "cat /proc/sys/net/ipv4/ip_forward"), "1\n");
+  EXPECT_TRUE(absl::StrContains(Run("g1", "ip -4 addr show eth1"), "inet 10.9.0.1/24"));
+  EXPECT_TRUE(absl::StrContains(Run("g1", "ip link show eth1"), ",UP"));  // <BROADCAST,...,UP
+
+  // Every boot runs it again; the report is of that boot.
+  Run("g1", "rm /etc/clownix-test/hello");
+  ASSERT_TRUE(manager_->Reboot("g1").ok());
+  std::optional<StartupResult> second = WaitForStartup(&events_mu_, &events_, "g1", 2, kBoot);
+  ASSERT_TRUE(second.has_value()) << "no startup report after the reboot";
+  EXPECT_EQ(second->output, "greeting g1\nhello from the config disk\n");
+
+  // A halt runs the shutdown script before the guest powers off (its console says so).
+  const std::string console_log = manager_->Get("g1")->console_log;
+  ASSERT_TRUE(manager_->Halt("g1").ok());
+  absl::StatusOr<std::string> console = common::ReadFile(console_log, 1 << 20);
+  ASSERT_TRUE(console.ok()) << console.status();
+  EXPECT_TRUE(absl::StrContains(*console, "shutdown script of g1")) << *console;
+
+  // A failing setup and script: both are in the report, and the VM runs all the same.
+  VmSpec bad = Spec("g2", 22);
+  bad.guest.sysctls = {{"net.ipv4.no_such_knob", "1"}};
+  bad.guest.startup = "echo before; false; exit 3\n";
+  StartAndWait(bad);
+  std::optional<StartupResult> failed = WaitForStartup(&events_mu_, &events_, "g2", 1, kBoot);
+  ASSERT_TRUE(failed.has_value());
+  EXPECT_FALSE(failed->ok);
+  EXPECT_EQ(failed->exit_code, 3);
+  EXPECT_TRUE(absl::StrContains(failed->output, "clownix setup: sysctl net.ipv4.no_such_knob"))
+      << failed->output;
+  EXPECT_TRUE(absl::StrContains(failed->output, "before\n")) << failed->output;
+  EXPECT_EQ(manager_->Get("g2")->state, VmState::kRunning);
+}
+
 TEST_P(VmManagerImageTest, HotPlugsANicThenPingsAndSshsOverIt) {
   const std::string ctl = dir_.path() + "/lan.ctl";
   HostProcess uml_switch({"uml_switch", "-unix", ctl});
@@ -294,15 +375,16 @@ TEST_P(VmManagerImageTest, HotPlugsANicThenPingsAndSshsOverIt) {
   ASSERT_TRUE(::clownix::vmm::testing::WaitForPath(ctl, absl::Seconds(10)));
   // h2 boots with its admin interface on the LAN: config_cmd gives it the seed's admin IP.
   StartAndWait(Spec("h2", 12, {{0, ctl}}));
-  EXPECT_TRUE(absl::StrContains(Run("h2", "ip -4 addr show eth0"), "inet 10.0.0.12/8"));
+  EXPECT_TRUE(absl::StrContains(Run("h2", "ip -4 addr show eth0"), "inet 10.0.0.12/16"));
   EXPECT_EQ(Run("h2", "cat /sys/class/net/eth0/address"), "02:00:00:12:00:00\n");
   // h1 boots without NICs and gets eth1 plugged in while running.
   StartAndWait(Spec("h1", 11));
-  absl::Status s = manager_->AttachNic("h1", {1, ctl});
+  // With its address: set once the NIC exists, before AttachNic returns.
+  absl::Status s = manager_->AttachNic("h1", {1, ctl}, {"10.0.0.11/16"});
   ASSERT_TRUE(s.ok()) << s;
   EXPECT_EQ(manager_->AttachNic("h1", {1, ctl}).code(), absl::StatusCode::kAlreadyExists);
   EXPECT_EQ(Run("h1", "cat /sys/class/net/eth1/address"), "02:00:00:11:00:01\n");
-  Run("h1", "ip addr add 10.0.0.11/8 dev eth1 && ip link set eth1 up");
+  EXPECT_TRUE(absl::StrContains(Run("h1", "ip -4 addr show eth1"), "inet 10.0.0.11/16"));
   absl::StatusOr<ExecResult> ping =
       manager_->Exec("h1", "ping -c 2 -W 3 10.0.0.12", absl::Seconds(20));
   ASSERT_TRUE(ping.ok()) << ping.status();

@@ -5,9 +5,13 @@
 #define CLOWNIX_VMM_VM_TYPES_H_
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "common/guest_config.h"
 #include "common/seed_rules.h"
 
 namespace clownix::vmm {
@@ -20,10 +24,21 @@ enum class VmState {
 };
 const char* VmStateName(VmState state);
 
+// How the guest's boot-time setup (VmSpec::guest) and its startup script went
+// (ConfigDisk::StartupReport, or why the report could not be had).
+struct StartupResult {
+  bool ok = false;     // Everything set up and the script (if any) exited 0.
+  int exit_code = 0;   // The script's.
+  std::string output;  // The tail of the setup log and the script's output, or the error.
+};
+
 struct VmEvent {
   std::string name;
   VmState state;
   std::string reason;  // Why, for kStopped/kCrashed ("killed by signal 9", "kernel panic: ...").
+  // With kRunning, once per boot (after the kRunning event that started it): the guest's startup
+  // finished.
+  std::optional<StartupResult> startup;
 };
 
 struct NicSpec {
@@ -44,7 +59,21 @@ struct VmSpec {
   // The image the VM boots: the absolute path of a read-only root file system, shared by every VM
   // on it (each writes into its own copy-on-write file). Empty: VmManagerOptions::root_fs.
   std::string root_fs;
+  // MACs chosen for NICs, index -> "02:42:..": checked by common::ParseChosenMac; the other NICs
+  // get the seed's (NicMac).
+  std::map<int, std::string> macs;
+  // Whether eth0 (when in `nics`) is the admin NIC, which the guest gives its admin IP, or a lab
+  // NIC like the others (a Kathara lab's eth0).
+  bool admin = true;
+  // What the guest sets up at boot, from the config disk (config_disk.h). Neither this nor
+  // `admin` is kept in the spec file: they are on the config disk, which a reboot in place boots
+  // from again.
+  common::GuestConfig guest;
 };
+
+// The MAC of `spec`'s NIC `index`: the one it chose, or the seed's. INVALID_ARGUMENT for a chosen
+// MAC common::ParseChosenMac refuses or an index or number out of range.
+absl::StatusOr<std::string> NicMac(const VmSpec& spec, int index);
 
 struct ExecResult {
   int exit_code = 0;                // 128+N when the command was killed by signal N.

@@ -112,6 +112,22 @@ class Outermost {
   const bool outermost_;
 };
 
+// Every successful lock first acquires what the mutex's previous holders released, and only then
+// tells TSAN it holds the mutex. __tsan_mutex_post_lock checks a read of the mutex word before it
+// acquires, so a mutex built and locked on one thread, then locked on another that got it through
+// an ordering TSAN cannot see (gRPC builds a reactor in the handler and calls it back on its own
+// thread after its uninstrumented completion queue), would be reported as a race between the
+// mutex's construction and the second lock, although that lock is ordered after the first unlock
+// and so after the construction. Acquiring first makes the check see that order. It hides nothing
+// else: the acquire is of the same releases post_lock would acquire a moment later. (A mutex never
+// locked before such a handover would still be reported: lock it in the constructor, as the
+// reactors do.) TSAN ignores synchronization between pre_lock and post_lock, hence the divert.
+void AcquirePreviousHolders(void* mu, unsigned flags) {
+  __tsan_mutex_pre_divert(mu, flags);
+  __tsan_acquire(mu);
+  __tsan_mutex_post_divert(mu, flags);
+}
+
 // What each wrapped call does to its mutex, as TSAN is told; all four run `real` between the
 // pre and post annotations, where TSAN ignores memory accesses. They return what `real` returns.
 template <typename Real>
@@ -122,7 +138,10 @@ auto AsLock(void* mu, unsigned flags, Real real) {
   struct Post {
     void* mu;
     unsigned flags;
-    ~Post() { __tsan_mutex_post_lock(mu, flags, 0); }
+    ~Post() {
+      AcquirePreviousHolders(mu, flags);
+      __tsan_mutex_post_lock(mu, flags, 0);
+    }
   } post{mu, flags};
   return real();
 }
@@ -133,6 +152,7 @@ bool AsTryLock(void* mu, unsigned flags, Real real) {
   if (!outer) return real();
   __tsan_mutex_pre_lock(mu, flags | __tsan_mutex_try_lock);
   const bool locked = real();
+  if (locked) AcquirePreviousHolders(mu, flags | __tsan_mutex_try_lock);
   __tsan_mutex_post_lock(
       mu, flags | __tsan_mutex_try_lock | (locked ? 0 : __tsan_mutex_try_lock_failed), 0);
   return locked;
@@ -157,7 +177,10 @@ auto AsWait(void* mu, Real real) {
   __tsan_mutex_pre_lock(mu, 0);
   struct Post {
     void* mu;
-    ~Post() { __tsan_mutex_post_lock(mu, 0, 0); }
+    ~Post() {
+      AcquirePreviousHolders(mu, 0);
+      __tsan_mutex_post_lock(mu, 0, 0);
+    }
   } post{mu};
   return real();
 }

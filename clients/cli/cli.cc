@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "clients/cli/apply_command.h"
+#include "clients/cli/capture_command.h"
 #include "clients/cli/command_env.h"
 #include "clients/cli/command_table.h"
 #include "clients/cli/connect_command.h"
@@ -12,6 +13,7 @@
 #include "clients/cli/exec_command.h"
 #include "clients/cli/image_command.h"
 #include "clients/cli/impair_command.h"
+#include "clients/cli/lab_command.h"
 #include "clients/cli/lan_command.h"
 #include "clients/cli/power_command.h"
 #include "clients/cli/stats_command.h"
@@ -39,14 +41,17 @@ constexpr Command kCommands[] = {
      RunImpairCommand},
     {"topo", "[--json]", "show the whole topology", RunTopoCommand},
     {"watch", "[--since R] [--json]", "follow changes live", RunWatchCommand},
-    {"apply", "FILE [--dry-run] [--prune]", "make the topology what a JSON file says",
+    {"apply", "FILE [--dry-run] [--prune] [--wait]", "make the topology what a YAML/JSON file says",
      RunApplyCommand},
+    {"lab", "up|down|status|convert DIR", "run Kathará and Netkit labs", RunLabCommand},
     {"exec", "VM -- CMD...", "run a command in a VM", RunExecCommand},
     {"console", "VM", "attach to a VM's console (Ctrl-] quits)", RunConsoleCommand},
     {"start", "VM", "boot a VM", RunStartCommand},
     {"halt", "VM", "stop a VM", RunHaltCommand},
     {"reboot", "VM", "reboot a VM", RunRebootCommand},
     {"stats", "LAN", "per-port counters of a LAN", RunStatsCommand},
+    {"capture", "VM NIC | TAP | LAN [-f FILTER] [-w FILE|-]",
+     "capture packets live (pcapng; pipe into tshark)", RunCaptureCommand},
 };
 
 constexpr char kSummary[] =

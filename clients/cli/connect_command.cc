@@ -9,8 +9,8 @@ namespace clownix::cli {
 int RunConnectCommand(CommandEnv& env, const std::vector<std::string>& args) {
   ArgParser parser(
       "clownix connect VM NIC LAN | VM/NIC LAN | tap:NAME LAN",
-      "Connects a VM's NIC (eth1 or 1; eth0 is the admin NIC) or a tap to a LAN. Hot-plugs when "
-      "the VM runs.");
+      "Connects a VM's NIC (eth1 or 1; eth0 is the admin NIC, except on a VM without the admin "
+      "network) or a tap to a LAN. Hot-plugs when the VM runs.");
   if (int code = ParseOrExit(env, "connect", parser, args); code >= 0) return code;
   const std::vector<std::string>& words = parser.positionals();
   size_t used = 0;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -60,6 +61,12 @@ int RunConsoleCommand(CommandEnv& env, const std::vector<std::string>& args) {
   auto stream = env.client().machines().Console(&context);
   v1::ConsoleRequest first;
   first.set_vm(vm);
+  // The console takes this terminal's size, and follows it (SIGWINCH, below).
+  std::optional<WindowSize> size = TerminalSize(STDIN_FILENO);
+  if (size) {
+    first.mutable_window_size()->set_rows(size->rows);
+    first.mutable_window_size()->set_columns(size->columns);
+  }
   stream->Write(first);
 
   bool we_quit = false;
@@ -96,10 +103,22 @@ int RunConsoleCommand(CommandEnv& env, const std::vector<std::string>& args) {
   {
     bool input_open = true;
     while (true) {
-      struct pollfd fds[2] = {{wake[0], POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
-      int n = poll(fds, input_open ? 2 : 1, input_open ? -1 : 100);
+      struct pollfd fds[3] = {
+          {wake[0], POLLIN, 0}, {(*terminal)->resize_fd(), POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+      int n = poll(fds, input_open ? 3 : 2, input_open ? -1 : 100);
       if (n < 0 && errno != EINTR) break;
       if (fds[0].revents != 0) break;  // The stream ended.
+      if (fds[1].revents != 0) {
+        std::optional<WindowSize> now = (*terminal)->TakeResize();
+        if (now && now != size) {
+          size = now;
+          v1::ConsoleRequest request;
+          request.mutable_window_size()->set_rows(size->rows);
+          request.mutable_window_size()->set_columns(size->columns);
+          if (!stream->Write(request)) break;  // The stream is ending; the status will say why.
+        }
+        continue;
+      }
       if (!input_open) {
         absl::MutexLock lock(&state.mu);
         if (absl::Now() - state.last_output >= absl::Milliseconds(*linger_ms)) {
@@ -108,7 +127,7 @@ int RunConsoleCommand(CommandEnv& env, const std::vector<std::string>& args) {
         }
         continue;
       }
-      if (n <= 0 || fds[1].revents == 0) continue;
+      if (n <= 0 || fds[2].revents == 0) continue;
       char buffer[4096];
       ssize_t got = read(STDIN_FILENO, buffer, sizeof(buffer));
       if (got < 0 && errno == EINTR) continue;

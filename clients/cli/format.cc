@@ -1,5 +1,6 @@
 #include "clients/cli/format.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <vector>
@@ -96,7 +97,8 @@ std::string NicsText(const v1::Vm& vm) {
   std::vector<std::string> parts;
   const bool no_eth0 = vm.has_admin() && !vm.admin();
   for (const v1::Nic& nic : vm.nics()) {
-    if (nic.index() == 0 && no_eth0) continue;
+    // Without the admin network eth0 is a lab NIC: shown when it is linked (a Kathara lab's).
+    if (nic.index() == 0 && no_eth0 && nic.lan().empty()) continue;
     parts.push_back(absl::StrCat("eth", nic.index(), ":", nic.lan().empty() ? "-" : nic.lan()));
   }
   return parts.empty() ? "-" : absl::StrJoin(parts, " ");
@@ -216,6 +218,76 @@ std::string StatusCodeName(int code) {
     return kNames[code];
   }
   return absl::StrCat("CODE_", code);
+}
+
+std::string ServerInfoText(const v1::ServerInfo& info) {
+  if (info.memory_budget_mib() == 0) return "";
+  std::string text =
+      absl::StrCat("vm memory: ", info.memory_used_mib(), " of ", info.memory_budget_mib(),
+                   " MiB used (", info.vms_size(), info.vms_size() == 1 ? " VM, " : " VMs, ",
+                   info.vm_overhead_mib(), " MiB each for UML), ", info.memory_free_mib(), " free");
+  if (info.host_memory_mib() > 0) absl::StrAppend(&text, " of the host's ", info.host_memory_mib());
+  absl::StrAppend(&text, "; booting ", info.vms_booting(), " (",
+                  info.max_booting() == 0
+                      ? std::string("no limit")
+                      : absl::StrCat("at most ", info.max_booting(), " at once"),
+                  "), ", info.vms_queued_to_boot(), " queued");
+  if (info.vms_waiting_for_memory_size() > 0) {
+    absl::StrAppend(&text,
+                    "; waiting for memory: ", absl::StrJoin(info.vms_waiting_for_memory(), ", "));
+  }
+  return text;
+}
+
+std::string VmHostMemoryText(const v1::ServerInfo& info, const std::string& vm) {
+  for (const v1::VmHostMemory& m : info.vms()) {
+    if (m.vm() != vm) continue;
+    std::string text = absl::StrCat(m.charged_mib(), " MiB charged");
+    if (m.used_mib() > 0) {
+      absl::StrAppend(&text, ", ", m.used_mib(), " MiB used (peak ", m.peak_mib(), ")");
+    }
+    return text;
+  }
+  return "";
+}
+
+std::string StartupText(const v1::StartupStatus& startup) {
+  switch (startup.state()) {
+    case v1::StartupStatus::STATE_PENDING:
+      return "pending";
+    case v1::StartupStatus::STATE_RUNNING:
+      return "running";
+    case v1::StartupStatus::STATE_DONE:
+      return "done";
+    case v1::StartupStatus::STATE_FAILED:
+      return absl::StrCat("failed (exit ", startup.exit_code(), ")");
+    default:
+      return "-";
+  }
+}
+
+std::string GuestText(const v1::GuestConfig& guest) {
+  std::vector<std::string> parts;
+  auto count = [&parts](int n, const char* one, const char* many) {
+    if (n > 0) parts.push_back(absl::StrCat(n, " ", n == 1 ? one : many));
+  };
+  count(guest.files_size(), "file", "files");
+  count(guest.sysctls_size(), "sysctl", "sysctls");
+  count(guest.addresses_size(), "address", "addresses");
+  if (!guest.startup().empty()) {
+    const size_t lines = std::count(guest.startup().begin(), guest.startup().end(), '\n') +
+                         (guest.startup().back() == '\n' ? 0 : 1);
+    parts.push_back(absl::StrCat("startup script (", lines, lines == 1 ? " line)" : " lines)"));
+  }
+  return parts.empty() ? "none" : absl::StrJoin(parts, ", ");
+}
+
+std::string NicAddressesText(const v1::GuestConfig& guest, uint32_t index) {
+  std::vector<std::string> cidrs;
+  for (const v1::NicAddress& address : guest.addresses()) {
+    if (address.nic() == index) cidrs.push_back(address.cidr());
+  }
+  return cidrs.empty() ? "-" : absl::StrJoin(cidrs, " ");
 }
 
 }  // namespace clownix::cli

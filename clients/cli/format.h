@@ -8,6 +8,7 @@
 
 #include "google/protobuf/map.h"
 #include "google/protobuf/message.h"
+#include "proto/clownix/v1/machines.pb.h"
 #include "proto/clownix/v1/resources.pb.h"
 #include "proto/clownix/v1/switch.pb.h"
 #include "proto/clownix/v1/topology.pb.h"
@@ -32,6 +33,12 @@ std::string AdminText(const v1::Vm& vm);
 std::string NicsText(const v1::Vm& vm);
 // A VM's image, "-" when the server did not say (one older than Vm.image).
 std::string ImageText(const v1::Vm& vm);
+// How the guest's startup went: "pending", "running", "done", "failed (exit 4)".
+std::string StartupText(const v1::StartupStatus& startup);
+// What Vm.guest holds: "2 files, 1 sysctl, 3 addresses, startup script (4 lines)", "none".
+std::string GuestText(const v1::GuestConfig& guest);
+// The addresses Vm.guest gives NIC `index`, space separated; "-" for none.
+std::string NicAddressesText(const v1::GuestConfig& guest, uint32_t index);
 // A size the way `ls -h` writes it, rounded up: "512K", "16M", "1.2G".
 std::string BytesText(uint64_t bytes);
 // An image's memory: "96M (min 64M)".
@@ -48,6 +55,13 @@ std::string TimeText(int64_t time_us);
 std::string ToJson(const google::protobuf::Message& message, bool pretty);
 // A gRPC status code's canonical name ("NOT_FOUND"), or "CODE_<n>" for an unknown number.
 std::string StatusCodeName(int code);
+// The server's VM memory budget and boot queue in one line: "vm memory: 448 of 21092 MiB used
+// (4 VMs, 16 MiB each for UML), 20644 free; booting 2 (at most 2 at once), 3 queued; waiting
+// for memory: c, d". "" when the server runs no VMs (budget 0).
+std::string ServerInfoText(const v1::ServerInfo& info);
+// VM `vm`'s host memory: "112 MiB charged, 34 MiB used (peak 40)"; "" when it is not charged
+// (not running, booting or queued).
+std::string VmHostMemoryText(const v1::ServerInfo& info, const std::string& vm);
 
 }  // namespace clownix::cli
 

@@ -8,6 +8,34 @@ namespace {
 
 using ::testing::HasSubstr;
 
+TEST(FormatTest, ServerInfo) {
+  v1::ServerInfo info;
+  EXPECT_EQ(ServerInfoText(info), "") << "no runtime";
+  info.set_host_memory_mib(24105);
+  info.set_memory_budget_mib(600);
+  info.set_memory_used_mib(480);
+  info.set_memory_free_mib(120);
+  info.set_vm_overhead_mib(16);
+  info.set_max_booting(2);
+  info.set_vms_booting(1);
+  info.set_vms_queued_to_boot(0);
+  info.add_vms_waiting_for_memory("r5");
+  info.add_vms_waiting_for_memory("r6");
+  v1::VmHostMemory* r1 = info.add_vms();
+  r1->set_vm("r1");
+  r1->set_charged_mib(112);
+  r1->set_used_mib(34);
+  r1->set_peak_mib(40);
+  info.add_vms()->set_vm("r2");
+  info.mutable_vms(1)->set_charged_mib(112);
+  EXPECT_EQ(ServerInfoText(info),
+            "vm memory: 480 of 600 MiB used (2 VMs, 16 MiB each for UML), 120 free of the host's "
+            "24105; booting 1 (at most 2 at once), 0 queued; waiting for memory: r5, r6");
+  EXPECT_EQ(VmHostMemoryText(info, "r1"), "112 MiB charged, 34 MiB used (peak 40)");
+  EXPECT_EQ(VmHostMemoryText(info, "r2"), "112 MiB charged");
+  EXPECT_EQ(VmHostMemoryText(info, "r5"), "");
+}
+
 TEST(FormatTest, VmState) {
   v1::Vm vm;
   EXPECT_EQ(VmStateText(vm), "unknown");
@@ -57,7 +85,10 @@ TEST(FormatTest, Nics) {
   vm.add_nics()->set_index(1);
   EXPECT_EQ(NicsText(vm), "eth0:admin eth1:-");
   vm.set_admin(false);
+  eth0->clear_lan();
   EXPECT_EQ(NicsText(vm), "eth1:-");
+  eth0->set_lan("a");  // a lab NIC now (a Kathara lab's eth0)
+  EXPECT_EQ(NicsText(vm), "eth0:a eth1:-");
 }
 
 TEST(FormatTest, Admin) {
@@ -141,6 +172,31 @@ TEST(FormatTest, JsonOneLineAndPretty) {
   v1::Network network;
   network.set_revision(7);
   EXPECT_EQ(ToJson(network, false), R"({"revision":"7"})");
+}
+
+TEST(FormatTest, GuestAndStartup) {
+  v1::GuestConfig guest;
+  EXPECT_EQ(GuestText(guest), "none");
+  guest.add_files()->set_path("/etc/motd");
+  (*guest.mutable_sysctls())["net.ipv4.ip_forward"] = "1";
+  (*guest.mutable_sysctls())["net.ipv6.conf.all.forwarding"] = "1";
+  v1::NicAddress* a = guest.add_addresses();
+  a->set_nic(1);
+  a->set_cidr("10.0.1.1/24");
+  a = guest.add_addresses();
+  a->set_nic(1);
+  a->set_cidr("fd00::1/64");
+  guest.set_startup("echo a\necho b");
+  EXPECT_EQ(GuestText(guest), "1 file, 2 sysctls, 2 addresses, startup script (2 lines)");
+  EXPECT_EQ(NicAddressesText(guest, 1), "10.0.1.1/24 fd00::1/64");
+  EXPECT_EQ(NicAddressesText(guest, 2), "-");
+
+  v1::StartupStatus startup;
+  startup.set_state(v1::StartupStatus::STATE_FAILED);
+  startup.set_exit_code(4);
+  EXPECT_EQ(StartupText(startup), "failed (exit 4)");
+  startup.set_state(v1::StartupStatus::STATE_DONE);
+  EXPECT_EQ(StartupText(startup), "done");
 }
 
 }  // namespace

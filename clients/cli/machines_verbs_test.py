@@ -4,10 +4,13 @@ here). Covers exit-code propagation, raw-mode console on a pseudo-terminal with 
 escape and terminal restore, and the piped console."""
 
 import concurrent.futures
+import fcntl
 import os
 import pty
 import select
 import shutil
+import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -35,6 +38,7 @@ class EchoMachines(machines_pb2_grpc.MachinesServicer):
     def __init__(self):
         self.console_vm = None
         self.console_input = b""
+        self.console_sizes = []  # (rows, columns) of each request that carried a window size
         self.console_done = threading.Event()
         self.exec_requests = []
 
@@ -49,9 +53,14 @@ class EchoMachines(machines_pb2_grpc.MachinesServicer):
     def Console(self, request_iterator, context):
         first = next(request_iterator)
         self.console_vm = first.vm
+        if first.HasField("window_size"):
+            self.console_sizes.append((first.window_size.rows, first.window_size.columns))
         yield machines_pb2.ConsoleResponse(output=b"login: ")
         try:
             for request in request_iterator:
+                if request.HasField("window_size"):
+                    self.console_sizes.append(
+                        (request.window_size.rows, request.window_size.columns))
                 self.console_input += request.input
                 yield machines_pb2.ConsoleResponse(output=request.input.upper())
         finally:
@@ -156,6 +165,36 @@ class MachinesVerbsTest(unittest.TestCase):
         self.assertEqual(self.service.console_input, b"ab\x03cd")
         self.assertEqual(termios.tcgetattr(slave), before)
         os.close(slave)
+
+    def test_interactive_console_sends_the_terminal_size_and_follows_it(self):
+        master, slave = pty.openpty()
+        self.addCleanup(os.close, master)
+        self.addCleanup(os.close, slave)
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        process = subprocess.Popen([CLOWNIX, "--server", self.address, "console", "vm1"],
+                                   stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+        try:
+            self.read_until(master, b"login: ")
+            self.assertEqual(self.service.console_sizes, [(30, 100)])
+            # The terminal is not the process's controlling one, so the kernel would not signal
+            # it: send the SIGWINCH a terminal emulator's resize causes.
+            fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
+            process.send_signal(signal.SIGWINCH)
+            end = time.monotonic() + DEADLINE
+            while self.service.console_sizes != [(30, 100), (50, 160)]:
+                self.assertLess(time.monotonic(), end, self.service.console_sizes)
+                time.sleep(0.05)
+            # The same size again (a SIGWINCH with no change) sends nothing.
+            process.send_signal(signal.SIGWINCH)
+            os.write(master, b"x")
+            self.read_until(master, b"X")
+            self.assertEqual(self.service.console_sizes, [(30, 100), (50, 160)])
+            os.write(master, b"\x1d")
+            self.assertEqual(process.wait(timeout=DEADLINE), 0)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
 
     def read_until(self, fd, wanted):
         data = b""

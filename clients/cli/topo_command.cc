@@ -29,7 +29,16 @@ int RunTopoCommand(CommandEnv& env, const std::vector<std::string>& args) {
     env.out() << ToJson(network, /*pretty=*/true) << "\n";
     return kExitOk;
   }
-  env.out() << "revision " << network.revision() << "\n\n";
+  env.out() << "revision " << network.revision() << "\n";
+  // The server's memory budget and boot queue; a server without the call (or without VMs) shows
+  // none.
+  v1::ServerInfo info;
+  grpc::ClientContext info_context;
+  env.client().SetDeadline(info_context);
+  if (env.client().machines().GetServerInfo(&info_context, {}, &info).ok()) {
+    if (std::string text = ServerInfoText(info); !text.empty()) env.out() << text << "\n";
+  }
+  env.out() << "\n";
   Table vms({"VM", "#", "STATE", "IMAGE", "MEM", "ADMIN-IP", "NICS", "LABELS"});
   for (const v1::Vm& vm : network.vms()) {
     vms.AddRow({vm.name(), std::to_string(vm.number()), VmStateText(vm), ImageText(vm),

@@ -153,19 +153,35 @@ int Show(CommandEnv& env, const std::vector<std::string>& args) {
             << "number:    " << vm.number() << "\n"
             << "state:     " << VmStateText(vm) << "\n"
             << "image:     " << ImageText(vm) << "\n"
-            << "memory:    " << vm.mem_mib() << " MiB\n"
-            << "admin ip:  "
+            << "memory:    " << vm.mem_mib() << " MiB\n";
+  // Its share of the host, when it has one; a server without the call shows none.
+  v1::ServerInfo info;
+  grpc::ClientContext info_context;
+  env.client().SetDeadline(info_context);
+  if (env.client().machines().GetServerInfo(&info_context, {}, &info).ok()) {
+    if (std::string text = VmHostMemoryText(info, vm.name()); !text.empty()) {
+      env.out() << "host mem:  " << text << "\n";
+    }
+  }
+  env.out() << "admin ip:  "
             << (admin_nic ? AdminText(vm) : "none (no admin network: the guest has no eth0)")
             << "\n"
-            << "labels:    " << LabelsText(vm.labels()) << "\n";
-  Table nics({"  NIC", "MAC", "LAN", "LINK"});
+            << "labels:    " << LabelsText(vm.labels()) << "\n"
+            << "guest:     " << GuestText(vm.guest()) << "\n"
+            << "startup:   " << StartupText(vm.startup()) << "\n";
+  Table nics({"  NIC", "MAC", "LAN", "LINK", "ADDRESSES"});
   for (const v1::Nic& nic : vm.nics()) {
     if (nic.index() == 0 && !admin_nic) continue;  // the guest has no eth0
     nics.AddRow({"  eth" + std::to_string(nic.index()), nic.mac(),
                  nic.lan().empty() ? "-" : nic.lan(),
-                 nic.lan().empty() ? "-" : (nic.link_up() ? "up" : "down")});
+                 nic.lan().empty() ? "-" : (nic.link_up() ? "up" : "down"),
+                 NicAddressesText(vm.guest(), nic.index())});
   }
   nics.Print(env.out());
+  if (!vm.startup().output().empty()) {
+    env.out() << "startup output (its end):\n" << vm.startup().output();
+    if (vm.startup().output().back() != '\n') env.out() << "\n";
+  }
   return kExitOk;
 }
 

@@ -22,6 +22,11 @@ absl::Status FakeSwitchDriver::DeleteLan(const std::string& lan) {
   if (state_.lans.erase(lan) == 0) {
     return absl::NotFoundError(absl::StrCat("lan \"", lan, "\" does not exist"));
   }
+  for (const std::shared_ptr<FakeCapture>& capture : captures_) {
+    if (capture->spec().lan == lan) {
+      capture->End(absl::NotFoundError(absl::StrCat("lan \"", lan, "\" was deleted")));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -111,6 +116,36 @@ absl::StatusOr<SwitchDriver::Counters> FakeSwitchDriver::ReadCounters(uint64_t p
   return Counters{};
 }
 
+absl::StatusOr<std::unique_ptr<switchcore::CaptureSession>> FakeSwitchDriver::StartCapture(
+    const switchcore::CaptureSpec& spec) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = script_.Take("start_capture", ""); !s.ok()) return s;
+  if (!state_.lans.count(spec.lan)) {
+    return absl::NotFoundError(absl::StrCat("lan \"", spec.lan, "\" does not exist"));
+  }
+  if (spec.port_id != 0) {
+    auto it = state_.ports.find(spec.port_id);
+    if (it == state_.ports.end() || it->second.lan != spec.lan) {
+      return absl::NotFoundError(
+          absl::StrCat("port ", spec.port_id, " is not on lan \"", spec.lan, "\""));
+    }
+  }
+  auto capture = std::make_shared<FakeCapture>(spec);
+  if (spec.port_id != 0) capture->Bind(spec.port_id);
+  captures_.push_back(capture);
+  return capture->NewSession();
+}
+
+void FakeSwitchDriver::FailStartCapture(absl::Status status, int times) {
+  absl::MutexLock lock(&mu_);
+  script_.Set("start_capture", "", std::move(status), times);
+}
+
+std::vector<std::shared_ptr<FakeCapture>> FakeSwitchDriver::captures() const {
+  absl::MutexLock lock(&mu_);
+  return captures_;
+}
+
 void FakeSwitchDriver::FailCreateLan(const std::string& lan, absl::Status status, int times) {
   absl::MutexLock lock(&mu_);
   script_.Set("create_lan", lan, std::move(status), times);
@@ -167,6 +202,11 @@ void FakeSwitchDriver::RemovePort(uint64_t port_id, const std::string& reason) {
     event = PortEvent{false, it->second, reason};
     state_.ports.erase(it);
     state_.impairments.erase(port_id);
+    for (const std::shared_ptr<FakeCapture>& capture : captures_) {
+      if (capture->bound_port() == port_id) {
+        capture->End(absl::AbortedError(absl::StrCat("port down: ", reason)));
+      }
+    }
   }
   Deliver({event});
 }
@@ -178,6 +218,9 @@ void FakeSwitchDriver::Restart() {
     std::map<uint64_t, Port> before;
     std::swap(before, state_.ports);
     state_.impairments.clear();
+    for (const std::shared_ptr<FakeCapture>& capture : captures_) {
+      capture->End(absl::UnavailableError("the switch restarted"));
+    }
     for (const auto& [id, port] : before) {
       events.push_back(PortEvent{false, port, "switch restarted"});
       Port again = port;

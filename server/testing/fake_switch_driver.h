@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,6 +23,7 @@
 #include "absl/time/time.h"
 #include "server/switch_driver.h"
 #include "server/testing/failure_script.h"
+#include "server/testing/fake_capture.h"
 
 namespace clownix::server::testing {
 
@@ -49,12 +51,18 @@ class FakeSwitchDriver final : public SwitchDriver {
   std::string ControlPath(const std::string& lan) const override;
   std::vector<Port> Ports() const override;
   absl::StatusOr<Counters> ReadCounters(uint64_t port_id) const override;
+  // A FakeCapture (captures()) for a spec on a LAN the switch has, naming a port of that LAN
+  // (or port 0); NOT_FOUND otherwise. Removing the port, deleting the LAN or restarting the
+  // switch ends its captures (ABORTED, NOT_FOUND, UNAVAILABLE).
+  absl::StatusOr<std::unique_ptr<switchcore::CaptureSession>> StartCapture(
+      const switchcore::CaptureSpec& spec) override;
 
   // Scripting. The next `times` calls (times < 0: all of them; 0: none, ending the script) fail
   // with `status`.
   void FailCreateLan(const std::string& lan, absl::Status status, int times = -1);
   void FailAttachTap(const std::string& tap, absl::Status status, int times = -1);
   void FailSetImpairment(absl::Status status, int times = -1);
+  void FailStartCapture(absl::Status status, int times = -1);
   // A VM's NIC connects to `lan` from `address`: a new port, up. With `mac`, as if the VM had
   // also sent a frame. Returns the port's id.
   uint64_t ConnectVm(const std::string& lan, const switchcore::DataAddress& address,
@@ -71,6 +79,8 @@ class FakeSwitchDriver final : public SwitchDriver {
   int create_lan_calls(const std::string& lan) const;
   int set_impairment_calls() const;
   State state() const;
+  // Every capture started, in order.
+  std::vector<std::shared_ptr<FakeCapture>> captures() const;
   // The port of tap `tap`, if attached.
   std::optional<Port> TapPort(const std::string& tap) const;
   // Blocks until `condition` holds of the switch or `timeout` passes; whether it holds.
@@ -84,6 +94,7 @@ class FakeSwitchDriver final : public SwitchDriver {
   State state_ ABSL_GUARDED_BY(mu_);
   uint64_t next_port_id_ ABSL_GUARDED_BY(mu_) = 1;
   FailureScript script_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<FakeCapture>> captures_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace clownix::server::testing

@@ -78,8 +78,10 @@ absl::Status FakeVmDriver::Reboot(const std::string& name) {
 }
 
 absl::Status FakeVmDriver::AttachNic(const std::string& name, int index,
-                                     const std::string& ctl_path) {
+                                     const std::string& ctl_path,
+                                     const std::vector<std::string>& addresses) {
   absl::MutexLock lock(&mu_);
+  nic_addresses_[{name, index}] = addresses;
   if (absl::Status s = script_.Take("nic", name); !s.ok()) return s;
   auto it = vms_.find(name);
   if (it == vms_.end()) return NoVm(name);
@@ -90,6 +92,16 @@ absl::Status FakeVmDriver::AttachNic(const std::string& name, int index,
     return absl::AlreadyExistsError(absl::StrCat(name, "/eth", index, " exists"));
   }
   return absl::OkStatus();
+}
+
+void FakeVmDriver::FinishStartup(const std::string& name, clownix::v1::StartupStatus startup) {
+  Deliver({{name, VM_STATE_RUNNING, "startup finished", std::move(startup)}});
+}
+
+std::vector<std::string> FakeVmDriver::nic_addresses(const std::string& name, int index) const {
+  absl::MutexLock lock(&mu_);
+  auto it = nic_addresses_.find({name, index});
+  return it == nic_addresses_.end() ? std::vector<std::string>{} : it->second;
 }
 
 absl::Status FakeVmDriver::DetachNic(const std::string& name, int index) {

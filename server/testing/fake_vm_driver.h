@@ -33,7 +33,8 @@ class FakeVmDriver final : public VmDriver {
   absl::Status Kill(const std::string& name) override;
   absl::Status Halt(const std::string& name, absl::Duration grace) override;
   absl::Status Reboot(const std::string& name) override;
-  absl::Status AttachNic(const std::string& name, int index, const std::string& ctl_path) override;
+  absl::Status AttachNic(const std::string& name, int index, const std::string& ctl_path,
+                         const std::vector<std::string>& addresses) override;
   absl::Status DetachNic(const std::string& name, int index) override;
   absl::StatusOr<Info> Get(const std::string& name) const override;
   std::vector<Info> List() const override;
@@ -44,6 +45,10 @@ class FakeVmDriver final : public VmDriver {
   int AddRunning(const Spec& spec, clownix::v1::VmState state = clownix::v1::VM_STATE_RUNNING);
   // The VM's agent answered: RUNNING.
   void MakeRunning(const std::string& name);
+  // The VM's guest finished its startup: a RUNNING event with `startup` set.
+  void FinishStartup(const std::string& name, clownix::v1::StartupStatus startup);
+  // The addresses the last AttachNic of ethN gave.
+  std::vector<std::string> nic_addresses(const std::string& name, int index) const;
   // The VM ended by itself: CRASHED with `reason`.
   void Crash(const std::string& name, const std::string& reason);
   // The next `times` calls (times < 0: all of them; 0: none, ending the script) for VM `name`
@@ -75,6 +80,8 @@ class FakeVmDriver final : public VmDriver {
   Vms vms_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::map<int, std::string>> boot_nics_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Spec> last_specs_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<std::string, int>, std::vector<std::string>> nic_addresses_
+      ABSL_GUARDED_BY(mu_);
   FailureScript script_ ABSL_GUARDED_BY(mu_);
   bool boot_to_running_ ABSL_GUARDED_BY(mu_) = true;
   int next_pid_ ABSL_GUARDED_BY(mu_) = 1000;

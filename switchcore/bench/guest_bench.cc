@@ -53,9 +53,10 @@ ABSL_FLAG(std::string, work, "/tmp/guest_bench", "work directory (kept: it holds
 ABSL_FLAG(std::string, root_fs, "", "the image's rootfs.img");
 ABSL_FLAG(std::string, xstate_so, "", "libuml_xstate_fix.so");
 ABSL_FLAG(std::string, switchcore, "", "clownix-switchcore (default: beside this binary)");
-ABSL_FLAG(std::string, kernel, "/usr/bin/linux.uml",
-          "the UML kernel (a wrapper script turns landlock off, as VmManager says)");
+ABSL_FLAG(std::string, kernel, "/usr/bin/linux.uml", "the UML kernel");
 ABSL_FLAG(int, mem, 64, "guest memory, MiB");
+ABSL_FLAG(bool, aslr, false,
+          "randomize the UML processes' address layout (clownixd's --vm_address_randomization)");
 ABSL_FLAG(int, vms, 0, "VMs (default: 1 for mem, 3 for frr; iperf always uses 2)");
 ABSL_FLAG(int, settle_s, 10, "seconds of idle before memory is measured");
 ABSL_FLAG(bool, drop_caches, true, "mem, frr: measure again after drop_caches in the guest");
@@ -193,6 +194,7 @@ class Bench {
     // As clownixd's defaults (and vmm_tool bench): a user each, landlock.
     o.confinement.vm_uid_base = kVmUidBase;
     o.confinement.landlock = true;
+    o.confinement.address_randomization = absl::GetFlag(FLAGS_aslr);
     auto m = VmManager::Create(o);
     if (!m.ok()) Die(m.status().ToString());
     manager_ = *std::move(m);

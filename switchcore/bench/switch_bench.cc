@@ -1,31 +1,40 @@
-// switch_bench: measures frames/s and ping-pong latency through UML daemon-protocol switches, with
-// endpoints that behave like UML VMs (a bound abstract datagram socket, one sendto per frame):
+// switch_bench: measures frames/s, CPU per frame and ping-pong latency through UML daemon-protocol
+// switches, with endpoints that behave like UML VMs (a bound abstract datagram socket, one sendto
+// per frame):
 //   direct       endpoint -> endpoint, no switch (the baseline)
 //   clownix      clownix-switchcore, started through SwitchClient
+//   clownix_b    another build of it, or the same with other flags (--switchcore_b, --flags_b)
 //   uml_switch   uml-utilities' uml_switch -unix PATH
 //   vde_switch   vde2's vde_switch -s DIR (daemon-protocol clients on DIR/ctl)
 // Throughput is closed loop: a sender keeps at most --window frames in flight (sent, not yet
 // received); a frame not received within --loss_timeout_us is counted lost. "offered" is what the
 // sender sent, "delivered" what arrived, both per second over --duration_s.
-// CPU per frame is the switch process's user+system time divided by the frames it delivered.
+//
+// Every run starts a fresh switch (and its endpoints) and ends it. A round is one run of every
+// target for every size and direction, the targets' order rotated each round; ratios compare a
+// run with uml_switch's run of the same round (seconds apart, under the same load). Per run, from
+// the switch process (single-threaded, all three switches): CPU per delivered frame (schedstat:
+// time on a CPU), wake-ups (voluntary context switches: each time it blocked in epoll_wait/poll
+// and was woken), frames per wake-up, how long it waited for a CPU once woken, and the host's idle
+// share and load average. Every run is printed, then min/median/max over the rounds.
+//
+// --burners=N starts N CPU burners (busy loops, one process each, pinned to the last N CPUs) for
+// the whole benchmark and ends them (by pid) at the end: the loaded case in one command.
 #include <fcntl.h>
-#include <linux/futex.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -36,158 +45,65 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "switchcore/bench/traffic.h"
 #include "switchcore/ctl/switch_client.h"
 #include "switchcore/testing/daemon_endpoint.h"
 
 ABSL_FLAG(std::string, switchcore, "", "path of clownix-switchcore (default: beside this binary)");
+ABSL_FLAG(std::string, switchcore_b, "",
+          "target clownix_b: another clownix-switchcore to compare with (default: --switchcore)");
+ABSL_FLAG(std::string, flags_b, "", "target clownix_b: flags added to its command line (a,b)");
 ABSL_FLAG(std::string, targets, "direct,clownix,uml_switch,vde_switch", "what to measure");
 ABSL_FLAG(std::string, sizes, "64,1514", "frame sizes in bytes");
+ABSL_FLAG(std::string, directions, "one,both", "one (A->B), both (A->B and B->A at once)");
 ABSL_FLAG(double, duration_s, 2.0, "seconds per throughput run");
 ABSL_FLAG(int, window, 8, "frames in flight per direction");
-ABSL_FLAG(int, loss_timeout_us, 2000, "a window stalled this long counts its frames as lost");
-ABSL_FLAG(int, pings, 20000, "ping-pong round trips for the latency figures");
-ABSL_FLAG(int, rounds, 3, "measure every target this many times, interleaved; report medians");
+// 50 ms, not less: a shorter stall is a scheduling delay on a loaded host, and counting it as loss
+// re-opens the window, overfills a receiver's 10-frame queue and makes uml_switch (which drops
+// when a receiver is full) lose frames it would not lose in a closed loop (at 2 ms, 64 B both ways
+// under load: uml_switch 31 k frames/s with 0.6 % loss, against 58 k and none at 50 ms).
+ABSL_FLAG(int, loss_timeout_us, 50000, "a window stalled this long counts its frames as lost");
+ABSL_FLAG(int, pings, 20000, "ping-pong round trips for the latency figures (0: none)");
+ABSL_FLAG(int, rounds, 5, "measure every target this many times, interleaved");
+ABSL_FLAG(int, burners, 0, "CPU burners (busy processes pinned to the last CPUs) during the runs");
+ABSL_FLAG(bool, print_runs, true, "print every run as it ends");
 
 namespace clownix::switchcore {
 namespace {
 
-int64_t NowNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+std::vector<pid_t> g_burners;
+
+void StopBurners() {
+  for (pid_t pid : g_burners) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  g_burners.clear();
 }
 
 void Die(const std::string& what) {
   fprintf(stderr, "switch_bench: %s\n", what.c_str());
+  StopBurners();
   exit(1);
 }
 
-// CPU seconds (user+system) of a process, from /proc.
-double CpuSeconds(pid_t pid) {
-  if (pid <= 0) return 0;
-  std::ifstream f(absl::StrCat("/proc/", pid, "/stat"));
-  std::string line((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  size_t close = line.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::vector<std::string> fields = absl::StrSplit(line.substr(close + 2), ' ');
-  // fields[0] is field 3 (state); utime is field 14, stime 15.
-  double ticks = std::stod(fields[11]) + std::stod(fields[12]);
-  return ticks / sysconf(_SC_CLK_TCK);
-}
-
-std::string MemoryKb(pid_t pid, const char* key) {
-  std::ifstream f(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(f, line)) {
-    if (line.rfind(key, 0) == 0) {
-      std::string v = line.substr(strlen(key) + 1);
-      v.erase(0, v.find_first_not_of(" \t"));
-      return v;
+void StartBurners(int n) {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  for (int i = 0; i < n; ++i) {
+    pid_t pid = fork();
+    if (pid < 0) Die("fork");
+    if (pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the benchmark
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(static_cast<int>((cpus - 1 - i % cpus + cpus) % cpus), &set);
+      sched_setaffinity(0, sizeof(set), &set);
+      volatile uint64_t spin = 0;
+      for (;;) spin = spin + 1;
     }
+    g_burners.push_back(pid);
   }
-  return "?";
 }
-
-long FutexWait(std::atomic<uint32_t>* word, uint32_t value, int64_t timeout_ns) {
-  struct timespec ts = {static_cast<time_t>(timeout_ns / 1000000000), timeout_ns % 1000000000};
-  return syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, value, &ts,
-                 nullptr, 0);
-}
-void FutexWake(std::atomic<uint32_t>* word) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-}
-
-const uint8_t kMacA[6] = {0x02, 0, 0, 0, 0x0b, 0x01};
-const uint8_t kMacB[6] = {0x02, 0, 0, 0, 0x0b, 0x02};
-
-std::vector<uint8_t> MakeFrame(const uint8_t* dst, const uint8_t* src, size_t len) {
-  std::vector<uint8_t> f(len, 0x5a);
-  std::memcpy(f.data(), dst, 6);
-  std::memcpy(f.data() + 6, src, 6);
-  f[12] = 0x88;  // local experimental ethertype
-  f[13] = 0xb5;
-  return f;
-}
-
-// One direction of closed-loop traffic.
-class Flow {
- public:
-  Flow(DaemonEndpoint* tx, DaemonEndpoint* rx, const uint8_t* dst, const uint8_t* src, size_t len)
-      : tx_(tx), rx_(rx), frame_(MakeFrame(dst, src, len)) {}
-
-  void Start(int64_t deadline_ns, int window, int64_t loss_timeout_ns) {
-    deadline_ns_ = deadline_ns;
-    receiver_ = std::thread([this] { Receive(); });
-    sender_ = std::thread([this, window, loss_timeout_ns] { Send(window, loss_timeout_ns); });
-  }
-  void Join() {
-    sender_.join();
-    receiver_.join();
-  }
-  uint64_t sent() const { return sent_; }
-  // Frames received, including those in flight at the deadline (drained for 300 ms after it).
-  uint64_t delivered() const { return received_.load(); }
-
- private:
-  void Send(int window, int64_t loss_timeout_ns) {
-    uint64_t lost = 0;
-    while (NowNs() < deadline_ns_) {
-      uint64_t received = received_.load(std::memory_order_acquire);
-      if (sent_ - received - lost < static_cast<uint64_t>(window)) {
-        if (tx_->Send(frame_.data(), frame_.size()).ok()) ++sent_;
-        continue;
-      }
-      uint32_t word = word_.load(std::memory_order_acquire);
-      waiting_.store(true, std::memory_order_seq_cst);
-      if (received_.load(std::memory_order_seq_cst) == received) {
-        FutexWait(&word_, word, loss_timeout_ns);
-      }
-      waiting_.store(false, std::memory_order_relaxed);
-      if (received_.load(std::memory_order_acquire) == received) {
-        lost += sent_ - received - lost;  // the window stalled: those frames are gone
-      }
-    }
-  }
-
-  void Receive() {
-    constexpr int kBatch = 32;
-    static thread_local uint8_t bufs[kBatch][2048];
-    struct mmsghdr msgs[kBatch];
-    struct iovec iov[kBatch];
-    for (int i = 0; i < kBatch; ++i) {
-      iov[i] = {bufs[i], sizeof(bufs[i])};
-      std::memset(&msgs[i], 0, sizeof(msgs[i]));
-      msgs[i].msg_hdr.msg_iov = &iov[i];
-      msgs[i].msg_hdr.msg_iovlen = 1;
-    }
-    struct timeval tv = {0, 50000};
-    setsockopt(rx_->data_fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    int64_t stop = deadline_ns_ + 300 * 1000000ll;
-    while (NowNs() < stop) {
-      int n = recvmmsg(rx_->data_fd(), msgs, kBatch, MSG_WAITFORONE, nullptr);
-      if (n <= 0) continue;
-      int mine = 0;
-      for (int i = 0; i < n; ++i) {
-        if (msgs[i].msg_len == frame_.size() && std::memcmp(bufs[i], frame_.data(), 12) == 0) {
-          ++mine;
-        }
-      }
-      received_.fetch_add(mine, std::memory_order_seq_cst);
-      word_.fetch_add(1, std::memory_order_release);
-      if (waiting_.load(std::memory_order_seq_cst)) FutexWake(&word_);
-    }
-  }
-
-  DaemonEndpoint* tx_;
-  DaemonEndpoint* rx_;
-  std::vector<uint8_t> frame_;
-  int64_t deadline_ns_ = 0;
-  uint64_t sent_ = 0;
-  std::atomic<uint64_t> received_{0};
-  std::atomic<uint32_t> word_{0};
-  std::atomic<bool> waiting_{false};
-  std::thread sender_, receiver_;
-};
 
 struct Target {
   std::string name;
@@ -214,7 +130,8 @@ struct Target {
   }
 };
 
-// Starts `argv` with a stdin pipe held open (both reference switches exit on EOF on stdin).
+// Starts `argv` with a stdin pipe held open (both reference switches exit on EOF on stdin); its
+// stdout and stderr go to /dev/null (uml_switch prints a line per frame it could not send).
 void SpawnSwitch(Target& t, std::vector<std::string> args) {
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) Die("pipe");
@@ -223,6 +140,7 @@ void SpawnSwitch(Target& t, std::vector<std::string> args) {
     dup2(p[0], 0);
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
+    dup2(devnull, 2);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -261,9 +179,18 @@ std::unique_ptr<Target> Setup(const std::string& name, const std::string& switch
     t->b->SetPeer(t->a->address());
     return t;
   }
-  if (name == "clownix") {
+  if (name == "clownix" || name == "clownix_b") {
     SwitchClient::Options options;
     options.switchcore_path = switchcore;
+    if (name == "clownix_b") {
+      if (!absl::GetFlag(FLAGS_switchcore_b).empty()) {
+        options.switchcore_path = absl::GetFlag(FLAGS_switchcore_b);
+      }
+      for (absl::string_view f :
+           absl::StrSplit(absl::GetFlag(FLAGS_flags_b), ',', absl::SkipEmpty())) {
+        options.extra_flags.emplace_back(f);
+      }
+    }
     options.work_dir = t->dir;
     auto client = SwitchClient::Create(options);
     if (!client.ok()) Die(client.status().ToString());
@@ -292,7 +219,7 @@ std::unique_ptr<Target> Setup(const std::string& name, const std::string& switch
   auto fa = MakeFrame(bc, kMacA, 64), fb = MakeFrame(bc, kMacB, 64);
   uint8_t buf[2048];
   for (int i = 0; i < 3; ++i) {
-    (void)t->a->Send(fa.data(), fa.size());
+    (void)t->a->Send(fa.data(), fa.size());  // best effort: three tries, then a drain
     (void)t->b->Send(fb.data(), fb.size());
     absl::SleepFor(absl::Milliseconds(20));
   }
@@ -303,35 +230,83 @@ std::unique_ptr<Target> Setup(const std::string& name, const std::string& switch
   return t;
 }
 
-struct Throughput {
-  double offered = 0, delivered = 0, loss_pct = 0, cpu_us_per_frame = 0;
+// Frames clownix-switchcore dropped, all ports, by cause (its counters); empty for other switches.
+std::vector<int64_t> SwitchDrops(const Target& t) {
+  if (t.client == nullptr) return {};
+  std::vector<int64_t> drops(ctl::kDropCauseCount, 0);
+  for (const SwitchClient::PortInfo& port : t.client->Ports()) {
+    absl::StatusOr<SwitchClient::Counters> c = t.client->ReadCounters(port.port_id);
+    if (!c.ok()) continue;  // a port without a counters slot: nothing to add
+    for (int i = 0; i < ctl::kDropCauseCount; ++i) drops[i] += static_cast<int64_t>(c->drops[i]);
+  }
+  return drops;
+}
+
+// "0", or the total and each cause ("12 (queue full 12)"); "-" for other switches.
+std::string DropsText(const std::vector<int64_t>& drops) {
+  if (drops.empty()) return "-";
+  static const char* const kNames[] = {"too short", "too long",    "bad source",   "queue full",
+                                       "peer gone", "impair loss", "impair queue", "tap error"};
+  int64_t total = 0;
+  std::string causes;
+  for (size_t i = 0; i < drops.size(); ++i) {
+    total += drops[i];
+    if (drops[i] != 0)
+      absl::StrAppend(&causes, causes.empty() ? "" : ", ", kNames[i], " ", drops[i]);
+  }
+  return total == 0 ? "0" : absl::StrCat(total, " (", causes, ")");
+}
+
+struct Run {
+  std::vector<int64_t> switch_drops;  // by cause, clownix only
+  double offered = 0, delivered = 0, loss_pct = 0;
+  double cpu_us_per_frame = 0;  // the switch's time on a CPU per delivered frame
+  double frames_per_wake = 0;   // delivered frames per voluntary context switch of the switch
+  double wait_us_per_wake = 0;  // run-queue wait per time the switch was put on a CPU
+  double involuntary_per_s = 0;
+  double idle_pct = 0;  // the host's idle share during the run
+  std::string load;     // 1-minute load average at the start
 };
 
-Throughput RunThroughput(Target& t, size_t size, bool both_ways) {
+Run RunThroughput(Target& t, size_t size, bool both_ways) {
   double duration = absl::GetFlag(FLAGS_duration_s);
-  int64_t deadline = NowNs() + static_cast<int64_t>(duration * 1e9);
   Flow ab(t.a.get(), t.b.get(), kMacB, kMacA, size);
   Flow ba(t.b.get(), t.a.get(), kMacA, kMacB, size);
-  double cpu0 = CpuSeconds(t.pid);
+  Run r;
+  r.load = LoadAverage().substr(0, LoadAverage().find(' '));
+  SchedSample s0 = Sched(t.pid);
+  HostCpu h0 = HostCpuNow();
+  std::vector<int64_t> drops0 = SwitchDrops(t);
+  int64_t deadline = NowNs() + static_cast<int64_t>(duration * 1e9);
   int64_t loss_timeout = absl::GetFlag(FLAGS_loss_timeout_us) * 1000ll;
   ab.Start(deadline, absl::GetFlag(FLAGS_window), loss_timeout);
   if (both_ways) ba.Start(deadline, absl::GetFlag(FLAGS_window), loss_timeout);
   ab.Join();
   if (both_ways) ba.Join();
-  double cpu = CpuSeconds(t.pid) - cpu0;
-  Throughput r;
+  SchedSample s1 = Sched(t.pid);
+  r.switch_drops = SwitchDrops(t);
+  for (size_t i = 0; i < drops0.size(); ++i) r.switch_drops[i] -= drops0[i];
+  r.idle_pct = IdlePercent(h0, HostCpuNow());
   uint64_t sent = ab.sent() + (both_ways ? ba.sent() : 0);
   uint64_t got = ab.delivered() + (both_ways ? ba.delivered() : 0);
   r.offered = sent / duration;
   r.delivered = got / duration;
   r.loss_pct = sent ? 100.0 * (sent > got ? sent - got : 0) / sent : 0;
-  r.cpu_us_per_frame = got ? cpu * 1e6 / got : 0;
+  if (t.pid > 0 && got > 0) {
+    r.cpu_us_per_frame = (s1.cpu_s - s0.cpu_s) * 1e6 / got;
+    uint64_t wakes = s1.voluntary - s0.voluntary;
+    r.frames_per_wake = wakes ? static_cast<double>(got) / wakes : 0;
+    uint64_t slices = s1.slices - s0.slices;
+    r.wait_us_per_wake = slices ? (s1.runq_wait_s - s0.runq_wait_s) * 1e6 / slices : 0;
+    r.involuntary_per_s = (s1.involuntary - s0.involuntary) / duration;
+  }
   return r;
 }
 
 struct Latency {
   double p50_us = 0, p99_us = 0;
   int lost = 0;
+  std::string memory;  // the switch's VmRSS and VmHWM after the round trips
 };
 
 Latency RunPingPong(Target& t) {
@@ -346,7 +321,7 @@ Latency RunPingPong(Target& t) {
       std::memcpy(tmp, buf, 6);
       std::memcpy(buf, buf + 6, 6);
       std::memcpy(buf + 6, tmp, 6);
-      (void)t.b->Send(buf, *n);
+      (void)t.b->Send(buf, *n);  // a lost echo shows as a lost ping
     }
   });
   auto frame = MakeFrame(kMacB, kMacA, 64);
@@ -391,6 +366,21 @@ std::string DefaultSwitchcore(const char* argv0) {
   return dir + "../clownix-switchcore";
 }
 
+// "median (min-max)" of `v` with `fmt` for each number.
+std::string Spread(std::vector<double> v, const char* fmt) {
+  if (v.empty()) return "-";
+  std::sort(v.begin(), v.end());
+  auto f = [fmt](double x) {
+    char buf[64];
+    snprintf(buf, sizeof(buf), fmt, x);
+    return std::string(buf);
+  };
+  double median = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  return absl::StrCat(f(median), " (", f(v.front()), "-", f(v.back()), ")");
+}
+
+std::string Key(size_t size, bool both) { return absl::StrCat(size, both ? "/both" : "/one"); }
+
 }  // namespace
 }  // namespace clownix::switchcore
 
@@ -405,78 +395,123 @@ int main(int argc, char** argv) {
   for (absl::string_view s : absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',')) {
     sizes.push_back(std::stoul(std::string(s)));
   }
-  printf("window %d frames, %.1f s per run, %d pings, %d rounds (medians), %ld CPUs\n\n",
-         absl::GetFlag(FLAGS_window), absl::GetFlag(FLAGS_duration_s), absl::GetFlag(FLAGS_pings),
-         absl::GetFlag(FLAGS_rounds), sysconf(_SC_NPROCESSORS_ONLN));
-  printf(
-      "| target | size | direction | offered fps | delivered fps | loss %% | vs direct | "
-      "vs uml_switch | switch CPU us/frame |\n");
-  printf("|---|---|---|---|---|---|---|---|---|\n");
-  // Every target is set up once; rounds interleave the targets so that background load on a
-  // shared machine hits them alike. Medians are reported.
-  std::vector<std::unique_ptr<Target>> setups;
-  for (const std::string& name : targets) setups.push_back(Setup(name, switchcore));
+  std::vector<bool> directions;
+  for (absl::string_view d : absl::StrSplit(absl::GetFlag(FLAGS_directions), ',')) {
+    if (d != "one" && d != "both") Die(absl::StrCat("unknown direction ", d));
+    directions.push_back(d == "both");
+  }
   int rounds = absl::GetFlag(FLAGS_rounds);
-  std::map<std::string, std::vector<Throughput>> runs;  // key: size/dir/target
+  int burners = absl::GetFlag(FLAGS_burners);
+  printf(
+      "window %d frames, %.1f s per run, %d pings, %d rounds, %ld CPUs, %d CPU burner(s), a "
+      "fresh switch per run\nload average at start: %s\n\n",
+      absl::GetFlag(FLAGS_window), absl::GetFlag(FLAGS_duration_s), absl::GetFlag(FLAGS_pings),
+      rounds, sysconf(_SC_NPROCESSORS_ONLN), burners, LoadAverage().c_str());
+  StartBurners(burners);
+  // runs[key][target][round]
+  std::map<std::string, std::map<std::string, std::vector<Run>>> runs;
   std::map<std::string, std::vector<Latency>> pings;
+  bool print = absl::GetFlag(FLAGS_print_runs);
+  if (print) {
+    printf(
+        "| round | size | direction | target | delivered fps | loss %% | switch CPU us/frame | "
+        "frames/wake-up | runq wait us/wake-up | preempted/s | host idle %% | load | "
+        "switch drops |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  }
   for (int round = 0; round < rounds; ++round) {
-    for (auto& t : setups) {
-      for (size_t size : sizes) {
-        for (bool both : {false, true}) {
-          runs[absl::StrCat(size, both ? "/both/" : "/one/", t->name)].push_back(
-              RunThroughput(*t, size, both));
+    std::vector<std::string> order = targets;
+    std::rotate(order.begin(), order.begin() + round % order.size(), order.end());
+    for (size_t size : sizes) {
+      for (bool both : directions) {
+        for (const std::string& name : order) {
+          std::unique_ptr<Target> t = Setup(name, switchcore);
+          Run r = RunThroughput(*t, size, both);
+          runs[Key(size, both)][name].push_back(r);
+          if (print) {
+            printf(
+                "| %d | %zu | %s | %s | %.0f | %.3f | %.2f | %.1f | %.1f | %.0f | %.0f | %s | %s "
+                "|\n",
+                round + 1, size, both ? "both" : "one", name.c_str(), r.delivered, r.loss_pct,
+                r.cpu_us_per_frame, r.frames_per_wake, r.wait_us_per_wake, r.involuntary_per_s,
+                r.idle_pct, r.load.c_str(), DropsText(r.switch_drops).c_str());
+            fflush(stdout);
+          }
         }
       }
-      pings[t->name].push_back(RunPingPong(*t));
     }
-  }
-  auto median = [](std::vector<Throughput> v) {
-    std::sort(v.begin(), v.end(),
-              [](const Throughput& a, const Throughput& b) { return a.delivered < b.delivered; });
-    return v[v.size() / 2];
-  };
-  std::map<std::string, double> delivered;
-  for (auto& [key, v] : runs) delivered[key] = median(v).delivered;
-  for (size_t size : sizes) {
-    for (bool both : {false, true}) {
-      std::string key = absl::StrCat(size, both ? "/both/" : "/one/");
-      for (auto& t : setups) {
-        Throughput r = median(runs[key + t->name]);
-        auto ratio = [&](const std::string& other) -> std::string {
-          auto it = delivered.find(key + other);
-          if (it == delivered.end() || it->second == 0) return "-";
-          return absl::StrFormat("%.2f", r.delivered / it->second);
-        };
-        printf("| %s | %zu | %s | %.0f | %.0f | %.3f | %s | %s | %s |\n", t->name.c_str(), size,
-               both ? "both ways" : "one way", r.offered, r.delivered, r.loss_pct,
-               ratio("direct").c_str(), ratio("uml_switch").c_str(),
-               t->pid ? absl::StrFormat("%.2f", r.cpu_us_per_frame).c_str() : "-");
+    if (absl::GetFlag(FLAGS_pings) > 0) {
+      for (const std::string& name : order) {
+        std::unique_ptr<Target> t = Setup(name, switchcore);
+        Latency l = RunPingPong(*t);
+        if (t->pid > 0) {
+          l.memory = absl::StrCat("VmRSS ", MemoryKb(t->pid, "VmRSS:"), ", VmHWM ",
+                                  MemoryKb(t->pid, "VmHWM:"));
+        }
+        pings[name].push_back(l);
       }
     }
   }
-  std::map<std::string, Latency> latency;
-  std::map<std::string, std::string> memory;
-  for (auto& t : setups) {
-    std::vector<Latency> v = pings[t->name];
-    std::sort(v.begin(), v.end(),
-              [](const Latency& a, const Latency& b) { return a.p50_us < b.p50_us; });
-    latency[t->name] = v[v.size() / 2];
-    if (t->pid) {
-      memory[t->name] = absl::StrCat("VmRSS ", MemoryKb(t->pid, "VmRSS:"), ", VmHWM ",
-                                     MemoryKb(t->pid, "VmHWM:"));
+  std::string load_end = LoadAverage();
+  StopBurners();
+
+  printf("\nload average at end: %s\n\nmedian (min-max) over %d rounds:\n\n", load_end.c_str(),
+         rounds);
+  printf(
+      "| size | direction | target | delivered fps | loss %% | switch CPU us/frame | "
+      "frames/wake-up | vs uml_switch (fps) | CPU/frame vs uml_switch | host idle %% | switch "
+      "drops (all runs) |\n");
+  printf("|---|---|---|---|---|---|---|---|---|---|---|\n");
+  for (size_t size : sizes) {
+    for (bool both : directions) {
+      auto& by_target = runs[Key(size, both)];
+      for (const std::string& name : targets) {
+        const std::vector<Run>& v = by_target[name];
+        std::vector<double> fps, loss, cpu, fpw, idle, ratio, cpu_ratio;
+        std::vector<int64_t> drops;
+        for (size_t i = 0; i < v.size(); ++i) {
+          drops.resize(v[i].switch_drops.size(), 0);
+          for (size_t k = 0; k < v[i].switch_drops.size(); ++k) drops[k] += v[i].switch_drops[k];
+          fps.push_back(v[i].delivered);
+          loss.push_back(v[i].loss_pct);
+          idle.push_back(v[i].idle_pct);
+          if (v[i].cpu_us_per_frame > 0) {
+            cpu.push_back(v[i].cpu_us_per_frame);
+            fpw.push_back(v[i].frames_per_wake);
+          }
+          auto uml = by_target.find("uml_switch");
+          if (uml != by_target.end() && i < uml->second.size()) {
+            const Run& u = uml->second[i];  // same round
+            if (u.delivered > 0) ratio.push_back(v[i].delivered / u.delivered);
+            if (u.cpu_us_per_frame > 0 && v[i].cpu_us_per_frame > 0) {
+              cpu_ratio.push_back(v[i].cpu_us_per_frame / u.cpu_us_per_frame);
+            }
+          }
+        }
+        printf("| %zu | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", size,
+               both ? "both ways" : "one way", name.c_str(), Spread(fps, "%.0f").c_str(),
+               Spread(loss, "%.3f").c_str(), Spread(cpu, "%.2f").c_str(),
+               Spread(fpw, "%.1f").c_str(), Spread(ratio, "%.2f").c_str(),
+               Spread(cpu_ratio, "%.2f").c_str(), Spread(idle, "%.0f").c_str(),
+               DropsText(drops).c_str());
+      }
     }
   }
-  setups.clear();
-  printf("\n| target | ping-pong p50 us | p99 us | p50 vs direct | lost | memory |\n");
-  printf("|---|---|---|---|---|---|\n");
-  for (const std::string& name : targets) {
-    const Latency& l = latency[name];
-    std::string vs = "-";
-    if (latency.count("direct") && latency["direct"].p50_us > 0) {
-      vs = absl::StrFormat("%.2f", l.p50_us / latency["direct"].p50_us);
+  if (!pings.empty()) {
+    printf("\n| target | ping-pong p50 us | p99 us | lost | memory (last round) |\n");
+    printf("|---|---|---|---|---|\n");
+    for (const std::string& name : targets) {
+      std::vector<double> p50, p99;
+      int lost = 0;
+      for (const Latency& l : pings[name]) {
+        p50.push_back(l.p50_us);
+        p99.push_back(l.p99_us);
+        lost += l.lost;
+      }
+      std::string memory = pings[name].empty() ? "" : pings[name].back().memory;
+      printf("| %s | %s | %s | %d | %s |\n", name.c_str(), Spread(p50, "%.1f").c_str(),
+             Spread(p99, "%.1f").c_str(), lost, memory.empty() ? "-" : memory.c_str());
     }
-    printf("| %s | %.1f | %.1f | %s | %d | %s |\n", name.c_str(), l.p50_us, l.p99_us, vs.c_str(),
-           l.lost, memory.count(name) ? memory[name].c_str() : "-");
   }
   return 0;
 }

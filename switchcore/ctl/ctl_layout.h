@@ -20,6 +20,11 @@
 //
 // Strings are NUL-padded char arrays; a reader rejects one that is not NUL-terminated. Every field
 // read from the segment is validated by the reader: the other side may be dead or scribbling.
+//
+// Packet capture: the frames go through a second memfd, the capture segment (capture_layout.h,
+// flag --capture_fd); this channel carries only its control: kStartCapture and kStopCapture name
+// a slot of that segment in Request::capture_slot, and kCaptureEnded names it in
+// Event::capture_slot.
 #ifndef CLOWNIX_SWITCHCORE_CTL_CTL_LAYOUT_H_
 #define CLOWNIX_SWITCHCORE_CTL_CTL_LAYOUT_H_
 
@@ -30,7 +35,7 @@
 namespace clownix::switchcore::ctl {
 
 inline constexpr uint32_t kCtlMagic = 0x53584c43;  // "CLXS"
-inline constexpr uint32_t kCtlVersion = 2;
+inline constexpr uint32_t kCtlVersion = 3;
 inline constexpr uint32_t kRecordSize = 256;
 inline constexpr uint32_t kRequestSlots = 256;
 inline constexpr uint32_t kEventSlots = 1024;
@@ -77,6 +82,12 @@ enum class RequestType : uint32_t {
   kSetImpairment = 5,  // port_id, direction, impairment
   kRestorePort = 6,    // lan, port_id, vm_address, mac/mac_known, counters_slot
   kShutdown = 7,
+  // lan, capture_slot; port_id: the port captured, or 0 with mac/mac_known: the first port of the
+  // LAN that sends from that MAC, or 0 without a MAC: the whole LAN. Snaplen and program are in
+  // the slot (capture_layout.h). Errors: INVALID_ARGUMENT (slot, snaplen, program), NOT_FOUND
+  // (LAN, or port not on that LAN), FAILED_PRECONDITION (slot busy, no capture segment).
+  kStartCapture = 8,
+  kStopCapture = 9,  // capture_slot; NOT_FOUND if no capture runs there (it ended already)
 };
 
 enum class LanMode : uint32_t { kSwitch = 0, kHub = 1 };
@@ -113,7 +124,8 @@ struct Request {
   uint8_t vm_address[kAddressSize];
   uint8_t mac[6];
   uint8_t mac_known;
-  uint8_t reserved[9];
+  uint8_t capture_slot;  // kStartCapture, kStopCapture: < kCaptureSlots (capture_layout.h)
+  uint8_t reserved[8];
 };
 static_assert(sizeof(Request) == kRecordSize);
 
@@ -122,6 +134,10 @@ enum class EventType : uint32_t {
   kError = 2,     // request_id, status_code (absl::StatusCode), message
   kPortUp = 3,    // lan, port_id, port_kind, vm_address, mac (when mac_known), counters_slot
   kPortDown = 4,  // lan, port_id, message (why)
+  // capture_slot, request_id (of its kStartCapture), port_id (the captured port, if any),
+  // status_code and message: ABORTED "port down: <why>", NOT_FOUND (the LAN was deleted).
+  // Every record of the capture is published (head) before this event is.
+  kCaptureEnded = 5,
 };
 
 enum class PortKind : uint32_t { kVm = 0, kTap = 1 };
@@ -137,7 +153,7 @@ struct Event {
   char lan[kLanNameSize];
   uint8_t mac[6];
   uint8_t mac_known;
-  uint8_t reserved0;
+  uint8_t capture_slot;  // kCaptureEnded
   uint8_t vm_address[kAddressSize];
   char message[kMessageSize];
   uint8_t reserved[2];

@@ -12,7 +12,9 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/subprocess.h"
+#include "switchcore/ctl/capture_ring_reader.h"
 
 namespace clownix::switchcore {
 namespace {
@@ -38,6 +40,95 @@ void Drain(int efd) {
 
 }  // namespace
 
+// How sessions reach their client: nulled (under the writer lock) when the client goes away;
+// sessions hold the reader lock while they call the client.
+struct SwitchClient::CaptureLink {
+  absl::Mutex mu;
+  SwitchClient* client ABSL_GUARDED_BY(mu) = nullptr;
+};
+
+// A CaptureSession over one slot of the capture segment. Its end status is set once (the first
+// reason wins): by the supervisor thread (kCaptureEnded, the switch exited), by Stop, or by a
+// broken ring; setting it wakes a blocked Read through the slot's futex word.
+class SwitchClient::Capture final : public CaptureSession {
+ public:
+  Capture(std::shared_ptr<CaptureLink> link, std::shared_ptr<ctl::CaptureSegment> segment,
+          uint32_t slot, uint64_t port_id)
+      : link_(std::move(link)),
+        segment_(std::move(segment)),
+        slot_(slot),
+        port_id_(port_id),
+        reader_(segment_->slot(slot), segment_->ring(slot)) {}
+
+  ~Capture() override {
+    Stop();
+    absl::ReaderMutexLock link(&link_->mu);
+    if (link_->client != nullptr) link_->client->ReleaseCapture(slot_);
+  }
+
+  absl::Status Read(absl::Time deadline, size_t max_frames,
+                    absl::FunctionRef<void(const CapturedFrame&)> on_frame) override {
+    for (;;) {
+      // Looked at before the ring: frames published before the end are all drained first.
+      bool ended = ended_.load(std::memory_order_seq_cst);
+      absl::StatusOr<size_t> n = reader_.Drain(max_frames, on_frame);
+      if (!n.ok()) {
+        End(n.status());
+        return EndStatus();
+      }
+      if (*n > 0) return absl::OkStatus();
+      if (ended) return EndStatus();
+      if (absl::Now() >= deadline) return absl::OkStatus();
+      reader_.Wait(deadline, ended_);
+    }
+  }
+
+  void Stop() override {
+    End(absl::CancelledError("capture stopped"));
+    {
+      absl::MutexLock lock(&mu_);
+      if (stop_sent_) return;
+      stop_sent_ = true;
+    }
+    absl::ReaderMutexLock link(&link_->mu);
+    if (link_->client != nullptr) link_->client->StopCapture(slot_);
+  }
+
+  uint64_t dropped() const override {
+    return segment_->slot(slot_)->dropped.load(std::memory_order_relaxed);
+  }
+  uint64_t bound_port() const override {
+    return port_id_ != 0 ? port_id_
+                         : segment_->slot(slot_)->bound_port.load(std::memory_order_relaxed);
+  }
+
+  // The capture ended (or is ending) for `why`: kept if it is the first reason; Read wakes up.
+  void End(absl::Status why) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!ended_.load(std::memory_order_relaxed)) end_ = std::move(why);
+      ended_.store(true, std::memory_order_seq_cst);
+    }
+    ctl::CaptureRingReader::Interrupt(segment_->slot(slot_));
+  }
+
+ private:
+  absl::Status EndStatus() {
+    absl::MutexLock lock(&mu_);
+    return end_;
+  }
+
+  const std::shared_ptr<CaptureLink> link_;
+  const std::shared_ptr<ctl::CaptureSegment> segment_;
+  const uint32_t slot_;
+  const uint64_t port_id_;
+  ctl::CaptureRingReader reader_;  // Read's only
+  std::atomic<bool> ended_{false};
+  absl::Mutex mu_;
+  absl::Status end_ ABSL_GUARDED_BY(mu_);
+  bool stop_sent_ ABSL_GUARDED_BY(mu_) = false;
+};
+
 absl::StatusOr<std::unique_ptr<SwitchClient>> SwitchClient::Create(Options options) {
   if (access(options.switchcore_path.c_str(), X_OK) != 0) {
     return absl::InvalidArgumentError(
@@ -55,6 +146,14 @@ absl::StatusOr<std::unique_ptr<SwitchClient>> SwitchClient::Create(Options optio
   absl::StatusOr<std::unique_ptr<ctl::CtlSegment>> segment = ctl::CtlSegment::Create();
   if (!segment.ok()) return segment.status();
   client->segment_ = *std::move(segment);
+  absl::StatusOr<std::unique_ptr<ctl::CaptureSegment>> capture = ctl::CaptureSegment::Create();
+  if (!capture.ok()) return capture.status();
+  client->capture_segment_ = *std::move(capture);
+  client->capture_link_ = std::make_shared<CaptureLink>();
+  {
+    absl::MutexLock lock(&client->capture_link_->mu);
+    client->capture_link_->client = client.get();
+  }
   client->request_efd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   client->event_efd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   client->stop_efd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -85,6 +184,10 @@ absl::StatusOr<std::unique_ptr<SwitchClient>> SwitchClient::Create(Options optio
 
 SwitchClient::~SwitchClient() {
   Shutdown();
+  if (capture_link_ != nullptr) {
+    absl::MutexLock lock(&capture_link_->mu);  // waits for sessions calling in
+    capture_link_->client = nullptr;
+  }
   for (int fd : {request_efd_, event_efd_, stop_efd_}) {
     if (fd >= 0) close(fd);
   }
@@ -272,6 +375,96 @@ absl::Status SwitchClient::SetImpairment(uint64_t port_id, ctl::Direction direct
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::unique_ptr<CaptureSession>> SwitchClient::StartCapture(
+    const CaptureSpec& spec) {
+  if (spec.lan.empty() || spec.lan.size() >= ctl::kLanNameSize) {
+    return absl::InvalidArgumentError(absl::StrCat("lan name \"", spec.lan, "\" is not valid"));
+  }
+  if (spec.snaplen < 1 || spec.snaplen > ctl::kCaptureMaxSnaplen) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("snaplen ", spec.snaplen, " is not in 1..", ctl::kCaptureMaxSnaplen));
+  }
+  if (spec.program.size() > ctl::kCaptureMaxInsns) {
+    return absl::InvalidArgumentError(absl::StrCat("the filter program has ", spec.program.size(),
+                                                   " instructions, more than the limit of ",
+                                                   ctl::kCaptureMaxInsns));
+  }
+  uint32_t slot = ctl::kCaptureSlots;
+  std::unique_ptr<Capture> session;
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::FailedPreconditionError("switch client is shut down");
+    if (pid_ == 0) return absl::UnavailableError("clownix-switchcore is restarting");
+    for (uint32_t i = 0; i < ctl::kCaptureSlots; ++i) {
+      if (capture_slots_[i].session == nullptr && capture_slots_[i].running_in == 0) {
+        slot = i;
+        break;
+      }
+    }
+    if (slot == ctl::kCaptureSlots) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "all ", ctl::kCaptureSlots, " capture slots are in use: end a capture first"));
+    }
+    session = std::make_unique<Capture>(capture_link_, capture_segment_, slot, spec.port_id);
+    capture_slots_[slot].session = session.get();
+    capture_slots_[slot].running_in = pid_;  // from now on it might
+  }
+  // The slot is ours and no switch writes to it: fill it in.
+  capture_segment_->ResetSlot(slot);
+  ctl::CaptureSlotHeader* h = capture_segment_->slot(slot);
+  h->snaplen = spec.snaplen;
+  h->program_len = static_cast<uint32_t>(spec.program.size());
+  if (!spec.program.empty()) {
+    std::memcpy(capture_segment_->program(slot), spec.program.data(),
+                spec.program.size() * sizeof(sock_filter));
+  }
+  ctl::Request req = {};
+  req.type = static_cast<uint32_t>(ctl::RequestType::kStartCapture);
+  req.capture_slot = static_cast<uint8_t>(slot);
+  req.port_id = spec.port_id;
+  CopyField(req.lan, sizeof(req.lan), spec.lan);
+  if (spec.port_id == 0 && spec.mac.has_value()) {
+    req.mac_known = 1;
+    std::memcpy(req.mac, spec.mac->data(), 6);
+  }
+  absl::StatusOr<Waiter> w = Call(req);
+  if (!w.ok()) return w.status();  // unanswered: the session's end sends kStopCapture
+  if (!w->status.ok()) {
+    absl::MutexLock lock(&mu_);
+    capture_slots_[slot].running_in = 0;  // the switch refused it: nothing runs there
+    return w->status;
+  }
+  return session;
+}
+
+void SwitchClient::StopCapture(uint32_t slot) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (capture_slots_[slot].running_in == 0) return;  // ended, or its switch exited
+  }
+  ctl::Request req = {};
+  req.type = static_cast<uint32_t>(ctl::RequestType::kStopCapture);
+  req.capture_slot = static_cast<uint8_t>(slot);
+  absl::StatusOr<Waiter> w = Call(req);
+  absl::MutexLock lock(&mu_);
+  // Acknowledged, or NOT_FOUND (it had ended): the switch no longer writes there. Unanswered: the
+  // slot stays taken until that switch exits (ReapLocked).
+  if (w.ok()) capture_slots_[slot].running_in = 0;
+}
+
+void SwitchClient::ReleaseCapture(uint32_t slot) {
+  absl::MutexLock lock(&mu_);
+  capture_slots_[slot].session = nullptr;
+  if (capture_slots_[slot].running_in == 0) ReleaseCaptureMemoryLocked(slot);
+}
+
+void SwitchClient::ReleaseCaptureMemoryLocked(uint32_t slot) {
+  if (absl::Status s = capture_segment_->Release(slot); !s.ok()) {
+    // The slot still works; its pages just stay until the next capture there overwrites them.
+    LogLocked(s.ToString());
+  }
+}
+
 absl::StatusOr<SwitchClient::Counters> SwitchClient::ReadCounters(uint64_t port_id) const {
   absl::MutexLock lock(&mu_);
   auto it = ports_.find(port_id);
@@ -371,6 +564,7 @@ bool SwitchClient::SpawnLocked() {
       absl::StrCat("--ctl_fd=", segment_->fd()),
       absl::StrCat("--request_eventfd=", request_efd_),
       absl::StrCat("--event_eventfd=", event_efd_),
+      absl::StrCat("--capture_fd=", capture_segment_->fd()),
       absl::StrCat("--work_dir=", options_.work_dir),
       absl::StrCat("--incarnation=", incarnation_),
   };
@@ -379,8 +573,10 @@ bool SwitchClient::SpawnLocked() {
     spawn.argv.push_back(absl::StrCat("--vm_uid_last=", options_.vm_uids->last));
   }
   for (const std::string& f : options_.extra_flags) spawn.argv.push_back(f);
-  // Only the three channel fds cross exec, whatever else the embedding process left open.
-  for (int fd : {segment_->fd(), request_efd_, event_efd_}) spawn.fds.push_back({fd, fd});
+  // Only the channel fds cross exec, whatever else the embedding process left open.
+  for (int fd : {segment_->fd(), request_efd_, event_efd_, capture_segment_->fd()}) {
+    spawn.fds.push_back({fd, fd});
+  }
   // The switch dies with this (supervisor) thread.
   spawn.parent_death_signal = SIGTERM;
   absl::StatusOr<common::SpawnedChild> child = common::Spawn(spawn);
@@ -453,6 +649,19 @@ void SwitchClient::ReapLocked() {
   }
   outbox_.clear();
   replays_.clear();
+  // Captures are not replayed: they end once their last frames are read.
+  for (uint32_t slot = 0; slot < ctl::kCaptureSlots; ++slot) {
+    CaptureSlot& c = capture_slots_[slot];
+    if (c.running_in == 0) continue;
+    c.running_in = 0;
+    if (c.session != nullptr) {
+      c.session->End(absl::UnavailableError(
+          stopping_ ? "the switch client shut down"
+                    : "clownix-switchcore exited (captures are not restarted with it)"));
+    } else {
+      ReleaseCaptureMemoryLocked(slot);
+    }
+  }
   next_delay_ =
       ran > absl::Seconds(5)
           ? absl::ZeroDuration()
@@ -611,6 +820,24 @@ void SwitchClient::HandleEventLocked(const ctl::Event& ev, std::vector<PortEvent
         ports_[ev.port_id] = info;
       }
       callbacks.push_back(PortEvent{true, info, ""});
+      return;
+    }
+    case ctl::EventType::kCaptureEnded: {
+      if (ev.capture_slot >= ctl::kCaptureSlots) {
+        LogLocked(absl::StrCat("capture end for slot ", ev.capture_slot, " ignored"));
+        return;
+      }
+      CaptureSlot& c = capture_slots_[ev.capture_slot];
+      if (c.running_in == 0) return;  // stopped meanwhile
+      c.running_in = 0;
+      if (c.session != nullptr) {
+        c.session->End(absl::Status(ev.status_code > 0 && ev.status_code <= 16
+                                        ? static_cast<absl::StatusCode>(ev.status_code)
+                                        : absl::StatusCode::kInternal,
+                                    ev.message));
+      } else {
+        ReleaseCaptureMemoryLocked(ev.capture_slot);
+      }
       return;
     }
     case ctl::EventType::kPortDown: {

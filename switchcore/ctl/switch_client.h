@@ -25,6 +25,13 @@
 //   ctl::Impairment delay = {};  delay.delay_us = 20000;
 //   (*client)->SetImpairment(port_id, ctl::Direction::kEgress, delay);
 //   auto counters = (*client)->ReadCounters(port_id); // no round trip
+//   CaptureSpec spec;  spec.lan = "blue";              // packet capture (capture_session.h)
+//   auto capture = (*client)->StartCapture(spec);
+//   (*capture)->Read(absl::Now() + absl::Seconds(1), 64, [](const CapturedFrame& f) { ... });
+//
+// Captures: the client creates a second memfd, the capture segment (capture_layout.h), that every
+// switch it starts inherits. Captures are not replayed to a restarted switch: they end with
+// UNAVAILABLE (after their last frames) and whoever wants more starts a new one.
 #ifndef CLOWNIX_SWITCHCORE_CTL_SWITCH_CLIENT_H_
 #define CLOWNIX_SWITCHCORE_CTL_SWITCH_CLIENT_H_
 
@@ -48,6 +55,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "switchcore/ctl/capture_layout.h"
+#include "switchcore/ctl/capture_segment.h"
+#include "switchcore/ctl/capture_session.h"
 #include "switchcore/ctl/ctl_layout.h"
 #include "switchcore/ctl/ctl_segment.h"
 #include "switchcore/ctl/spsc_ring.h"
@@ -122,6 +132,16 @@ class SwitchClient {
   // Returns the port id. NOT_FOUND for an unknown LAN, INVALID_ARGUMENT for a bad address.
   absl::StatusOr<uint64_t> RestorePort(const PortInfo& port);
 
+  // Starts a packet capture (capture_session.h) in a free slot of the capture segment; the switch
+  // has checked the spec and started when this returns. INVALID_ARGUMENT for a bad spec (LAN
+  // name, snaplen, program length; a program bpf_validate refuses, as the switch says);
+  // NOT_FOUND for an unknown LAN or a port not on it; RESOURCE_EXHAUSTED when ctl::kCaptureSlots
+  // captures exist already (sessions not destroyed yet count); UNAVAILABLE while the switch
+  // restarts or does not answer; FAILED_PRECONDITION after Shutdown. The session may outlive the
+  // client: it then ends with UNAVAILABLE. Its Stop and destructor send kStopCapture and wait for
+  // the answer, like any request: not from a callback of this client.
+  absl::StatusOr<std::unique_ptr<CaptureSession>> StartCapture(const CaptureSpec& spec);
+
   // Counters of a port, read straight from shared memory (no round trip). NOT_FOUND for an
   // unknown port; UNAVAILABLE while the switch is restarting or has no counters slot for it.
   absl::StatusOr<Counters> ReadCounters(uint64_t port_id) const;
@@ -153,6 +173,13 @@ class SwitchClient {
     uint64_t port_id;
   };
   static constexpr uint64_t kReplayBit = 1ull << 63;
+  // The CaptureSession of a slot, and how sessions reach this client while it lives.
+  class Capture;
+  struct CaptureLink;
+  struct CaptureSlot {
+    Capture* session = nullptr;  // nullptr: no session holds the slot
+    pid_t running_in = 0;        // the switch that may write to the slot; 0: none
+  };
 
   explicit SwitchClient(Options options) : options_(std::move(options)) {}
 
@@ -170,9 +197,17 @@ class SwitchClient {
   // Log lines are queued under mu_ and delivered by FlushLog once it is released.
   void LogLocked(std::string line) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FlushLog() ABSL_LOCKS_EXCLUDED(mu_);
+  // Captures: kStopCapture for `slot` if a switch still runs it; then, from the session's
+  // destructor, the slot is free again (and its memory given back once no switch writes to it).
+  void StopCapture(uint32_t slot) ABSL_LOCKS_EXCLUDED(mu_);
+  void ReleaseCapture(uint32_t slot) ABSL_LOCKS_EXCLUDED(mu_);
+  void ReleaseCaptureMemoryLocked(uint32_t slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const Options options_;
   std::unique_ptr<ctl::CtlSegment> segment_;
+  // Shared with the sessions, which may outlive the client.
+  std::shared_ptr<ctl::CaptureSegment> capture_segment_;
+  std::shared_ptr<CaptureLink> capture_link_;
   int request_efd_ = -1, event_efd_ = -1, stop_efd_ = -1;
   std::thread supervisor_;
 
@@ -189,6 +224,7 @@ class SwitchClient {
   absl::flat_hash_map<uint64_t, PortInfo> ports_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::pair<uint64_t, uint32_t>, ctl::Impairment> impairments_
       ABSL_GUARDED_BY(mu_);
+  CaptureSlot capture_slots_[ctl::kCaptureSlots] ABSL_GUARDED_BY(mu_);
   // Child process.
   pid_t pid_ ABSL_GUARDED_BY(mu_) = 0;
   int pidfd_ ABSL_GUARDED_BY(mu_) = -1;

@@ -5,7 +5,9 @@
 //   vmm_tool bench WORK ROOTFS XSTATE_SO N [MEM_MIB]
 //                                                start N VMs at once (64 MiB each unless
 //                                                MEM_MIB), report ready times and memory, kill
-//                                                them
+//                                                them. BENCH_MAX_BOOTING=K in the environment:
+//                                                at most K booting at a time, the next started
+//                                                when one is ready (clownixd's boot pacing)
 //   vmm_tool hold WORK ROOTFS XSTATE_SO N        start VMs a1..aN, print "running NAME PID"
 //                                                for each once ready, then "ready", then wait
 //                                                to be killed
@@ -98,13 +100,22 @@ int Bench(int argc, char** argv) {
   if (!absl::SimpleAtoi(argv[5], &n) || n < 1) return 2;
   int mem_mib = 64;
   if (argc == 7 && !absl::SimpleAtoi(argv[6], &mem_mib)) return 2;
+  int max_booting = 0;
+  if (const char* k = getenv("BENCH_MAX_BOOTING"); k && !absl::SimpleAtoi(k, &max_booting)) {
+    return 2;
+  }
   absl::Mutex mu;
   std::map<std::string, absl::Time> ready;
+  std::set<std::string> ended;  // crashed before it was ready
   VmManagerOptions o = Options(argv);
   o.on_state_change = [&](const VmEvent& e) {
-    if (e.state != VmState::kRunning) return;
     absl::MutexLock l(&mu);
-    ready.emplace(e.name, absl::Now());
+    if (e.state == VmState::kRunning) {
+      ready.emplace(e.name, absl::Now());
+    } else if ((e.state == VmState::kCrashed || e.state == VmState::kStopped) &&
+               !ready.count(e.name)) {
+      ended.insert(e.name);
+    }
   };
   const long shmem_before = MeminfoKib("Shmem:");
   const long avail_before = MeminfoKib("MemAvailable:");
@@ -118,7 +129,18 @@ int Bench(int argc, char** argv) {
   std::map<std::string, absl::Time> started;
   for (int i = 1; i <= n; ++i) {
     std::string name = absl::StrCat("b", i);
-    started[name] = absl::Now();
+    if (max_booting > 0) {
+      // Paced: the next boot starts when fewer than K are booting (ready or ended ones are not).
+      absl::MutexLock l(&mu);
+      auto room = [&] {
+        return static_cast<int>(started.size() - ready.size() - ended.size()) < max_booting;
+      };
+      mu.Await(absl::Condition(&room));
+    }
+    {
+      absl::MutexLock l(&mu);
+      started[name] = absl::Now();
+    }
     absl::Status s = manager.Start({name, i, mem_mib, {}});
     if (!s.ok()) {
       fprintf(stderr, "start %s: %s\n", name.c_str(), std::string(s.message()).c_str());
@@ -163,9 +185,9 @@ int Bench(int argc, char** argv) {
   const long avail_delta = avail_before - MeminfoKib("MemAvailable:");
   printf(
       "vms=%d ready=%zu failed=%d all_ready_s=%.2f p50_s=%.2f p90_s=%.2f max_s=%.2f "
-      "xstate_fix=%d\n",
+      "xstate_fix=%d max_booting=%d\n",
       n, secs.size(), failed, absl::ToDoubleSeconds(all), pct(0.5), pct(0.9), pct(1.0),
-      manager.uses_xstate_fix());
+      manager.uses_xstate_fix(), max_booting);
   printf(
       "per_vm: processes=%.1f rss_naive_mib=%.1f rss_sum_mib=%.1f pss_mib=%.1f "
       "shmem_delta_mib=%.1f memavailable_drop_mib=%.1f\n",

@@ -22,6 +22,7 @@ from clownix.address import choose_server_address
 from clownix.address import grpc_target
 from clownix.address import server_target
 from clownix.client import Client
+from clownix.errors import AbortedError
 from clownix.errors import AddressError
 from clownix.errors import AlreadyExistsError
 from clownix.errors import CallError
@@ -49,6 +50,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_ADDRESS",
+    "AbortedError",
     "AddressError",
     "AlreadyExistsError",
     "CallError",

@@ -5,7 +5,8 @@ CallError carrying the gRPC status code and the server's message, or the subclas
 clownixd uses to say what went wrong (its house style: INVALID_ARGUMENT for input that can
 never work, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION for the wrong state, UNAVAILABLE for a
 transient failure, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED; UNAUTHENTICATED and PERMISSION_DENIED
-when the call's token is missing or its role too weak). The original grpc.RpcError is the
+when the call's token is missing or its role too weak; ABORTED when what a capture watched went
+away). The original grpc.RpcError is the
 exception's __cause__. Calls made through the raw stubs (Client.topology, .machines, .switch)
 raise grpc.RpcError as gRPC does; from_rpc_error() converts one.
 
@@ -73,6 +74,11 @@ class ResourceExhaustedError(CallError):
     """RESOURCE_EXHAUSTED: a limit was reached (or a watcher fell too far behind)."""
 
 
+class AbortedError(CallError):
+    """ABORTED: what the call was about went away meanwhile (a captured VM deleted, its port
+    gone)."""
+
+
 class UnauthenticatedError(CallError):
     """UNAUTHENTICATED: the call needs a token (or a known one): see the message for the role."""
 
@@ -89,6 +95,7 @@ _BY_CODE: Dict[grpc.StatusCode, Type[CallError]] = {
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
     grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
     grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
+    grpc.StatusCode.ABORTED: AbortedError,
     grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
 }

@@ -8,7 +8,7 @@ in-process Topology, Machines and Switch services that record what they were ask
 from __future__ import annotations
 
 import unittest
-from typing import Any, List, Tuple
+from typing import Any, Iterator, List, Tuple
 
 import grpc
 
@@ -99,18 +99,36 @@ class FakeMachines(machines_pb2_grpc.MachinesServicer):
 
 
 class FakeSwitch(switch_pb2_grpc.SwitchServicer):
+    def __init__(self) -> None:
+        self.capture_requests: List[switch_pb2.CaptureRequest] = []
+
     def GetLanStats(self, request: switch_pb2.GetLanStatsRequest,
                     context: grpc.ServicerContext) -> switch_pb2.LanStats:
         return switch_pb2.LanStats(lan=request.lan)
+
+    def Capture(self, request: switch_pb2.CaptureRequest,
+                context: grpc.ServicerContext) -> Iterator[switch_pb2.CaptureResponse]:
+        """Two chunks and an end; vm "gone" ends as a deleted VM does."""
+        self.capture_requests.append(request)
+        if request.filter == "bad":
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, 'filter "bad": syntax error')
+        yield switch_pb2.CaptureResponse(data=b"header")
+        yield switch_pb2.CaptureResponse(data=b"frames", frames_written=2, frames_dropped=1)
+        yield switch_pb2.CaptureResponse(
+            frames_written=2, frames_dropped=1,
+            end=switch_pb2.CaptureEnd(reason=switch_pb2.CaptureEnd.FRAME_LIMIT))
+        if request.endpoint.nic.vm == "gone":
+            context.abort(grpc.StatusCode.ABORTED, 'vm "gone" was deleted')
 
 
 class ClientTest(unittest.TestCase):
     def setUp(self) -> None:
         self.topology = RecordingTopology()
+        self.switch = FakeSwitch()
         self.address = fake_server.serve(
             self, (topology_pb2_grpc.add_TopologyServicer_to_server, self.topology),
             (machines_pb2_grpc.add_MachinesServicer_to_server, FakeMachines()),
-            (switch_pb2_grpc.add_SwitchServicer_to_server, FakeSwitch()))
+            (switch_pb2_grpc.add_SwitchServicer_to_server, self.switch))
         self.client = clownix.Client(self.address, timeout=20)
         self.addCleanup(self.client.close)
 
@@ -163,6 +181,28 @@ class ClientTest(unittest.TestCase):
         halted = self.client.halt_vm("vm1", timeout_ms=42)
         self.assertEqual((halted.vm.state, halted.revision), (resources_pb2.VM_STATE_STOPPED, 42))
         self.assertEqual(self.client.lan_stats("lan1").lan, "lan1")
+
+    def test_capture(self) -> None:
+        chunks = list(self.client.capture("vm1", 1, filter="icmp", max_frames=2, duration=1.5))
+        self.assertEqual(b"".join(chunk.data for chunk in chunks), b"headerframes")
+        self.assertEqual(chunks[-1].end.reason, switch_pb2.CaptureEnd.FRAME_LIMIT)
+        request = self.switch.capture_requests[-1]
+        self.assertEqual(clownix.endpoint_text(request.endpoint), "vm1/eth1")
+        self.assertEqual((request.filter, request.max_frames, request.duration_ms),
+                         ("icmp", 2, 1500))
+        self.assertEqual(request.format, switch_pb2.CAPTURE_FORMAT_PCAPNG)
+        list(self.client.capture(lan="lan1"))
+        self.assertEqual(self.switch.capture_requests[-1].lan, "lan1")
+        list(self.client.capture(tap="t0", pcap=True))
+        self.assertEqual(self.switch.capture_requests[-1].endpoint.tap, "t0")
+        self.assertEqual(self.switch.capture_requests[-1].format, switch_pb2.CAPTURE_FORMAT_PCAP)
+        with self.assertRaises(clownix.InvalidArgumentError):
+            list(self.client.capture("vm1", 1, filter="bad"))
+        got = []
+        with self.assertRaises(clownix.AbortedError):
+            for chunk in self.client.capture("gone", 1):
+                got.append(chunk)
+        self.assertEqual(len(got), 3)  # every message came before the error
 
     def test_errors_map_to_the_hierarchy(self) -> None:
         with self.assertRaises(clownix.AlreadyExistsError) as exists:
