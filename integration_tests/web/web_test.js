@@ -89,6 +89,16 @@ function terminalText(vm) {
   }, vm);
 }
 
+// Waits until the terminal of `vm` matches `re`; a timeout says what the terminal ended with.
+async function waitForTerminal(vm, re, timeoutMs, what) {
+  try {
+    return await waitFor(async () => (await terminalText(vm)).match(re), timeoutMs, what);
+  } catch (e) {
+    throw new Error(`${e.message}; the terminal of ${vm} ends with:\n` +
+        (await terminalText(vm)).trimEnd().slice(-600));
+  }
+}
+
 // The shortest round trip of `count` pings from vm1 to the router on lan1, milliseconds (the
 // minimum: the first ping also waits for ARP, and a busy host delays some).
 function pingMin(count) {
@@ -127,6 +137,11 @@ after(async () => {
   if (web && web.exitCode === null) web.kill('SIGTERM');
   await stopClownixd('SIGTERM');
   if (netns) netns.kill('SIGKILL');
+  // The work dir is under /tmp (a unix socket path must be short); its log goes with the outputs.
+  try {
+    fs.copyFileSync(path.join(workDir, 'clownixd.log'), path.join(OUTPUTS, 'clownixd.log'));
+  } catch (e) { /* no log (clownixd never started): nothing to keep */ }
+  fs.rmSync(workDir, {recursive: true, force: true});
 });
 
 test('the demo appears, every name as text', async () => {
@@ -153,12 +168,11 @@ test('clicking vm1 opens a terminal where uname -n prints vm1', async () => {
   await page.click('svg .vm[data-name=vm1]');
   await page.waitForSelector('#terminals .terminal[data-vm=vm1] .xterm', {timeout: 10000});
   // The console shows a prompt once attached (the page sends a return on attaching).
-  await waitFor(async () => /#\s*$/m.test(await terminalText('vm1')), 30000, 'a shell prompt');
+  await waitForTerminal('vm1', /#\s*$/m, 30000, 'a shell prompt');
   await page.locator('#terminals .terminal[data-vm=vm1] .xterm').click();
   await page.keyboard.type('uname -n');
   await page.keyboard.press('Enter');
-  await waitFor(async () => /^vm1\s*$/m.test(await terminalText('vm1')), 15000,
-      '"vm1" on a line of its own');
+  await waitForTerminal('vm1', /^vm1\s*$/m, 15000, '"vm1" on a line of its own');
   await shot('console');
 });
 
@@ -175,13 +189,8 @@ test('the console follows the page\'s size: stty size in the guest changes with 
     await page.keyboard.type(`echo ${mark}$(stty size)${mark}`);
     await page.keyboard.press('Enter');
     const re = new RegExp(`^${mark}(\\d+ \\d+)${mark}\\s*$`, 'm');
-    try {
-      const m = await waitFor(async () => (await terminalText('vm1')).match(re), 15000,
-          `vm1 to answer stty size (${mark})`);
-      return m[1];
-    } catch (e) {
-      throw new Error(`${e.message}; the terminal ends with:\n${(await terminalText('vm1')).trimEnd().slice(-600)}`);
-    }
+    const m = await waitForTerminal('vm1', re, 15000, `vm1 to answer stty size (${mark})`);
+    return m[1];
   };
   await page.click('svg .vm[data-name=vm1]');
   const before = await termSize();
@@ -205,7 +214,7 @@ test('a console survives its VM\'s reboot', async () => {
   });
   const answers = async () => ((await terminalText('vm2')).match(/^vm2\s*$/gm) || []).length;
   await page.click('svg .vm[data-name=vm2]');
-  await waitFor(async () => /#\s*$/m.test(await terminalText('vm2')), 30000, 'vm2\'s prompt');
+  await waitForTerminal('vm2', /#\s*$/m, 30000, 'vm2\'s prompt');
   await page.locator('#panel button', {hasText: /^reboot$/}).click();
   await waitFor(async () => (await vmState()) !== 'VM_STATE_RUNNING', 30000, 'vm2 to reboot');
   await waitFor(async () => (await vmState()) === 'VM_STATE_RUNNING', 120000, 'vm2 to run again');
