@@ -93,7 +93,10 @@ class SwitchClient {
   struct Options {
     std::string switchcore_path;  // the clownix-switchcore binary
     std::string work_dir;         // control sockets go to work_dir/lans/<lan>/ctl
-    absl::Duration request_timeout = absl::Seconds(2);
+    // Generous: the switch answers in microseconds, but on a host loaded with booting VMs (load
+    // 26 on 2 CPUs, measured) a restarted switch was not scheduled in time for 2 s, and clownixd
+    // gave up starting. A hung switch is still noticed, later.
+    absl::Duration request_timeout = absl::Seconds(10);
     absl::Duration restart_delay = absl::Milliseconds(100);  // after a crash within 5 s of start
     absl::Duration max_restart_delay = absl::Seconds(5);
     std::vector<std::string> extra_flags;  // passed to the switch as they are
