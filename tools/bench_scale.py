@@ -194,6 +194,35 @@ def grid_shape(n):
     return rows, n // rows
 
 
+# In each router: the time (bash's $EPOCHREALTIME: the host's clock, UML reads it) when its kernel
+# table first holds every prefix of /etc/scale-prefixes, into /run/scale-converged. It follows
+# `ip monitor` with bash builtins only, so it costs no process per check: polling `ip route` once
+# a second from the host or the guest would cost a fork/exec in UML (12-14 ms of CPU each) per
+# router per second, CPU the routers' convergence needs.
+WATCH = r"""#!/bin/bash
+declare -A want have
+while read -r p; do [ -n "$p" ] && want[$p]=1; done < /etc/scale-prefixes
+found=0
+note() {  # $1: a line of `ip route` or `ip monitor route`
+  set -- $1
+  if [ "$1" = Deleted ]; then
+    [ -n "${want[$2]}" ] && [ -n "${have[$2]}" ] && { unset "have[$2]"; found=$((found - 1)); }
+  elif [ -n "${want[$1]}" ] && [ -z "${have[$1]}" ]; then
+    have[$1]=1; found=$((found + 1))
+  fi
+  if [ "$found" -ge "${#want[@]}" ]; then
+    echo "$EPOCHREALTIME" > /run/scale-converged
+    kill "$MON_PID" 2>/dev/null
+    exit 0
+  fi
+}
+coproc MON { exec ip -4 monitor route; }
+# The table as it is now, read after the monitor runs so that no change falls in between.
+while read -r line; do note "$line"; done < <(ip -4 route)
+while read -r line <&"${MON[0]}"; do note "$line"; done
+"""
+
+
 def topology(n, ospf, mem, hello, dead):
     """The grid of `n` routers and its four corner hosts, as a clownix topology (a dict), and the
     prefixes every router must end up with."""
@@ -225,8 +254,10 @@ def topology(n, ospf, mem, hello, dead):
         for index, (lan, _) in enumerate(nics[i]):
             links.append({"endpoint": {"nic": {"vm": vm["name"], "index": index}}, "lan": lan})
         if ospf:
+            zebra = ["frr defaults traditional", "hostname r%d" % i,
+                     "log file /var/log/frr/zebra.log", "!"]
             conf = ["frr defaults traditional", "hostname r%d" % i,
-                    "log file /var/log/frr/frr.log", "!"]
+                    "log file /var/log/frr/ospfd.log", "!"]
             for index, (lan, _) in enumerate(nics[i]):
                 if lan.startswith("e"):
                     continue
@@ -253,9 +284,17 @@ def topology(n, ospf, mem, hello, dead):
                      # On a loaded host a daemon's start can outlast watchfrr's default 20 s,
                      # and watchfrr then kills it (examples/labs/README.md).
                      'watchfrr_options="-T 120"\n'},
-                    {"path": "/etc/frr/frr.conf", "text": "\n".join(conf) + "\n"}],
-                "startup": "chown -R frr:frr /etc/frr\nchmod 640 /etc/frr/frr.conf "
-                           "/etc/frr/daemons\nsystemctl start frr\n"}
+                    # FRR's per-daemon configuration: each daemon reads its own file as it
+                    # starts. With the integrated frr.conf, frrinit.sh's `vtysh -b` pushes it
+                    # to the daemons instead, and on the loaded host that push broke now and then
+                    # ("vtysh_flush: write error ... Broken pipe"), leaving a router without OSPF.
+                    {"path": "/etc/frr/zebra.conf", "text": "\n".join(zebra) + "\n"},
+                    {"path": "/etc/frr/ospfd.conf", "text": "\n".join(conf) + "\n"},
+                    {"path": "/etc/scale-prefixes", "text": "\n".join(prefixes) + "\n"},
+                    {"path": "/usr/local/bin/scale-watch", "text": WATCH, "mode": "0755"}],
+                "startup": "setsid /usr/local/bin/scale-watch </dev/null >/dev/null 2>&1 &\n"
+                           "rm -f /etc/frr/frr.conf\nchown -R frr:frr /etc/frr\n"
+                           "chmod 640 /etc/frr/*.conf /etc/frr/daemons\nsystemctl start frr\n"}
         vms.append(vm)
     for name, lan, cidr, gateway in hosts:
         vm = {"name": name, "image": "tiny", "admin": False, "nic_count": 1}
@@ -279,13 +318,16 @@ def vm_states(server):
 
 
 class Convergence:
-    """Polls every router's kernel table for `prefixes` once its startup is done."""
+    """Waits for every router's /run/scale-converged (WATCH), asked once its startup is done,
+    and checks its kernel table from the host in the same exec."""
 
-    def __init__(self, server, routers, prefixes, started, pollers):
+    def __init__(self, server, routers, prefixes, started, started_wall, pollers, interval):
         self.server, self.prefixes, self.started = server, set(prefixes), started
+        self.interval = interval  # seconds between two execs in one router, at least
+        self.started_wall = started_wall
         self.lock = threading.Lock()
         self.ready = {}           # router -> seconds from apply when its startup was seen done
-        self.complete = {}        # router -> seconds from apply when seen with every prefix
+        self.complete = {}        # router -> seconds from apply when it had every prefix
         self.last_poll = {}       # router -> monotonic time of its last exec
         self.polls = 0
         self.busy = set()         # routers being polled now
@@ -294,6 +336,7 @@ class Convergence:
         self.threads = [threading.Thread(target=self.watch_states)] + \
             [threading.Thread(target=self.poll) for _ in range(pollers)]
         for t in self.threads:
+            t.daemon = True
             t.start()
 
     def watch_states(self):
@@ -308,7 +351,7 @@ class Convergence:
         with self.lock:
             now = time.monotonic()
             candidates = [r for r in self.ready if r not in self.complete and
-                          now - self.last_poll.get(r, 0) >= 1.0 and r not in self.busy]
+                          now - self.last_poll.get(r, 0) >= self.interval and r not in self.busy]
             if not candidates:
                 return None
             r = min(candidates, key=lambda r: self.last_poll.get(r, 0))
@@ -322,14 +365,20 @@ class Convergence:
             if router is None:
                 self.stop.wait(0.1)
                 continue
-            out = self.server.cli("exec", router, "--timeout", "30s", "--", "ip -4 route",
+            out = self.server.cli("exec", router, "--timeout", "30s", "--",
+                                  "cat /run/scale-converged 2>/dev/null; ip -4 route",
                                   timeout=60).stdout
-            have = {line.split()[0] for line in out.splitlines() if line.strip()}
+            lines = out.splitlines()
+            try:
+                converged_at = float(lines[0]) - self.started_wall
+            except (IndexError, ValueError):
+                converged_at = None
+            have = {line.split()[0] for line in lines if line.strip()}
             with self.lock:
                 self.polls += 1
                 self.busy.discard(router)
-                if self.prefixes <= have:
-                    self.complete[router] = time.monotonic() - self.started
+                if converged_at is not None and self.prefixes <= have:
+                    self.complete[router] = converged_at
 
     def wait(self, deadline):
         while time.monotonic() < deadline and len(self.complete) < len(self.routers):
@@ -339,6 +388,9 @@ class Convergence:
             t.join()
         missing = self.routers - set(self.complete)
         if missing:
+            out = self.server.cli("exec", sorted(missing)[0], "--", "ip -4 route; "
+                                  "vtysh -c 'show ip ospf neighbor'", timeout=60).stdout
+            print("%s:\n%s" % (sorted(missing)[0], out), file=sys.stderr)
             raise RuntimeError("not converged by the deadline: %d routers, e.g. %s" % (
                 len(missing), " ".join(sorted(missing)[:10])))
         return max(self.complete.values())
@@ -392,24 +444,39 @@ def run_once(server, work, n, kind, args):
     before = load()
     others = other_vms(server.work_dir)
     cpu0 = (cpu_seconds(server.pid), cpu_seconds(switchcore) if switchcore else 0.0)
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     apply = subprocess.Popen(
         [server.clownix, "--server", "unix:%s/clownixd.sock" % server.work_dir, "apply", path,
          "--wait", "--wait-timeout", "%ds" % args.timeout],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    conv = Convergence(server, routers, prefixes, started, args.pollers) \
+    conv = Convergence(server, routers, prefixes, started, started_wall, args.pollers,
+                       args.poll_interval) \
         if kind == "ospf" else None
     out, _ = apply.communicate(timeout=args.timeout + 60)
     ready = time.monotonic() - started
+    print("%d %s: every VM ready after %.1f s" % (n, kind, ready), file=sys.stderr, flush=True)
     if apply.returncode != 0:
         if conv:
             conv.stop.set()
         raise RuntimeError("apply --wait failed:\n" + out[-3000:])
     result = {"ready": ready, "converged": None, "ping": None}
     if conv:
-        result["converged"] = conv.wait(started + args.timeout)
+        try:
+            result["converged"] = conv.wait(time.monotonic() + args.converge_timeout)
+        except RuntimeError as e:  # reported in the table, and the next run goes on
+            print(e, file=sys.stderr, flush=True)
+            result["failed"] = "%d of %d routers not converged" % (
+                len(conv.routers) - len(conv.complete), len(conv.routers))
         result["polls"] = conv.polls
-        result["last_ready"] = max(conv.ready.values())
+        result["last_ready"] = max(conv.ready.values(), default=None)
+        # The routers' times are their own clock's: check it is the host's (to the exec's
+        # latency).
+        before_exec = time.time()
+        guest = server.cli("exec", "r0", "--", "date +%s.%N", timeout=60).stdout
+        try:
+            result["clock_ok"] = before_exec - 0.5 <= float(guest) <= time.time() + 0.5
+        except ValueError:
+            result["clock_ok"] = None
         ping = server.cli("exec", "h0", "--timeout", "30s", "--", "ping -c 3 -W 2 10.200.3.2",
                           timeout=60)
         result["ping"] = ping.returncode == 0
@@ -449,8 +516,13 @@ def main():
     parser.add_argument("--hello", type=int, default=2, help="OSPF hello interval (s)")
     parser.add_argument("--dead", type=int, default=8, help="OSPF dead interval (s)")
     parser.add_argument("--pollers", type=int, default=4, help="route checks at once")
+    parser.add_argument("--poll-interval", type=float, default=5,
+                        help="seconds between two checks of one router (>= 1); the time "
+                        "reported is the router's own, not the check's")
     parser.add_argument("--settle", type=float, default=10, help="tiny: idle time before memory")
-    parser.add_argument("--timeout", type=int, default=1800, help="per run (s)")
+    parser.add_argument("--timeout", type=int, default=1800, help="apply --wait's (s)")
+    parser.add_argument("--converge-timeout", type=int, default=600,
+                        help="from every VM ready to every route in every router (s)")
     parser.add_argument("--clownixd-flag", action="append", default=[],
                         help="extra clownixd flag, e.g. --clownixd-flag=--max_booting_vms=6")
     parser.add_argument("--clownix", default=os.path.join(BIN, "clients", "cli", "clownix"))
@@ -458,6 +530,10 @@ def main():
     parser.add_argument("--out", help="also write the tables and raw results to FILE(.json)")
     args = parser.parse_args()
 
+    def terminate(signum, frame):  # stop clownixd and its VMs on the way out (finally)
+        raise KeyboardInterrupt("signal %d" % signum)
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGINT, terminate)
     server = Server(args.clownixd, args.clownix, args.clownixd_flag)
     work = os.path.join(server.work_dir, "bench")
     os.makedirs(work)
@@ -473,7 +549,7 @@ def main():
                     row = ("| %d | %s | %d | %.1f | %s | %s | %s | %s | %s | %.1f / %.1f | "
                            "%.0f / %.0f | %s | %s | %d, %d |" % ((
                                n, kind, run, r["ready"],
-                               "%.1f" % r["converged"] if r["converged"] else "-",
+                               "%.1f" % r["converged"] if r["converged"] else r.get("failed", "-"),
                                mmm([m[0] for m in mem]), mmm([m[1] for m in mem]),
                                mmm([m[2] for m in mem]),
                                {True: "ok", False: "FAILED", None: "-"}[r["ping"]],
