@@ -327,6 +327,7 @@ class Convergence:
         self.started_wall = started_wall
         self.lock = threading.Lock()
         self.ready = {}           # router -> seconds from apply when its startup was seen done
+        self.running = {}         # router -> seconds from apply when it was seen RUNNING
         self.complete = {}        # router -> seconds from apply when it had every prefix
         self.last_poll = {}       # router -> monotonic time of its last exec
         self.polls = 0
@@ -341,9 +342,13 @@ class Convergence:
 
     def watch_states(self):
         while not self.stop.is_set() and len(self.ready) < len(self.routers):
-            for name, (_, startup) in vm_states(self.server).items():
-                if name in self.routers and startup in ("STATE_DONE", "STATE_FAILED"):
-                    with self.lock:
+            for name, (state, startup) in vm_states(self.server).items():
+                if name not in self.routers:
+                    continue
+                with self.lock:
+                    if state == "VM_STATE_RUNNING":  # booted: its agent answered
+                        self.running.setdefault(name, time.monotonic() - self.started)
+                    if startup in ("STATE_DONE", "STATE_FAILED"):
                         self.ready.setdefault(name, time.monotonic() - self.started)
             self.stop.wait(2)
 
@@ -469,6 +474,9 @@ def run_once(server, work, n, kind, args):
                 len(conv.routers) - len(conv.complete), len(conv.routers))
         result["polls"] = conv.polls
         result["last_ready"] = max(conv.ready.values(), default=None)
+        result["last_running"] = max(conv.running.values(), default=None)
+        result["router_times"] = {r: (conv.running.get(r), conv.ready.get(r), conv.complete.get(r))
+                                  for r in routers}
         # The routers' times are their own clock's: check it is the host's (to the exec's
         # latency).
         before_exec = time.time()
@@ -546,16 +554,18 @@ def main():
                     r = run_once(server, work, n, kind, args)
                     results.append((n, kind, run, r))
                     mem = r["mem"].values()
-                    row = ("| %d | %s | %d | %.1f | %s | %s | %s | %s | %s | %.1f / %.1f | "
+                    row = ("| %d | %s | %d | %s | %.1f | %s | %s | %s | %s | %s | %.1f / %.1f | "
                            "%.0f / %.0f | %s | %s | %d, %d |" % ((
-                               n, kind, run, r["ready"],
+                               n, kind, run, "%s / %s" % tuple(
+                                   "%.0f" % r[k] if r.get(k) else "-"
+                                   for k in ("last_running", "last_ready")), r["ready"],
                                "%.1f" % r["converged"] if r["converged"] else r.get("failed", "-"),
                                mmm([m[0] for m in mem]), mmm([m[1] for m in mem]),
                                mmm([m[2] for m in mem]),
                                {True: "ok", False: "FAILED", None: "-"}[r["ping"]],
                                r["cpu_clownixd"], r["cpu_switchcore"],
                                r["pss_clownixd"], r["pss_switchcore"],
-                               r["load_before"], r["load_after"]) + r["other_vms"]))
+                               r["load_before"], r["load_after"]) + tuple(r["other_vms"])))
                     rows.append(row)
                     print(row, flush=True)
                     if args.out:
@@ -564,11 +574,12 @@ def main():
     finally:
         server.stop()
     lines = [
-        "| N | VMs | run | all ready (s) | every route in every router (s) | memory.current "
+        "| N | VMs | run | last router booted / its startup seen done (s) | all ready (s) "
+        "| every route in every router (s) | memory.current "
         "per router (MiB) | memory.peak (MiB) | PSS (MiB) | ping h0→h3 | CPU s clownixd / "
         "switchcore | PSS MiB clownixd / switchcore | load before | load after | other VMs on the "
         "host before, after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"] + rows + [""]
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"] + rows + [""]
     lines += ["| N | VMs | runs | all ready (s) | converged (s) | memory.current per VM (MiB, "
               "medians) | PSS per VM (MiB, medians) | CPU s clownixd / switchcore (medians) |",
               "|---|---|---|---|---|---|---|---|"]
