@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -81,6 +82,13 @@ TEST(ConfigDiskTest, CarriesTheGuestConfigInTheLayoutConfigCmdReads) {
   EXPECT_NE(Debugfs(image, "cat /startup_run").find("clownix-startup"), std::string::npos);
   EXPECT_EQ(Debugfs(image, "cat /shutdown"), "echo bye\n");
   EXPECT_EQ(Debugfs(image, "cat /halt_run"), ConfigDisk::HaltRun());
+}
+
+// startup_run runs at every boot: under busybox's ash its own commands are applets (a fork each),
+// not the image's tools (a fork and an exec each under dash), which both images allow.
+TEST(ConfigDiskTest, StartupRunRunsUnderBusyboxAsh) {
+  EXPECT_EQ(ConfigDisk::StartupRunArgv(),
+            (std::vector<std::string>{"/bin/busybox", "ash", "/run/clownix-config/startup_run"}));
 }
 
 TEST(ConfigDiskTest, TheHaltCommandBoundsTheShutdownScriptAndFallsBackToPoweroff) {
