@@ -276,6 +276,18 @@ put "$g/frr/daemons" /etc/frr/daemons 0640
 put "$g/frr/frr.conf" /etc/frr/frr.conf 0640
 in_tree chown frr:frr /etc/frr/daemons /etc/frr/frr.conf
 put "$g/profile.sh" /etc/profile.d/clownix.sh 0644
+put "$g/fstab" /etc/fstab 0644
+# What rcS copies onto the kernel's devtmpfs with one `cp -a` (a command each would cost a fork
+# under UML): the mount points of devpts and /dev/shm, the tun node, the /proc/self/fd links.
+# And the config disk's mount point, so that rcS need not make it.
+dev=$tree/usr/lib/clownix/dev
+rm -rf "$dev"
+mkdir -p "$dev/pts" "$dev/shm" "$dev/net" "$tree/mnt/clownix_config_fs"
+mknod -m 0666 "$dev/net/tun" c 10 200
+ln -s /proc/self/fd "$dev/fd"
+ln -s /proc/self/fd/0 "$dev/stdin"
+ln -s /proc/self/fd/1 "$dev/stdout"
+ln -s /proc/self/fd/2 "$dev/stderr"
 put "$g/modprobe.conf" /etc/modprobe.d/clownix.conf 0644
 put "$g/dig" /usr/bin/dig 0755
 # The agent (vmm/agent_protocol.h) runs under busybox ash, whose applets need no exec: each request
