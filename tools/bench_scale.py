@@ -91,6 +91,18 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def group_cpu_seconds(pids):
+    """CPU of `pids` and of the children they reaped (utime+stime+cutime+cstime): a VM's total,
+    since every guest process is a host process that UML's main process reaps."""
+    ticks = 0
+    for pid in pids:
+        stat = read("/proc/%d/stat" % pid)
+        if stat:
+            fields = stat[stat.rfind(")") + 2:].split()
+            ticks += sum(int(fields[i]) for i in (11, 12, 13, 14))
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def status_kib(pid, field):
     for line in read("/proc/%d/status" % pid).splitlines():
         if line.startswith(field + ":"):
@@ -402,7 +414,7 @@ class Convergence:
 
 
 def vm_memory(server, names):
-    """name -> (memory now MiB, peak MiB, PSS MiB) from each VM's host memory cgroup (v2:
+    """name -> (memory now MiB, peak MiB, PSS MiB, CPU s) from each VM's host cgroup (v2:
     memory.current and memory.peak; v1: memory.usage_in_bytes and memory.max_usage_in_bytes)."""
     root, v2 = server.vm_cgroup_root()
     out = {}
@@ -418,7 +430,7 @@ def vm_memory(server, names):
         if not current:
             continue
         out[name] = (int(current) / MIB, int(peak) / MIB if peak else float("nan"),
-                     pss_kib(pids) / 1024)
+                     pss_kib(pids) / 1024, group_cpu_seconds(pids))
     return out
 
 
@@ -554,7 +566,7 @@ def main():
                     r = run_once(server, work, n, kind, args)
                     results.append((n, kind, run, r))
                     mem = r["mem"].values()
-                    row = ("| %d | %s | %d | %s | %.1f | %s | %s | %s | %s | %s | %.1f / %.1f | "
+                    row = ("| %d | %s | %d | %s | %.1f | %s | %s | %s | %s | %s | %s | %.1f / %.1f | "
                            "%.0f / %.0f | %s | %s | %d, %d |" % ((
                                n, kind, run, "%s / %s" % tuple(
                                    "%.0f" % r[k] if r.get(k) else "-"
@@ -562,6 +574,7 @@ def main():
                                "%.1f" % r["converged"] if r["converged"] else r.get("failed", "-"),
                                mmm([m[0] for m in mem]), mmm([m[1] for m in mem]),
                                mmm([m[2] for m in mem]),
+                               mmm([m[3] for m in mem if len(m) > 3]),
                                {True: "ok", False: "FAILED", None: "-"}[r["ping"]],
                                r["cpu_clownixd"], r["cpu_switchcore"],
                                r["pss_clownixd"], r["pss_switchcore"],
@@ -576,10 +589,10 @@ def main():
     lines = [
         "| N | VMs | run | last router booted / its startup seen done (s) | all ready (s) "
         "| every route in every router (s) | memory.current "
-        "per router (MiB) | memory.peak (MiB) | PSS (MiB) | ping h0→h3 | CPU s clownixd / "
+        "per router (MiB) | memory.peak (MiB) | PSS (MiB) | CPU s per VM (since its start) | ping h0→h3 | CPU s clownixd / "
         "switchcore | PSS MiB clownixd / switchcore | load before | load after | other VMs on the "
         "host before, after |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"] + rows + [""]
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"] + rows + [""]
     lines += ["| N | VMs | runs | all ready (s) | converged (s) | memory.current per VM (MiB, "
               "medians) | PSS per VM (MiB, medians) | CPU s clownixd / switchcore (medians) |",
               "|---|---|---|---|---|---|---|---|"]
