@@ -154,8 +154,12 @@ class Server:
         raise RuntimeError("timed out waiting for " + what)
 
     def cli(self, *args, timeout=1800):
-        return subprocess.run([self.clownix, "--server", "unix:%s/clownixd.sock" % self.work_dir]
-                              + list(args), capture_output=True, text=True, timeout=timeout)
+        """`clownix ARGS`; one that outlasts `timeout` is killed and fails (exit code None)."""
+        command = [self.clownix, "--server", "unix:%s/clownixd.sock" % self.work_dir] + list(args)
+        try:
+            return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            return subprocess.CompletedProcess(command, None, e.stdout or "", e.stderr or "")
 
     def must(self, *args, timeout=1800):
         result = self.cli(*args, timeout=timeout)
