@@ -102,8 +102,8 @@ if kind == "boot":
         if "p50_s" in r:
             groups[(int(r["vms"]), r["image"])].append(r)
     print("| VMs | image | runs | load | all ready s | p50 s | p90 s | max s | pss MiB/VM | "
-          "ratio debian/tiny (p50, same round) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "host CPU s/VM | ratio debian/tiny (p50, same round) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for (n, image) in sorted(groups, key=lambda k: (k[0], k[1] != "tiny")):
         g = groups[(n, image)]
         ratio = "-"
@@ -111,24 +111,27 @@ if kind == "boot":
             tiny = {r["round"]: float(r["p50_s"]) for r in groups.get((n, "tiny"), [])}
             rs = [float(r["p50_s"]) / tiny[r["round"]] for r in g if r["round"] in tiny]
             ratio = mmm(rs, "%.2f")
-        print("| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s |" % (
+        print("| %d | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             n, image, len(g), loads(g), mmm([float(r["all_ready_s"]) for r in g], "%.2f"),
             mmm([float(r["p50_s"]) for r in g], "%.2f"), mmm([float(r["p90_s"]) for r in g], "%.2f"),
             mmm([float(r["max_s"]) for r in g], "%.2f"), mmm([float(r["pss_mib"]) for r in g]),
-            ratio))
+            mmm([float(r["children_cpu_s_per_vm"]) for r in g if "children_cpu_s_per_vm" in r],
+                "%.2f"), ratio))
 elif kind == "pace":
     groups = collections.defaultdict(list)
     for r in rows:
         if "all_ready_s" in r:
             groups[(int(r["vms"]), r["image"], int(r["max_booting"]))].append(r)
     print("| VMs | image | at most booting (0: all) | runs | load | all ready s | p50 Start->ready s | "
-          "failed |")
-    print("|---|---|---|---|---|---|---|---|")
+          "host CPU s per VM | failed |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for (n, image, k) in sorted(groups, key=lambda g: (g[0], g[1], g[2] or 10**6)):
         g = groups[(n, image, k)]
-        print("| %d | %s | %d | %d | %s | %s | %s | %s |" % (
+        print("| %d | %s | %d | %d | %s | %s | %s | %s | %s |" % (
             n, image, k, len(g), loads(g), mmm([float(r["all_ready_s"]) for r in g], "%.1f"),
-            mmm([float(r["p50_s"]) for r in g], "%.2f"), sum(int(r["failed"]) for r in g)))
+            mmm([float(r["p50_s"]) for r in g], "%.2f"),
+            mmm([float(r["children_cpu_s_per_vm"]) for r in g if "children_cpu_s_per_vm" in r],
+                "%.2f"), sum(int(r["failed"]) for r in g)))
 elif kind in ("mem", "frr"):
     phase_rows = collections.defaultdict(list)
     config = None
