@@ -544,7 +544,7 @@ def main():
                         help="seconds between two checks of one router (>= 1); the time "
                         "reported is the router's own, not the check's")
     parser.add_argument("--settle", type=float, default=10, help="tiny: idle time before memory")
-    parser.add_argument("--timeout", type=int, default=1800, help="apply --wait's (s)")
+    parser.add_argument("--timeout", type=int, default=3600, help="apply --wait's (s)")
     parser.add_argument("--converge-timeout", type=int, default=600,
                         help="from every VM ready to every route in every router (s)")
     parser.add_argument("--clownixd-flag", action="append", default=[],
