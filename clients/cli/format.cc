@@ -93,12 +93,15 @@ std::string AdminText(const v1::Vm& vm) {
   return vm.admin_ip().empty() ? "-" : vm.admin_ip();
 }
 
+bool GuestHasNic(const v1::Vm& vm, const v1::Nic& nic) {
+  const bool no_admin = vm.has_admin() && !vm.admin();
+  return nic.index() != 0 || !no_admin || !nic.lan().empty();
+}
+
 std::string NicsText(const v1::Vm& vm) {
   std::vector<std::string> parts;
-  const bool no_eth0 = vm.has_admin() && !vm.admin();
   for (const v1::Nic& nic : vm.nics()) {
-    // Without the admin network eth0 is a lab NIC: shown when it is linked (a Kathara lab's).
-    if (nic.index() == 0 && no_eth0 && nic.lan().empty()) continue;
+    if (!GuestHasNic(vm, nic)) continue;
     parts.push_back(absl::StrCat("eth", nic.index(), ":", nic.lan().empty() ? "-" : nic.lan()));
   }
   return parts.empty() ? "-" : absl::StrJoin(parts, " ");

@@ -28,8 +28,10 @@ std::string ImpairmentText(const v1::Impairment& impairment);
 // The admin address of a VM: its admin IP, "none" for a VM without the admin network (no eth0),
 // "-" while the server knows no address.
 std::string AdminText(const v1::Vm& vm);
-// The NIC connections of a VM: "eth0:admin eth1:lan1 eth2:-" (no eth0 without the admin
-// network).
+// Whether the guest has NIC `nic`: every NIC but a VM's eth0 without the admin network, which
+// is a lab NIC there (a Kathara lab's) and exists only while linked.
+bool GuestHasNic(const v1::Vm& vm, const v1::Nic& nic);
+// The NIC connections of a VM: "eth0:admin eth1:lan1 eth2:-" (GuestHasNic only).
 std::string NicsText(const v1::Vm& vm);
 // A VM's image, "-" when the server did not say (one older than Vm.image).
 std::string ImageText(const v1::Vm& vm);

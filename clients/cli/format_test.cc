@@ -87,8 +87,11 @@ TEST(FormatTest, Nics) {
   vm.set_admin(false);
   eth0->clear_lan();
   EXPECT_EQ(NicsText(vm), "eth1:-");
+  EXPECT_FALSE(GuestHasNic(vm, *eth0));
+  EXPECT_TRUE(GuestHasNic(vm, vm.nics(1)));
   eth0->set_lan("a");  // a lab NIC now (a Kathara lab's eth0)
   EXPECT_EQ(NicsText(vm), "eth0:a eth1:-");
+  EXPECT_TRUE(GuestHasNic(vm, *eth0));
 }
 
 TEST(FormatTest, Admin) {

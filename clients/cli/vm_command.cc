@@ -28,8 +28,10 @@ int Add(CommandEnv& env, const std::vector<std::string>& args) {
   parser.AddString("mem", "MIB",
                    "guest memory in MiB, 48..8192 (default: the image's, 64 for tiny)", &mem);
   parser.AddString("nics", "N", "number of NICs including the admin eth0, 1..8 (default 1)", &nics);
-  parser.AddBool("no-admin", "no admin network: the guest has no eth0; eth1.. stay the lab NICs",
-                 &no_admin);
+  parser.AddBool(
+      "no-admin",
+      "no admin network: eth0 is a lab NIC (in the guest while linked); eth1.. keep their numbers",
+      &no_admin);
   parser.AddBool("admin", "the admin network (eth0), whatever the server's default", &admin);
   parser.AddList("label", "KEY=VALUE", "a label for selectors", &labels);
   if (int code = ParseOrExit(env, "vm add", parser, args); code >= 0) return code;
@@ -164,14 +166,13 @@ int Show(CommandEnv& env, const std::vector<std::string>& args) {
     }
   }
   env.out() << "admin ip:  "
-            << (admin_nic ? AdminText(vm) : "none (no admin network: the guest has no eth0)")
-            << "\n"
+            << (admin_nic ? AdminText(vm) : "none (no admin network: eth0 is a lab NIC)") << "\n"
             << "labels:    " << LabelsText(vm.labels()) << "\n"
             << "guest:     " << GuestText(vm.guest()) << "\n"
             << "startup:   " << StartupText(vm.startup()) << "\n";
   Table nics({"  NIC", "MAC", "LAN", "LINK", "ADDRESSES"});
   for (const v1::Nic& nic : vm.nics()) {
-    if (nic.index() == 0 && !admin_nic) continue;  // the guest has no eth0
+    if (!GuestHasNic(vm, nic)) continue;
     nics.AddRow({"  eth" + std::to_string(nic.index()), nic.mac(),
                  nic.lan().empty() ? "-" : nic.lan(),
                  nic.lan().empty() ? "-" : (nic.link_up() ? "up" : "down"),
