@@ -4,9 +4,9 @@
 // Invariants:
 //   - nothing crashes or aborts (the state's own checks included);
 //   - refusals use the codes the rules document; a plan is refused only with INVALID_ARGUMENT;
-//   - after every committed change the state is consistent: names, numbers, NICs, MACs, labels
-//     valid; every link's endpoint, LAN and owner agree; and it survives a snapshot round trip
-//     (state.json) unchanged;
+//   - after every committed change the state is consistent: names, numbers, NICs, MACs (chosen or
+//     the seed's, unique), labels valid; an admin eth0 unlinked; every link's endpoint, LAN and
+//     owner agree; and it survives a snapshot round trip (state.json) unchanged;
 //   - an Apply whose steps all succeed converges: planning the same request again plans nothing.
 #include <cstdint>
 #include <cstdlib>
@@ -50,6 +50,7 @@ void Check(bool ok, const std::string& what, const TopologyState& state) {
 
 void CheckConsistent(const TopologyState& state, const RuleOptions& options) {
   std::set<uint32_t> numbers;
+  std::set<std::string> macs;
   for (const auto& [name, vm] : state.vms()) {
     const std::string owner = absl::StrCat("vm ", name);
     Check(name == vm.name() && common::ValidateName("vm", name).ok(), owner + ": bad name", state);
@@ -64,10 +65,18 @@ void CheckConsistent(const TopologyState& state, const RuleOptions& options) {
           owner + ": admin IP and admin network disagree", state);
     for (int i = 0; i < vm.nics_size(); ++i) {
       const v1::Nic& nic = vm.nics(i);
-      Check(nic.index() == static_cast<uint32_t>(i) &&
-                nic.mac() == common::VmMac(vm.number(), i).value_or(""),
-            absl::StrCat(owner, ": eth", i, " has a bad index or MAC"), state);
-      if (i == 0) Check(nic.lan().empty(), owner + ": eth0 is linked", state);
+      // The MAC is the one the VM chose (Vm.nic_macs) or the seed's; no two NICs share one.
+      auto chosen = vm.nic_macs().find(i);
+      const std::string mac = chosen != vm.nic_macs().end()
+                                  ? chosen->second
+                                  : common::VmMac(vm.number(), i).value_or("");
+      Check(nic.index() == static_cast<uint32_t>(i) && nic.mac() == mac &&
+                macs.insert(nic.mac()).second,
+            absl::StrCat(owner, ": eth", i, " has a bad index or MAC, or another NIC's MAC"),
+            state);
+      // eth0 is the admin NIC; only a VM without the admin network may link it.
+      if (i == 0 && vm.admin())
+        Check(nic.lan().empty(), owner + ": its admin eth0 is linked", state);
       v1::Endpoint endpoint;
       endpoint.mutable_nic()->set_vm(name);
       endpoint.mutable_nic()->set_index(i);
@@ -97,7 +106,7 @@ void CheckConsistent(const TopologyState& state, const RuleOptions& options) {
     const v1::Endpoint& e = link.endpoint();
     if (e.has_nic()) {
       const v1::Vm* vm = state.FindVm(e.nic().vm());
-      Check(vm && e.nic().index() > 0 && e.nic().index() < vm->nic_count(),
+      Check(vm && (e.nic().index() > 0 || !vm->admin()) && e.nic().index() < vm->nic_count(),
             "link " + key + " has no NIC", state);
     } else {
       Check(e.has_tap() && state.FindTap(e.tap()), "link " + key + " has no tap", state);
