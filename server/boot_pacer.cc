@@ -1,6 +1,7 @@
 #include "server/boot_pacer.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 
@@ -36,9 +37,27 @@ void BootPacer::Forget(const std::string& vm) {
   }
 }
 
+absl::Duration BootPacer::SlotTimeoutLocked() const {
+  if (recent_boots_.empty()) return options_.slot_timeout;
+  std::vector<absl::Duration> sorted(recent_boots_.begin(), recent_boots_.end());
+  std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
+  return std::max(options_.slot_timeout, options_.slow_boot_factor * sorted[sorted.size() / 2]);
+}
+
+absl::Duration BootPacer::SlotTimeout() const {
+  absl::MutexLock lock(&mu_);
+  return SlotTimeoutLocked();
+}
+
 void BootPacer::ExpireSlotsLocked(absl::Time now) {
+  const absl::Duration timeout = SlotTimeoutLocked();
   for (auto it = booting_.begin(); it != booting_.end();) {
-    it = now - it->second >= options_.slot_timeout ? booting_.erase(it) : std::next(it);
+    if (now - it->second < timeout) {
+      ++it;
+      continue;
+    }
+    timed_out_.push_back(it->first);
+    it = booting_.erase(it);
   }
 }
 
@@ -79,15 +98,22 @@ std::vector<BootPacer::Decision> BootPacer::Plan() {
     }
     decisions.push_back(
         {Decision::Kind::kQueued, entry.vm, entry.mem_mib,
-         absl::StrCat("queued to boot: at most ", options_.max_booting, " VMs boot at once")});
+         absl::StrCat("queued to boot: at most ", options_.max_booting,
+                      " booting at once (a boot lasts until the startup has finished)")});
     ++it;
   }
   return decisions;
 }
 
-void BootPacer::BootEnded(const std::string& vm) {
+void BootPacer::BootEnded(const std::string& vm, bool completed) {
   absl::MutexLock lock(&mu_);
-  booting_.erase(vm);
+  auto it = booting_.find(vm);
+  if (it == booting_.end()) return;
+  if (completed) {
+    recent_boots_.push_back(options_.now() - it->second);
+    if (recent_boots_.size() > kRecentBoots) recent_boots_.pop_front();
+  }
+  booting_.erase(it);
 }
 
 void BootPacer::StartFailed(const std::string& vm) {
@@ -101,7 +127,12 @@ std::optional<absl::Time> BootPacer::NextSlotTimeout() const {
   if (booting_.empty() || queue_.empty()) return std::nullopt;
   absl::Time oldest = absl::InfiniteFuture();
   for (const auto& [vm, since] : booting_) oldest = std::min(oldest, since);
-  return oldest + options_.slot_timeout;
+  return oldest + SlotTimeoutLocked();
+}
+
+std::vector<std::string> BootPacer::TakeTimedOut() {
+  absl::MutexLock lock(&mu_);
+  return std::exchange(timed_out_, {});
 }
 
 BootPacer::Stats BootPacer::GetStats() const {

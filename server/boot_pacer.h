@@ -8,8 +8,13 @@
 //      so do all the VMs behind it, so that a large VM is not starved by small ones overtaking
 //      it. A VM that passes is charged from then on (it is "booting": BOOTING, "queued to boot").
 //   2. boot slots: at most Options::max_booting VMs boot at once. A VM holds its slot from its
-//      start until it answers (RUNNING) or ends, or at most Options::slot_timeout, so that a
-//      guest that never answers does not hold the queue forever.
+//      start until its startup has finished (the guest's startup script, e.g. starting FRR: as
+//      CPU-hungry as the boot, and unpaced it starves the boots behind it) or it ends. So that a
+//      guest that never answers, or a startup that waits for a VM still queued, does not hold the
+//      queue forever, a slot is freed after a timeout that follows the host: the longest of
+//      Options::slot_timeout and Options::slow_boot_factor times the median of the last boots
+//      (start to startup finished). A host that is merely slow makes every boot slow, and the
+//      pacer waits for them instead of letting more in (which would make them slower still).
 // Plan() walks the queue and says what to do with each VM; the reconciler acts on it and tells
 // the pacer what came of it (BootEnded, StartFailed). Nothing here is ever killed or stopped: a
 // VM that waits just waits.
@@ -40,10 +45,15 @@ class BootPacer {
   struct Options {
     // At most this many VMs boot at once; 0: no limit.
     int max_booting = 0;
-    // A boot older than this no longer holds a slot.
+    // A boot older than this no longer holds a slot, unless the last boots took longer (below).
     absl::Duration slot_timeout = absl::Seconds(60);
     std::function<absl::Time()> now = [] { return absl::Now(); };
+    // A boot older than this many times the median of the last kRecentBoots boots no longer holds
+    // a slot either (when that is longer than slot_timeout).
+    int slow_boot_factor = 3;
   };
+  // How many of the last boots the slot timeout follows.
+  static constexpr size_t kRecentBoots = 8;
 
   // `budget` must outlive the pacer.
   BootPacer(MemoryBudget* budget, Options options);
@@ -74,13 +84,18 @@ class BootPacer {
   // could not start.
   std::vector<Decision> Plan();
 
-  // `vm`'s boot is over (it answers, or it ended): its slot is free. No-op if it holds none.
-  void BootEnded(const std::string& vm);
+  // `vm`'s boot is over (its startup finished, or it ended): its slot is free. No-op if it holds
+  // none. `completed`: the boot went to its end (its duration counts for the slot timeout).
+  void BootEnded(const std::string& vm, bool completed);
   // The caller could not start `vm` after a kStart: its slot and its charge are given back.
   void StartFailed(const std::string& vm);
   // When the oldest slot times out (Plan should run again then); nullopt when no slot is held
   // or when nobody is queued.
   std::optional<absl::Time> NextSlotTimeout() const;
+  // The VMs whose slot timed out since the last call, for the caller to log.
+  std::vector<std::string> TakeTimedOut();
+  // How long a boot may hold its slot now (see the file comment).
+  absl::Duration SlotTimeout() const;
 
   struct Stats {
     int max_booting = 0;
@@ -98,6 +113,7 @@ class BootPacer {
     bool charged = false;
   };
   void ExpireSlotsLocked(absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Duration SlotTimeoutLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   MemoryBudget* const budget_;
   const Options options_;
@@ -105,6 +121,8 @@ class BootPacer {
   std::deque<Entry> queue_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Time> booting_ ABSL_GUARDED_BY(mu_);  // slot holders: since when
   std::vector<std::string> waiting_for_memory_ ABSL_GUARDED_BY(mu_);
+  std::deque<absl::Duration> recent_boots_ ABSL_GUARDED_BY(mu_);  // the last ones, oldest first
+  std::vector<std::string> timed_out_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace clownix::server

@@ -49,17 +49,19 @@ TEST(BootPacerTest, AtMostKBootInArrivalOrder) {
   std::vector<BootPacer::Decision> plan = pacer.Plan();
   EXPECT_EQ(Summary(plan),
             (std::vector<std::string>{"d:start", "a:start", "c:queued", "b:queued"}));
-  EXPECT_EQ(plan[2].reason, "queued to boot: at most 2 VMs boot at once");
+  EXPECT_EQ(
+      plan[2].reason,
+      "queued to boot: at most 2 booting at once (a boot lasts until the startup has finished)");
   EXPECT_EQ(budget.usage().used_mib, 4 * kCost) << "queued VMs are charged";
   EXPECT_EQ(pacer.GetStats().booting, 2);
   EXPECT_EQ(pacer.GetStats().queued, 2);
   pacer.Want("a", kMem);  // booting: no-op
   pacer.Want("c", kMem);  // queued: no-op
   EXPECT_EQ(Summary(pacer.Plan()), (std::vector<std::string>{"c:queued", "b:queued"}));
-  pacer.BootEnded("a");
+  pacer.BootEnded("a", true);
   EXPECT_EQ(Summary(pacer.Plan()), (std::vector<std::string>{"c:start", "b:queued"}));
-  pacer.BootEnded("d");
-  pacer.BootEnded("d");  // no-op
+  pacer.BootEnded("d", true);
+  pacer.BootEnded("d", true);  // no-op
   EXPECT_EQ(Summary(pacer.Plan()), (std::vector<std::string>{"b:start"}));
   EXPECT_EQ(pacer.GetStats().queued, 0);
 }
@@ -81,7 +83,7 @@ TEST(BootPacerTest, WhatDoesNotFitWaitsAndEveryoneBehindIt) {
   EXPECT_EQ(pacer.GetStats().waiting_for_memory, (std::vector<std::string>{"big", "small"}));
   EXPECT_EQ(budget.usage().used_mib, 2 * kCost) << "waiting VMs are not charged";
   // "a" ends: its owner gives its memory back; "big" fits now, "small" still not.
-  pacer.BootEnded("a");
+  pacer.BootEnded("a", true);
   budget.Release("a");
   EXPECT_EQ(Summary(pacer.Plan()), (std::vector<std::string>{"big:start", "small:memory"}));
   EXPECT_EQ(pacer.GetStats().waiting_for_memory, (std::vector<std::string>{"small"}));
@@ -130,6 +132,47 @@ TEST(BootPacerTest, ASlotHeldTooLongIsFreed) {
   clock.now += absl::Seconds(1);
   EXPECT_EQ(Summary(pacer.Plan()), (std::vector<std::string>{"next:start"}));
   EXPECT_EQ(pacer.NextSlotTimeout(), std::nullopt) << "nobody is queued";
+  EXPECT_EQ(pacer.TakeTimedOut(), (std::vector<std::string>{"stuck"}));
+  EXPECT_TRUE(pacer.TakeTimedOut().empty());
+}
+
+TEST(BootPacerTest, OnASlowHostTheSlotTimeoutFollowsTheLastBoots) {
+  MemoryBudget budget(1 << 20);
+  FakeClock clock;
+  BootPacer pacer(&budget, {1, absl::Seconds(60), clock.Fn(), /*slow_boot_factor=*/3});
+  // Three boots that take 100 s each (start to startup finished): the median is 100 s.
+  for (const char* vm : {"a", "b", "c"}) {
+    pacer.Want(vm, kMem);
+    EXPECT_EQ(Summary(pacer.Plan()), (std::vector<std::string>{std::string(vm) + ":start"}));
+    clock.now += absl::Seconds(100);
+    pacer.BootEnded(vm, /*completed=*/true);
+  }
+  EXPECT_EQ(pacer.SlotTimeout(), absl::Seconds(300));
+  // A boot that ends early (the VM crashed) says nothing about the host.
+  pacer.Want("crashes", kMem);
+  pacer.Plan();
+  pacer.BootEnded("crashes", /*completed=*/false);
+  EXPECT_EQ(pacer.SlotTimeout(), absl::Seconds(300));
+
+  pacer.Want("slow", kMem);
+  pacer.Want("next", kMem);
+  pacer.Plan();
+  clock.now += absl::Seconds(299);
+  EXPECT_EQ(Summary(pacer.Plan()), (std::vector<std::string>{"next:queued"}))
+      << "slow for this host's boots is not stuck";
+  clock.now += absl::Seconds(1);
+  EXPECT_EQ(Summary(pacer.Plan()), (std::vector<std::string>{"next:start"}));
+
+  // Fast boots bring it back down, never below slot_timeout.
+  for (int i = 0; i < static_cast<int>(BootPacer::kRecentBoots); ++i) {
+    const std::string vm = "fast" + std::to_string(i);
+    pacer.BootEnded("next", true);
+    pacer.Want(vm, kMem);
+    pacer.Plan();
+    clock.now += absl::Seconds(2);
+    pacer.BootEnded(vm, true);
+  }
+  EXPECT_EQ(pacer.SlotTimeout(), absl::Seconds(60));
 }
 
 }  // namespace

@@ -206,8 +206,11 @@ void Reconciler::HandleVmEvent(const VmDriver::Event& event, ReconcileWork& work
     }
   });
   work.vms.insert(event.name);  // a VM the topology does not have is killed
-  if (event.state == clownix::v1::VM_STATE_RUNNING || Ended(event.state)) {
-    pacer_.BootEnded(event.name);
+  // A boot holds its slot until its startup has finished (BootPacer: starting FRR costs as much
+  // CPU as the boot).
+  const bool startup_finished = event.state == clownix::v1::VM_STATE_RUNNING && event.startup;
+  if (startup_finished || Ended(event.state)) {
+    pacer_.BootEnded(event.name, /*completed=*/startup_finished);
   }
   if (Ended(event.state)) {
     budget_->Release(event.name);  // its process is gone
@@ -416,6 +419,12 @@ void Reconciler::Admit() {
     if (it != shown.end() && it->second != want) reports.emplace_back(d.vm, std::move(want));
   }
   ReportVms(reports);
+  for (const std::string& vm : pacer_.TakeTimedOut()) {
+    Log(LogLevel::kWarning,
+        absl::StrCat(VmWhat(vm), " has not finished booting (and its startup) in ",
+                     absl::FormatDuration(pacer_.SlotTimeout()),
+                     ": its boot slot goes to the next VM in the queue"));
+  }
   // A boot that never answers frees its slot at its timeout: look again then.
   if (std::optional<absl::Time> at = pacer_.NextSlotTimeout(); at && *at != next_slot_check_) {
     next_slot_check_ = *at;  // once per deadline, not once per pass

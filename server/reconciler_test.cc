@@ -223,11 +223,18 @@ TEST_F(ReconcilerTest, AtMostKVmsBootAtOnceTheOthersQueueInOrder) {
   EXPECT_EQ(vms_.starts("b"), 1);
   EXPECT_EQ(vms_.starts("c"), 0);
   EXPECT_EQ(Vm("c").state(), clownix::v1::VM_STATE_BOOTING);
-  EXPECT_EQ(Vm("c").state_reason(), "queued to boot: at most 2 VMs boot at once");
+  EXPECT_EQ(
+      Vm("c").state_reason(),
+      "queued to boot: at most 2 booting at once (a boot lasts until the startup has finished)");
   EXPECT_EQ(Vm("d").state(), clownix::v1::VM_STATE_BOOTING);
   EXPECT_EQ(reconciler_->BootStats().booting, 2);
   EXPECT_EQ(reconciler_->BootStats().queued, 2);
   vms_.MakeRunning("b");
+  reconciler_->WaitIdle();
+  EXPECT_EQ(vms_.starts("c"), 0) << "b's agent answered; its startup still runs";
+  clownix::v1::StartupStatus done;
+  done.set_state(clownix::v1::StartupStatus::STATE_DONE);
+  vms_.FinishStartup("b", done);
   reconciler_->WaitIdle();
   EXPECT_EQ(vms_.starts("c"), 1) << "c asked before d";
   EXPECT_EQ(vms_.starts("d"), 0);
@@ -282,7 +289,9 @@ TEST_F(ReconcilerTest, AWaitingVmThatIsHaltedOrDeletedLeavesTheQueue) {
   vms_.set_boot_to_running(false);
   StartReconciler();
   for (const char* vm : {"a", "b", "c"}) Apply(CreateVm(vm));
-  EXPECT_EQ(Vm("b").state_reason(), "queued to boot: at most 1 VMs boot at once");
+  EXPECT_EQ(
+      Vm("b").state_reason(),
+      "queued to boot: at most 1 booting at once (a boot lasts until the startup has finished)");
   EXPECT_EQ(Vm("c").state(), clownix::v1::VM_STATE_DEFINED);     // waiting for memory
   ASSERT_TRUE(reconciler_->HaltVm("b", absl::Seconds(1)).ok());  // queued: charged, not running
   reconciler_->WaitIdle();

@@ -239,7 +239,22 @@ while read -r line <&"${MON[0]}"; do note "$line"; done
 """
 
 
-def topology(n, ospf, mem, hello, dead):
+# How a router starts FRR (--frr-start). "service": Debian's way, `systemctl start frr`:
+# frrinit.sh (bash) starts watchfrr, which starts and watches each daemon of /etc/frr/daemons.
+# "direct": zebra and ospfd started by hand, each daemonizing once it has read its own file and is
+# ready (FRR's -d waits for that), as Kathara and Netkit labs often do: no bash init script, no
+# watchfrr, staticd or vtysh.
+FRR_START = {
+    "service": "chown -R frr:frr /etc/frr\nchmod 640 /etc/frr/*.conf /etc/frr/daemons\n"
+               "systemctl start frr\n",
+    "direct": "chown -R frr:frr /etc/frr\nchmod 640 /etc/frr/*.conf\n"
+              "install -d -o frr -g frr -m 755 /run/frr\n"
+              "/usr/lib/frr/zebra -d -A 127.0.0.1 -s 90000000 -f /etc/frr/zebra.conf\n"
+              "/usr/lib/frr/ospfd -d -A 127.0.0.1 -f /etc/frr/ospfd.conf\n",
+}
+
+
+def topology(n, ospf, mem, hello, dead, frr_start="service"):
     """The grid of `n` routers and its four corner hosts, as a clownix topology (a dict), and the
     prefixes every router must end up with."""
     rows, cols = grid_shape(n)
@@ -309,8 +324,7 @@ def topology(n, ospf, mem, hello, dead):
                     {"path": "/etc/scale-prefixes", "text": "\n".join(prefixes) + "\n"},
                     {"path": "/usr/local/bin/scale-watch", "text": WATCH, "mode": "0755"}],
                 "startup": "setsid /usr/local/bin/scale-watch </dev/null >/dev/null 2>&1 &\n"
-                           "rm -f /etc/frr/frr.conf\nchown -R frr:frr /etc/frr\n"
-                           "chmod 640 /etc/frr/*.conf /etc/frr/daemons\nsystemctl start frr\n"}
+                           "rm -f /etc/frr/frr.conf\n" + FRR_START[frr_start]}
         vms.append(vm)
     for name, lan, cidr, gateway in hosts:
         vm = {"name": name, "image": "tiny", "admin": False, "nic_count": 1}
@@ -456,7 +470,7 @@ def remove_all(server, work):
 
 
 def run_once(server, work, n, kind, args):
-    topo, prefixes = topology(n, kind == "ospf", args.mem, args.hello, args.dead)
+    topo, prefixes = topology(n, kind == "ospf", args.mem, args.hello, args.dead, args.frr_start)
     path = os.path.join(work, "%s-%d.json" % (kind, n))
     with open(path, "w") as f:
         json.dump(topo, f, indent=1)
@@ -539,6 +553,8 @@ def main():
     parser.add_argument("--mem", type=int, default=96, help="mem_mib of each router")
     parser.add_argument("--hello", type=int, default=2, help="OSPF hello interval (s)")
     parser.add_argument("--dead", type=int, default=8, help="OSPF dead interval (s)")
+    parser.add_argument("--frr-start", choices=sorted(FRR_START), default="service",
+                        help="how each router starts FRR (see FRR_START)")
     parser.add_argument("--pollers", type=int, default=4, help="route checks at once")
     parser.add_argument("--poll-interval", type=float, default=5,
                         help="seconds between two checks of one router (>= 1); the time "

@@ -27,7 +27,8 @@ class FakeVmDriver final : public VmDriver {
   explicit FakeVmDriver(std::function<void(const Event&)> on_event)
       : on_event_(std::move(on_event)) {}
 
-  // VmDriver. Start/Reboot: BOOTING, then at once RUNNING unless set_boot_to_running(false).
+  // VmDriver. Start/Reboot: BOOTING, then at once RUNNING and its startup finished (DONE) unless
+  // set_boot_to_running(false).
   // Kill / Halt: the VM is gone, STOPPED. A reboot forgets hot-plugged NICs (as UML does).
   absl::Status Start(const Spec& spec) override;
   absl::Status Kill(const std::string& name) override;
@@ -74,6 +75,7 @@ class FakeVmDriver final : public VmDriver {
   Event EndLocked(const std::string& name, clownix::v1::VmState state, std::string reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Deliver(const std::vector<Event>& events);
+  static void AppendRunningLocked(const std::string& name, std::vector<Event>& events);
 
   const std::function<void(const Event&)> on_event_;
   mutable absl::Mutex mu_;
