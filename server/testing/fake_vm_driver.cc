@@ -32,7 +32,7 @@ absl::Status FakeVmDriver::Start(const Spec& spec) {
     info.state = boot_to_running_ ? VM_STATE_RUNNING : VM_STATE_BOOTING;
     boot_nics_[spec.name] = spec.nics;
     events.push_back({spec.name, VM_STATE_BOOTING, ""});
-    if (boot_to_running_) AppendRunningLocked(spec.name, events);
+    if (boot_to_running_) AppendRunning(spec.name, events);
   }
   Deliver(events);
   return absl::OkStatus();
@@ -71,7 +71,7 @@ absl::Status FakeVmDriver::Reboot(const std::string& name) {
     it->second.nics = boot_nics_[name];
     it->second.state = boot_to_running_ ? VM_STATE_RUNNING : VM_STATE_BOOTING;
     events.push_back({name, VM_STATE_BOOTING, ""});
-    if (boot_to_running_) AppendRunningLocked(name, events);
+    if (boot_to_running_) AppendRunning(name, events);
   }
   Deliver(events);
   return absl::OkStatus();
@@ -94,7 +94,7 @@ absl::Status FakeVmDriver::AttachNic(const std::string& name, int index,
   return absl::OkStatus();
 }
 
-void FakeVmDriver::AppendRunningLocked(const std::string& name, std::vector<Event>& events) {
+void FakeVmDriver::AppendRunning(const std::string& name, std::vector<Event>& events) {
   // As vmm does: RUNNING when the agent answers, then the startup's report (always one per boot).
   events.push_back({name, VM_STATE_RUNNING, ""});
   clownix::v1::StartupStatus startup;

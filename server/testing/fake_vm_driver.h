@@ -75,7 +75,7 @@ class FakeVmDriver final : public VmDriver {
   Event EndLocked(const std::string& name, clownix::v1::VmState state, std::string reason)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void Deliver(const std::vector<Event>& events);
-  static void AppendRunningLocked(const std::string& name, std::vector<Event>& events);
+  static void AppendRunning(const std::string& name, std::vector<Event>& events);
 
   const std::function<void(const Event&)> on_event_;
   mutable absl::Mutex mu_;
