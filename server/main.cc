@@ -79,8 +79,8 @@ ABSL_FLAG(int64_t, vm_memory_budget_mib, 0,
 ABSL_FLAG(uint32_t, max_booting_vms, 6,
           "At most this many VMs boot at once, the others queue in order (BOOTING, \"queued to "
           "boot\"); a boot lasts until the VM's startup has finished. Booting is CPU-bound: on a "
-          "shared 2-core host 6 at a time booted 10 and 50 "
-          "VMs fastest in total (docs/benchmarks/scale.md). 0: no limit.");
+          "shared 2-core host 6 at a time booted 10 and 50 VMs fastest in total "
+          "(docs/benchmarks/scale.md). 0: no limit.");
 ABSL_FLAG(uint32_t, watch_queue_limit, 20000,
           "Events a watcher may fall behind before it is resynced with a FELL_BEHIND snapshot.");
 ABSL_FLAG(bool, root_fs, false, "Write straight into the reference root_fs (no COW); one VM only.");

@@ -88,14 +88,15 @@ std::string ImpairmentText(const v1::Impairment& i) {
   return parts.empty() ? "-" : absl::StrJoin(parts, " ");
 }
 
+bool HasAdminNetwork(const v1::Vm& vm) { return !vm.has_admin() || vm.admin(); }
+
 std::string AdminText(const v1::Vm& vm) {
-  if (vm.has_admin() && !vm.admin()) return "none";
+  if (!HasAdminNetwork(vm)) return "none";
   return vm.admin_ip().empty() ? "-" : vm.admin_ip();
 }
 
 bool GuestHasNic(const v1::Vm& vm, const v1::Nic& nic) {
-  const bool no_admin = vm.has_admin() && !vm.admin();
-  return nic.index() != 0 || !no_admin || !nic.lan().empty();
+  return nic.index() != 0 || HasAdminNetwork(vm) || !nic.lan().empty();
 }
 
 std::string NicsText(const v1::Vm& vm) {
@@ -137,7 +138,7 @@ std::string ChangeText(const v1::Change& change) {
       if (!deleted) {
         absl::StrAppend(&text, " (", VmStateText(vm), ", ", vm.mem_mib(), " MiB, ", NicsText(vm));
         if (!vm.admin_ip().empty()) absl::StrAppend(&text, ", ", vm.admin_ip());
-        if (vm.has_admin() && !vm.admin()) absl::StrAppend(&text, ", no admin network");
+        if (!HasAdminNetwork(vm)) absl::StrAppend(&text, ", no admin network");
         absl::StrAppend(&text, ")");
       }
       return text;

@@ -25,8 +25,11 @@ std::string LabelsText(const google::protobuf::Map<std::string, std::string>& la
 std::string EndpointText(const v1::Endpoint& endpoint);
 // "delay=10ms jitter=2ms loss=5%", "-" for a perfect link.
 std::string ImpairmentText(const v1::Impairment& impairment);
-// The admin address of a VM: its admin IP, "none" for a VM without the admin network (no eth0),
-// "-" while the server knows no address.
+// Whether the VM has the admin network (Vm.admin; a server older than the field gave every VM
+// one).
+bool HasAdminNetwork(const v1::Vm& vm);
+// The admin address of a VM: its admin IP, "none" for a VM without the admin network, "-" while
+// the server knows no address.
 std::string AdminText(const v1::Vm& vm);
 // Whether the guest has NIC `nic`: every NIC but a VM's eth0 without the admin network, which
 // is a lab NIC there (a Kathara lab's) and exists only while linked.

@@ -70,9 +70,9 @@ int Add(CommandEnv& env, const std::vector<std::string>& args) {
   env.out() << "created vm " << created.name() << " (#" << created.number() << ", "
             << VmStateText(created) << ", " << ImageText(created) << ", " << created.mem_mib()
             << " MiB, " << created.nic_count() << " NICs"
-            << (created.has_admin() && !created.admin() ? ", no admin network"
-                : created.admin_ip().empty()            ? ""
-                                                        : ", admin " + created.admin_ip())
+            << (!HasAdminNetwork(created)    ? ", no admin network"
+                : created.admin_ip().empty() ? ""
+                                             : ", admin " + created.admin_ip())
             << ") at revision " << response.revision() << "\n";
   return kExitOk;
 }
@@ -150,7 +150,6 @@ int Show(CommandEnv& env, const std::vector<std::string>& args) {
     env.out() << ToJson(vm, /*pretty=*/true) << "\n";
     return kExitOk;
   }
-  const bool admin_nic = !vm.has_admin() || vm.admin();
   env.out() << "name:      " << vm.name() << "\n"
             << "number:    " << vm.number() << "\n"
             << "state:     " << VmStateText(vm) << "\n"
@@ -166,7 +165,8 @@ int Show(CommandEnv& env, const std::vector<std::string>& args) {
     }
   }
   env.out() << "admin ip:  "
-            << (admin_nic ? AdminText(vm) : "none (no admin network: eth0 is a lab NIC)") << "\n"
+            << (HasAdminNetwork(vm) ? AdminText(vm) : "none (no admin network: eth0 is a lab NIC)")
+            << "\n"
             << "labels:    " << LabelsText(vm.labels()) << "\n"
             << "guest:     " << GuestText(vm.guest()) << "\n"
             << "startup:   " << StartupText(vm.startup()) << "\n";
