@@ -41,7 +41,8 @@ absl::Duration BootPacer::SlotTimeoutLocked() const {
   if (recent_boots_.empty()) return options_.slot_timeout;
   std::vector<absl::Duration> sorted(recent_boots_.begin(), recent_boots_.end());
   std::nth_element(sorted.begin(), sorted.begin() + sorted.size() / 2, sorted.end());
-  return std::max(options_.slot_timeout, options_.slow_boot_factor * sorted[sorted.size() / 2]);
+  return std::clamp(options_.slow_boot_factor * sorted[sorted.size() / 2], options_.slot_timeout,
+                    std::max(options_.slot_timeout, options_.max_slot_timeout));
 }
 
 absl::Duration BootPacer::SlotTimeout() const {

@@ -13,8 +13,9 @@
 //      guest that never answers, or a startup that waits for a VM still queued, does not hold the
 //      queue forever, a slot is freed after a timeout that follows the host: the longest of
 //      Options::slot_timeout and Options::slow_boot_factor times the median of the last boots
-//      (start to startup finished). A host that is merely slow makes every boot slow, and the
-//      pacer waits for them instead of letting more in (which would make them slower still).
+//      (start to startup finished), at most Options::max_slot_timeout. A host that is merely slow
+//      makes every boot slow, and the pacer waits for them instead of letting more in (which would
+//      make them slower still).
 // Plan() walks the queue and says what to do with each VM; the reconciler acts on it and tells
 // the pacer what came of it (BootEnded, StartFailed). Nothing here is ever killed or stopped: a
 // VM that waits just waits.
@@ -51,6 +52,10 @@ class BootPacer {
     // A boot older than this many times the median of the last kRecentBoots boots no longer holds
     // a slot either (when that is longer than slot_timeout).
     int slow_boot_factor = 3;
+    // ... but never longer than this: how long a boot takes is partly the guest's to say (its
+    // agent reports when its startup has finished), and a guest must not be able to hold the
+    // queue for everyone else for as long as it likes.
+    absl::Duration max_slot_timeout = absl::Minutes(15);
   };
   // How many of the last boots the slot timeout follows.
   static constexpr size_t kRecentBoots = 8;

@@ -175,5 +175,20 @@ TEST(BootPacerTest, OnASlowHostTheSlotTimeoutFollowsTheLastBoots) {
   EXPECT_EQ(pacer.SlotTimeout(), absl::Seconds(60));
 }
 
+TEST(BootPacerTest, BootsAGuestMakesSlowDoNotStretchTheTimeoutBeyondItsLimit) {
+  MemoryBudget budget(1 << 20);
+  FakeClock clock;
+  BootPacer pacer(&budget, {1, absl::Seconds(60), clock.Fn(), /*slow_boot_factor=*/3,
+                            /*max_slot_timeout=*/absl::Minutes(15)});
+  // Guests that report their startup finished only after 20 minutes each.
+  for (const char* vm : {"a", "b", "c"}) {
+    pacer.Want(vm, kMem);
+    pacer.Plan();
+    clock.now += absl::Minutes(20);
+    pacer.BootEnded(vm, /*completed=*/true);
+  }
+  EXPECT_EQ(pacer.SlotTimeout(), absl::Minutes(15));
+}
+
 }  // namespace
 }  // namespace clownix::server
