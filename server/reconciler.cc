@@ -62,7 +62,7 @@ Reconciler::Reconciler(TopologyStore* store, ReconcileQueue* queue, VmDriver* vm
       options_(std::move(options)),
       unlimited_(options_.budget ? nullptr : std::make_unique<MemoryBudget>(int64_t{1} << 40)),
       budget_(options_.budget ? options_.budget : unlimited_.get()),
-      pacer_(budget_, BootPacer::Options{options_.max_booting, options_.boot_slot_timeout}) {}
+      pacer_(budget_, options_.pacing) {}
 
 std::unique_ptr<Reconciler> Reconciler::Create(TopologyStore* store, ReconcileQueue* queue,
                                                VmDriver* vms, SwitchDriver* sw, Options options) {

@@ -80,9 +80,8 @@ class Reconciler final : public WatchSubscriber {
     std::function<absl::StatusOr<clownix::v1::Image>(const std::string& name)> find_image;
     // The host's VM memory budget; nullptr: no limit. Must outlive the reconciler.
     MemoryBudget* budget = nullptr;
-    // At most this many VMs boot at once (BootPacer::Options); 0: no limit.
-    int max_booting = 0;
-    absl::Duration boot_slot_timeout = absl::Seconds(60);
+    // How many VMs boot at once and how long a boot holds its slot.
+    BootPacer::Options pacing;
   };
 
   // Takes over the running network and returns once it matches the topology: VMs meant to run

@@ -138,7 +138,7 @@ class ReconcilerTest : public ::testing::Test {
     options.max_retry_delay = absl::Milliseconds(10);
     options.find_image = find_image_;
     options.budget = budget_.get();
-    options.max_booting = max_booting_;
+    options.pacing.max_booting = max_booting_;
     reconciler_ = Reconciler::Create(store_.get(), queue_.get(), &vms_, sw_.get(), options);
   }
 

@@ -60,7 +60,7 @@ absl::StatusOr<std::unique_ptr<RuntimeController>> RuntimeController::Create(Top
   reconciler.saved_ports_path = controller->options_.work_dir + "/ports.saved";
   reconciler.find_image = controller->options_.find_image;
   reconciler.budget = budget;
-  reconciler.max_booting = controller->options_.max_booting;
+  reconciler.pacing.max_booting = controller->options_.max_booting;
   controller->reconciler_ =
       Reconciler::Create(store, &controller->queue_, controller->vm_driver_.get(),
                          controller->switch_driver_.get(), std::move(reconciler));
