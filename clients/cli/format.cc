@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "clients/common/vm_facts.h"
 #include "google/protobuf/util/json_util.h"
 
 namespace clownix::cli {
@@ -88,15 +89,13 @@ std::string ImpairmentText(const v1::Impairment& i) {
   return parts.empty() ? "-" : absl::StrJoin(parts, " ");
 }
 
-bool HasAdminNetwork(const v1::Vm& vm) { return !vm.has_admin() || vm.admin(); }
-
 std::string AdminText(const v1::Vm& vm) {
-  if (!HasAdminNetwork(vm)) return "none";
+  if (!clients::HasAdminNetwork(vm)) return "none";
   return vm.admin_ip().empty() ? "-" : vm.admin_ip();
 }
 
 bool GuestHasNic(const v1::Vm& vm, const v1::Nic& nic) {
-  return nic.index() != 0 || HasAdminNetwork(vm) || !nic.lan().empty();
+  return nic.index() != 0 || clients::HasAdminNetwork(vm) || !nic.lan().empty();
 }
 
 std::string NicsText(const v1::Vm& vm) {
@@ -138,7 +137,7 @@ std::string ChangeText(const v1::Change& change) {
       if (!deleted) {
         absl::StrAppend(&text, " (", VmStateText(vm), ", ", vm.mem_mib(), " MiB, ", NicsText(vm));
         if (!vm.admin_ip().empty()) absl::StrAppend(&text, ", ", vm.admin_ip());
-        if (!HasAdminNetwork(vm)) absl::StrAppend(&text, ", no admin network");
+        if (!clients::HasAdminNetwork(vm)) absl::StrAppend(&text, ", no admin network");
         absl::StrAppend(&text, ")");
       }
       return text;

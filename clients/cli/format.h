@@ -25,9 +25,6 @@ std::string LabelsText(const google::protobuf::Map<std::string, std::string>& la
 std::string EndpointText(const v1::Endpoint& endpoint);
 // "delay=10ms jitter=2ms loss=5%", "-" for a perfect link.
 std::string ImpairmentText(const v1::Impairment& impairment);
-// Whether the VM has the admin network (Vm.admin; a server older than the field gave every VM
-// one).
-bool HasAdminNetwork(const v1::Vm& vm);
 // The admin address of a VM: its admin IP, "none" for a VM without the admin network, "-" while
 // the server knows no address.
 std::string AdminText(const v1::Vm& vm);

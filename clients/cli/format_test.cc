@@ -1,5 +1,6 @@
 #include "clients/cli/format.h"
 
+#include "clients/common/vm_facts.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -97,13 +98,13 @@ TEST(FormatTest, Nics) {
 TEST(FormatTest, Admin) {
   v1::Vm vm;
   EXPECT_EQ(AdminText(vm), "-");  // no address known (and a server older than Vm.admin)
-  EXPECT_TRUE(HasAdminNetwork(vm));
+  EXPECT_TRUE(clients::HasAdminNetwork(vm));
   vm.set_admin(true);
   vm.set_admin_ip("10.0.0.3");
   EXPECT_EQ(AdminText(vm), "10.0.0.3");
   vm.set_admin(false);
   vm.clear_admin_ip();
-  EXPECT_FALSE(HasAdminNetwork(vm));
+  EXPECT_FALSE(clients::HasAdminNetwork(vm));
   EXPECT_EQ(AdminText(vm), "none");
   v1::Change change;
   change.set_type(v1::Change::UPDATED);

@@ -6,6 +6,7 @@
 #include "clients/cli/format.h"
 #include "clients/cli/table.h"
 #include "clients/cli/values.h"
+#include "clients/common/vm_facts.h"
 
 namespace clownix::cli {
 namespace {
@@ -70,9 +71,9 @@ int Add(CommandEnv& env, const std::vector<std::string>& args) {
   env.out() << "created vm " << created.name() << " (#" << created.number() << ", "
             << VmStateText(created) << ", " << ImageText(created) << ", " << created.mem_mib()
             << " MiB, " << created.nic_count() << " NICs"
-            << (!HasAdminNetwork(created)    ? ", no admin network"
-                : created.admin_ip().empty() ? ""
-                                             : ", admin " + created.admin_ip())
+            << (!clients::HasAdminNetwork(created) ? ", no admin network"
+                : created.admin_ip().empty()       ? ""
+                                                   : ", admin " + created.admin_ip())
             << ") at revision " << response.revision() << "\n";
   return kExitOk;
 }
@@ -165,7 +166,8 @@ int Show(CommandEnv& env, const std::vector<std::string>& args) {
     }
   }
   env.out() << "admin ip:  "
-            << (HasAdminNetwork(vm) ? AdminText(vm) : "none (no admin network: eth0 is a lab NIC)")
+            << (clients::HasAdminNetwork(vm) ? AdminText(vm)
+                                             : "none (no admin network: eth0 is a lab NIC)")
             << "\n"
             << "labels:    " << LabelsText(vm.labels()) << "\n"
             << "guest:     " << GuestText(vm.guest()) << "\n"

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "clients/common/vm_facts.h"
 #include "clients/graph/dot_text.h"
 
 namespace clownix::graph {
@@ -189,7 +190,7 @@ std::string VmNode(const v1::Vm& vm) {
     absl::StrAppend(&label, " <font color=\"", kMuted, "\">#", vm.number(), "</font>");
   absl::StrAppend(&label, "<br/><font point-size=\"9\"><b>", style.name, "</b></font>");
   if (!vm.admin_ip().empty()) absl::StrAppend(&label, "<br/>", DotHtml(vm.admin_ip()));
-  if (vm.has_admin() && !vm.admin()) absl::StrAppend(&label, SmallLine("no admin network"));
+  if (!clients::HasAdminNetwork(vm)) absl::StrAppend(&label, SmallLine("no admin network"));
   std::vector<std::string> facts;
   if (vm.mem_mib() > 0) facts.push_back(absl::StrCat(vm.mem_mib(), " MiB"));
   uint32_t nics = std::max<uint32_t>(vm.nic_count(), vm.nics_size());
