@@ -3,9 +3,11 @@
 
 Starts its own clownixd (tools/bench_scale.py's Server: a fresh work dir, the admin tap in a
 network namespace of its own), boots one idle VM of each image in turn (no admin network), and
-runs ROUNDS x 20 execs of `true` (or --command) one after another into it. Prints, per round, the VM's host CPU
-per exec (utime+stime of its processes and of the guest processes its UML reaped, from /proc)
-and the wall time per exec, with the VM's idle CPU and the load average for scale.
+runs ROUNDS x 20 execs of `true` (or --command) one after another into it. Prints, per round,
+the VM's host CPU per exec (utime+stime of its processes and of the guest processes its UML
+reaped, from /proc) and the wall time per exec, with the VM's idle CPU and the load average for
+scale; then each image's median against the last image's (the peer: tiny by default), measured in the
+same run.
 
     bazel build -c opt //clients/cli:clownix //server:clownixd
     python3 tools/bench_exec.py [--rounds 3] [--images debian,tiny] [--command 'true']
@@ -13,6 +15,7 @@ and the wall time per exec, with the VM's idle CPU and the load average for scal
 import argparse
 import os
 import signal
+import statistics
 import sys
 import time
 
@@ -31,6 +34,7 @@ def startup_finished(server, name):
 
 
 def measure(server, image, rounds, command):
+    """[(host CPU s, wall s) per exec] for each round."""
     name = "exec-" + image
     server.must("vm", "add", name, "--image", image, "--no-admin")
     bench_scale.Server.wait(lambda: startup_finished(server, name), 300, name + " to boot")
@@ -39,6 +43,7 @@ def measure(server, image, rounds, command):
     idle_start = bench_scale.group_cpu_seconds(pids)
     time.sleep(5)
     idle_ms_per_s = (bench_scale.group_cpu_seconds(pids) - idle_start) / 5 * 1000
+    results = []
     for round_index in range(rounds):
         cpu_start, wall_start = bench_scale.group_cpu_seconds(pids), time.monotonic()
         for _ in range(EXECS_PER_ROUND):
@@ -49,7 +54,9 @@ def measure(server, image, rounds, command):
               "(idle VM: %.1f ms CPU per s), load %s"
               % (image, round_index + 1, cpu * 1000, wall * 1000, idle_ms_per_s,
                  bench_scale.load()), flush=True)
+        results.append((cpu, wall))
     server.must("vm", "rm", name)
+    return results
 
 
 def main():
@@ -68,8 +75,16 @@ def main():
     signal.signal(signal.SIGTERM, terminate)
     server = bench_scale.Server(args.clownixd, args.clownix, [])
     try:
+        medians = {}
         for image in args.images.split(","):
-            measure(server, image, args.rounds, args.command)
+            results = measure(server, image, args.rounds, args.command)
+            medians[image] = (statistics.median(c for c, _ in results),
+                              statistics.median(w for _, w in results))
+        peer = args.images.split(",")[-1]
+        for image, (cpu, wall) in medians.items():
+            print("%-7s median: %6.1f ms host CPU (%.2fx %s), %6.1f ms wall (%.2fx %s) per exec"
+                  % (image, cpu * 1000, cpu / medians[peer][0], peer, wall * 1000,
+                     wall / medians[peer][1], peer))
     finally:
         server.stop()
 
