@@ -6,8 +6,8 @@ network namespace of its own), boots one idle VM of each image in turn (no admin
 runs ROUNDS x 20 execs of `true` (or --command) one after another into it. Prints, per round,
 the VM's host CPU per exec (utime+stime of its processes and of the guest processes its UML
 reaped, from /proc) and the wall time per exec, with the VM's idle CPU and the load average for
-scale; then each image's median against the last image's (the peer: tiny by default), measured in the
-same run.
+scale; then each image's median against the last image's (the peer: tiny by default), measured
+in the same run.
 
     bazel build -c opt //clients/cli:clownix //server:clownixd
     python3 tools/bench_exec.py [--rounds 3] [--images debian,tiny] [--command 'true']
