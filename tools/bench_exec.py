@@ -26,11 +26,11 @@ EXECS_PER_ROUND = 20
 
 
 def startup_finished(server, name):
-    for line in server.cli("vm", "ls").stdout.splitlines():
-        fields = line.split()
-        if fields and fields[0] == name:
-            return "startup finished" in line
-    return False
+    """Whether `name` has booted and its (empty) startup has finished; raises if it failed."""
+    _, startup = bench_scale.vm_states(server).get(name, ("", ""))
+    if startup == "STATE_FAILED":
+        raise RuntimeError(name + ": its startup failed: " + server.cli("vm", "show", name).stdout)
+    return startup == "STATE_DONE"
 
 
 def measure(server, image, rounds, command):
@@ -56,6 +56,9 @@ def measure(server, image, rounds, command):
                  bench_scale.load()), flush=True)
         results.append((cpu, wall))
     server.must("vm", "rm", name)
+    # Gone before the next image boots (or clownixd stops): its processes would share the CPU.
+    group = os.path.join(root, name, "cgroup.procs")
+    bench_scale.Server.wait(lambda: not bench_scale.read(group).strip(), 60, name + " to end")
     return results
 
 
