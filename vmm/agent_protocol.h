@@ -4,7 +4,7 @@
 // its master is handed to UML as `ssl1=fd:5,fd:5`, UML also inherits (and only holds) a slave
 // as fd 6, so the line never hangs up when clownix exits; clownix opens the slave by path
 // (readlink /proc/PID/fd/6 after a restart). Both ends are raw (no echo, no CR/LF
-// translation). The guest side is the shell script vmm/rootfs/guest/clownix-agent, started by
+// translation). The guest side is vmm/rootfs/guest/clownix_agent.cc (a static program), started by
 // busybox init (and respawned if it dies).
 //
 // Readiness: the host pings as soon as the VM is spawned (the ping waits in the line). When the

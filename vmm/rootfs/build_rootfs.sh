@@ -34,7 +34,7 @@ for bin in /usr/sbin/dropbear /usr/bin/dbclient; do
 done
 install -m 0644 "$inittab" etc/inittab
 install -m 0755 "$rcs" etc/init.d/rcS
-install -m 0755 "$agent" sbin/clownix-agent
+install -s -m 0755 "$agent" sbin/clownix-agent
 printf 'root:x:0:0:root:/root:/bin/sh\n' >etc/passwd
 printf 'root:x:0:\n' >etc/group
 printf '/bin/sh\n' >etc/shells

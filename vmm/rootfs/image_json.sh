@@ -19,7 +19,7 @@ for bin in /usr/sbin/dropbear /usr/bin/dbclient; do
 done
 mapfile -t contents < <(printf '%s\n' "${packages[@]}" | sort -u |
   xargs dpkg-query -W -f='${Package} ${Version}\n')
-contents+=("clownix-agent (vmm/rootfs/guest)")
+contents+=("clownix-agent (vmm/rootfs/guest/clownix_agent.cc)")
 hash=$( (cat "$@"; printf '%s\n' "${contents[@]}") | sha256sum | cut -d' ' -f1)
 {
   printf '{\n  "name": "tiny",\n'
