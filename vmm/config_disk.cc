@@ -32,7 +32,8 @@ name=
 ip=
 read -r name <./name
 read -r ip <./admin_ip
-hostname "$name"
+# What `hostname NAME` does, without its fork.
+echo "$name" >/proc/sys/kernel/hostname
 echo "$name" >/etc/hostname
 echo "$name" >/run/clownix-name
 # The admin interface, when the VM has one: without the admin network there is no eth0 (and

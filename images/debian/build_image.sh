@@ -277,6 +277,14 @@ put "$g/frr/daemons" /etc/frr/daemons 0640
 put "$g/frr/frr.conf" /etc/frr/frr.conf 0640
 in_tree chown frr:frr /etc/frr/daemons /etc/frr/frr.conf
 put "$g/profile.sh" /etc/profile.d/clownix.sh 0644
+# The console's login shell starts at every boot, and Debian's /etc/profile and /root/.profile
+# each run a dynamic binary (`id -u`, `mesg n`): a fork + exec under UML, tens of ms of host CPU.
+# bash's EUID tells root apart without one (dash and ash still run `id`); `mesg n` only keeps
+# other local users from writing to the terminal, and a guest has only root.
+sed -i 's/"$(id -u)"/"${EUID:-$(id -u)}"/' "$tree/etc/profile"
+sed -i '/^mesg n /d' "$tree/root/.profile"
+grep -q 'EUID:-$(id -u)' "$tree/etc/profile" && ! grep -q '^mesg' "$tree/root/.profile" ||
+  die "Debian's /etc/profile or /root/.profile changed: update the edits above"
 put "$g/fstab" /etc/fstab 0644
 # What rcS copies onto the kernel's devtmpfs with one `cp -a` (a command each would cost a fork
 # under UML): the mount points of devpts and /dev/shm, the tun node, the /proc/self/fd links.
