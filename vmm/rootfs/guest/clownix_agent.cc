@@ -377,7 +377,9 @@ int main() {
     cfmakeraw(&tio);
     tcsetattr(0, TCSANOW, &tio);
   }
-  // Children are reaped through a signalfd, so the loop waits for the line and them alike.
+  // Children are reaped through a signalfd, so the loop waits for the line and them alike. An
+  // ignored SIGCHLD (inherited from whoever started the agent) would reap them unseen.
+  signal(SIGCHLD, SIG_DFL);
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
