@@ -9,8 +9,8 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -73,9 +73,8 @@ class ClownixAgentTest : public ::testing::Test {
     // Non-blocking, as vmm opens its end (AgentChannel reads until EAGAIN).
     ASSERT_EQ(fcntl(line.get(), F_SETFL, fcntl(line.get(), F_GETFL) | O_NONBLOCK), 0);
     channel_ = std::make_unique<AgentChannel>(std::move(line));
-    pump_ = std::make_unique<testing::ReadablePump>(channel_->fd(), [this](bool hangup) {
-      return !channel_->OnReadable(hangup).closed;
-    });
+    pump_ = std::make_unique<testing::ReadablePump>(
+        channel_->fd(), [this](bool hangup) { return !channel_->OnReadable(hangup).closed; });
   }
 
   void TearDown() override {
@@ -168,8 +167,9 @@ TEST_F(ClownixAgentTest, AnswersWhileAnotherCommandStillRuns) {
   StartChannel();
   std::thread slow_caller;
   absl::StatusOr<AgentProtocol::Reply> slow = absl::UnknownError("not answered");
-  slow_caller = std::thread(
-      [&] { slow = Exec(absl::StrCat("while [ ! -e ", flag, " ]; do sleep 0.05; done; echo slow")); });
+  slow_caller = std::thread([&] {
+    slow = Exec(absl::StrCat("while [ ! -e ", flag, " ]; do sleep 0.05; done; echo slow"));
+  });
   absl::StatusOr<AgentProtocol::Reply> fast = Exec("echo fast");
   ASSERT_TRUE(fast.ok()) << fast.status();
   EXPECT_EQ(fast->output, "fast\n");
