@@ -423,11 +423,14 @@ void VmManager::HandleDeath(const std::string& name, uint64_t token) {
     }
     vms_.erase(it);
     last_exit_[name] = event;
-    changed_.SignalAll();
+    ++undelivered_ends_[name];
   }
   if (agent) agent->Close(absl::UnavailableError(absl::StrCat("ended: ", event.reason)));
   console->Close();
   Deliver({event});
+  absl::MutexLock lock(&mu_);
+  if (--undelivered_ends_[name] == 0) undelivered_ends_.erase(name);
+  changed_.SignalAll();
 }
 
 void VmManager::HandleNotify(const std::string& name, uint64_t token) {
@@ -945,9 +948,14 @@ absl::Status VmManager::Start(const VmSpec& given) {
 absl::Status VmManager::WaitGone(absl::string_view name, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   absl::MutexLock lock(&mu_);
-  while (vms_.count(name)) {
+  // Gone once its end has been delivered too: whoever acts on the return (the reconciler starting
+  // it again) finds the end in what on_state_change fed, not still on its way.
+  auto gone = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !vms_.count(name) && !undelivered_ends_.count(name);
+  };
+  while (!gone()) {
     if (changed_.WaitWithDeadline(&mu_, deadline)) {
-      if (!vms_.count(name)) break;
+      if (gone()) break;
       return absl::DeadlineExceededError(absl::StrCat("vm ", name, " did not end in time"));
     }
   }

@@ -72,8 +72,9 @@ struct VmManagerOptions {
   XstateFix xstate_fix = XstateFix::kAuto;  // kAuto: preload it only if the host needs it.
   // Called on every state change, in order for a given VM. Runs on the manager's thread (or on
   // the thread calling Start, Adopt or Reboot for their kBooting events), without any manager
-  // lock held; it may call the non-blocking methods (Get, List) but must not block for long. A
-  // final event may arrive just after the Halt/Kill call that caused it has returned.
+  // lock held; it may call the non-blocking methods (Get, List) but must not block for long, nor
+  // call Halt or Kill. A VM's final event has been delivered (this has returned) when the
+  // Halt/Kill call that ended it returns.
   std::function<void(const VmEvent&)> on_state_change;
   // Starts the VMs' processes; nullptr: the real one (UmlLauncher::Real). Tests pass a fake.
   std::shared_ptr<UmlLauncher> launcher;
@@ -295,6 +296,8 @@ class VmManager {
   absl::CondVar changed_;  // Signalled on every state change and death.
   std::map<std::string, std::unique_ptr<Vm>, std::less<>> vms_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, VmEvent, std::less<>> last_exit_ ABSL_GUARDED_BY(mu_);
+  // Ends taken out of vms_ whose event on_state_change has not returned from yet (WaitGone).
+  std::map<std::string, int, std::less<>> undelivered_ends_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, Watch> tokens_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, std::shared_ptr<ConsoleLine>> subscriptions_ ABSL_GUARDED_BY(mu_);
   uint64_t next_token_ ABSL_GUARDED_BY(mu_) = 1;

@@ -392,6 +392,11 @@ TEST_F(VmManagerFakeUmlTest, HaltPowersOffThroughTheAgent) {
   halt.join();
   EXPECT_TRUE(halted.ok()) << halted;
   EXPECT_EQ(manager_->LastExit("h1")->state, VmState::kStopped);
+  // Already delivered when Halt returned: no waiting here (the reconciler starts it again at once).
+  absl::MutexLock lock(&mu_);
+  ASSERT_FALSE(events_.empty());
+  EXPECT_EQ(events_.back().name, "h1");
+  EXPECT_EQ(events_.back().state, VmState::kStopped);
 }
 
 TEST_F(VmManagerFakeUmlTest, ANewManagerAdoptsRunningVmsAndStopsThoseItCannotDescribe) {
