@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,8 @@ absl::Status AgentChannel::Ping(const std::string& id) {
     absl::MutexLock lock(&mu_);
     if (!closed_.ok()) return closed_;
     ping_id_ = id;
+    // Never held back (this must not block): kLineBudget leaves room for pings.
+    unread_ += ping->size() + 1;
   }
   if (!write_mu_.TryLock()) return absl::UnavailableError("a request is being written");
   // A newline first: ends any partial line a previous client left in the guest's reader.
@@ -94,6 +97,18 @@ void AgentChannel::ReadLines(ReadResult* result_out, const std::string& got,
     switch (reply->kind) {
       case AgentProtocol::Reply::kReady:
         if (reply->lpj > 0) result.ready_lpj = reply->lpj;
+        // A new agent: what the last one had not read went with it, or this one reads it (and
+        // its acknowledgements then find nothing left to count down).
+        unread_ = 0;
+        break;
+      case AgentProtocol::Reply::kRead:
+        if (!acks_seen_) {
+          // From now on the budget holds. What was written before (a ping or two) is forgiven.
+          acks_seen_ = true;
+          unread_ = 0;
+        } else {
+          unread_ -= std::min<uint64_t>(unread_, reply->bytes_read);
+        }
         break;
       case AgentProtocol::Reply::kPong:
         if (reply->id == ping_id_) result.ping_answered = true;
@@ -122,14 +137,11 @@ absl::StatusOr<AgentProtocol::Reply> AgentChannel::Call(const std::string& id,
     if (!closed_.ok()) return closed_;
     pending_[id] = &pending;
   }
-  absl::Status written;
-  {
-    absl::MutexLock lock(&write_mu_);
-    written = WriteToLine(line_.get(), request, deadline);
-  }
+  absl::Status written = WriteRequest(request, deadline, /*wait_for_room=*/true);
   absl::MutexLock lock(&mu_);
   if (!written.ok() && !pending.done) {
     pending_.erase(id);
+    if (absl::IsDeadlineExceeded(written)) return written;
     return absl::UnavailableError(absl::StrCat("agent line: ", written.message()));
   }
   if (!mu_.AwaitWithDeadline(absl::Condition(&pending.done), deadline)) {
@@ -156,11 +168,7 @@ void AgentChannel::CallAsync(const std::string& id, absl::string_view request,
     done(closed);  // With no lock held, as promised.
     return;
   }
-  absl::Status written;
-  {
-    absl::MutexLock lock(&write_mu_);
-    written = WriteToLine(line_.get(), request, write_deadline);
-  }
+  absl::Status written = WriteRequest(request, write_deadline, /*wait_for_room=*/false);
   if (written.ok()) return;
   Pending* failed = nullptr;
   {
@@ -179,8 +187,38 @@ absl::Status AgentChannel::Send(absl::string_view request, absl::Time deadline) 
     absl::MutexLock lock(&mu_);
     if (!closed_.ok()) return closed_;
   }
-  absl::MutexLock lock(&write_mu_);
-  return WriteToLine(line_.get(), request, deadline);
+  return WriteRequest(request, deadline, /*wait_for_room=*/true);
+}
+
+absl::Status AgentChannel::WriteRequest(absl::string_view request, absl::Time deadline,
+                                        bool wait_for_room) {
+  if (request.size() > AgentProtocol::kMaxRequestBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("a request of ", request.size(), " bytes"));
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    auto room = [this, &request]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return !acks_seen_ || unread_ + request.size() <= kLineBudget || !closed_.ok();
+    };
+    if (wait_for_room && !mu_.AwaitWithDeadline(absl::Condition(&room), deadline)) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("the guest agent has not read the ", unread_, " bytes it was sent before"));
+    }
+    if (!closed_.ok()) return closed_;
+    unread_ += request.size();  // Reserved now: a writer waiting meanwhile counts it.
+  }
+  absl::Status written;
+  {
+    absl::MutexLock lock(&write_mu_);
+    written = WriteToLine(line_.get(), request, deadline);
+  }
+  if (!written.ok()) {
+    // Not (all) written: counted as read, or the budget would shrink for good. A part that got
+    // through is ended by the next ping's leading newline.
+    absl::MutexLock lock(&mu_);
+    unread_ -= std::min(unread_, request.size());
+  }
+  return written;
 }
 
 void AgentChannel::Close(const absl::Status& why) {

@@ -34,6 +34,10 @@ class AgentChannel {
   // AgentProtocol::kMaxOutputCap bytes, with room to spare).
   static constexpr size_t kMaxReadBytes = 256 * 1024;
   static constexpr size_t kMaxLineBytes = 4 * AgentProtocol::kMaxOutputCap;
+  // At most this many bytes written and not yet read by the agent, once it acknowledges what it
+  // reads (agent_protocol.h, flow control): one request of the longest kind fits. The 896 bytes
+  // up to the 3968 the guest's tty holds are for the writers that never wait (pings, CallAsync).
+  static constexpr size_t kLineBudget = AgentProtocol::kMaxRequestBytes;
 
   // `line`: clownix's end of the line (the agent pty's slave, pty.h; in tests any non-blocking
   // descriptor pair's end), read and written.
@@ -71,7 +75,8 @@ class AgentChannel {
   absl::StatusOr<AgentProtocol::Reply> Call(const std::string& id, absl::string_view request,
                                             absl::Time deadline);
 
-  // Call without a waiting thread: writes `request` and returns; `done` gets the reply later,
+  // Call without a waiting thread (the event loop's way): writes `request` and returns, without
+  // waiting for the agent to read earlier requests; `done` gets the reply later,
   // on the thread that reads it (OnReadable) or closes the channel (Close: UNAVAILABLE or what
   // Close was given), or now when the write fails. `done` runs once, with no lock of the channel
   // held. There is no deadline on this side: the guest's own timeout (in the request) ends the
@@ -99,6 +104,13 @@ class AgentChannel {
     Done on_done;
     absl::StatusOr<AgentProtocol::Reply> reply;
   };
+  // Writes `request` (at most AgentProtocol::kMaxRequestBytes) in one piece. `wait_for_room`: first
+  // waits, until `deadline` (DEADLINE_EXCEEDED), until the agent has read enough that at most
+  // kLineBudget bytes stay unread; never while holding write_mu_, so that the event loop, which
+  // reads the agent's acknowledgements, never waits for a writer that waits for them. Errors of
+  // WriteToLine; closed_ when closed meanwhile.
+  absl::Status WriteRequest(absl::string_view request, absl::Time deadline, bool wait_for_room)
+      ABSL_LOCKS_EXCLUDED(write_mu_, mu_);
   // OnReadable's part under mu_: splits `got` into lines and completes the calls they answer.
   void ReadLines(ReadResult* result, const std::string& got, std::vector<Completion>* completions)
       ABSL_LOCKS_EXCLUDED(mu_);
@@ -112,9 +124,11 @@ class AgentChannel {
   // Owned by the waiting Call, or (on_done set) by the map until completed.
   std::map<std::string, Pending*> pending_ ABSL_GUARDED_BY(mu_);
   std::string ping_id_ ABSL_GUARDED_BY(mu_);
-  std::string buffer_ ABSL_GUARDED_BY(mu_);   // Bytes read after the last complete line.
-  size_t scanned_ ABSL_GUARDED_BY(mu_) = 0;   // buffer_'s first bytes known to hold no '\n'.
-  absl::Status closed_ ABSL_GUARDED_BY(mu_);  // Not OK once closed.
+  std::string buffer_ ABSL_GUARDED_BY(mu_);      // Bytes read after the last complete line.
+  size_t scanned_ ABSL_GUARDED_BY(mu_) = 0;      // buffer_'s first bytes known to hold no '\n'.
+  absl::Status closed_ ABSL_GUARDED_BY(mu_);     // Not OK once closed.
+  bool acks_seen_ ABSL_GUARDED_BY(mu_) = false;  // The agent sends "A read": flow control is on.
+  size_t unread_ ABSL_GUARDED_BY(mu_) = 0;       // Bytes written that the agent has not read.
 };
 
 }  // namespace clownix::vmm

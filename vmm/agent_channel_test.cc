@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -284,6 +285,43 @@ TEST(AgentChannelFloodTest, OneReadIsBounded) {
   }
   write_end.reset();
   EXPECT_TRUE(channel.OnReadable(true).closed);
+}
+
+TEST_F(AgentChannelTest, OnceTheAgentAcknowledgesReadsAtMostTheBudgetStaysUnread) {
+  const std::string command(1400, 'x');  // a request of about 1.9 KB: two do not fit the budget
+  auto call = [this, &command](const std::string& id, absl::Duration timeout) {
+    return channel_->Call(id, Request(id, command), absl::Now() + timeout);
+  };
+  ASSERT_GT(2 * Request("r.1", command).size(), AgentChannel::kLineBudget);
+  // An agent that acknowledges nothing (older than flow control) gets requests as they come.
+  absl::StatusOr<AgentProtocol::Reply> first, second, third;
+  std::thread a([&] { first = call("r.1", absl::Seconds(30)); });
+  std::thread b([&] { second = call("r.2", absl::Seconds(30)); });
+  std::set<std::string> ids = {ReadExecId(), ReadExecId()};
+  EXPECT_EQ(ids, (std::set<std::string>{"r.1", "r.2"}));
+  ASSERT_TRUE(guest_->Write(ExecReply("r.1", 0, "") + ExecReply("r.2", 0, "")));
+  a.join();
+  b.join();
+  ASSERT_TRUE(first.ok() && second.ok()) << first.status() << second.status();
+
+  // Once it acknowledges, a request waits while the last one is unread, and gives up at its
+  // deadline without being written.
+  ASSERT_TRUE(guest_->Write("A read 1\n"));
+  std::thread c([&] { first = call("r.3", absl::Seconds(30)); });
+  EXPECT_EQ(ReadExecId(), "r.3");
+  second = call("r.4", absl::Milliseconds(300));
+  EXPECT_TRUE(absl::IsDeadlineExceeded(second.status())) << second.status();
+  EXPECT_TRUE(absl::StrContains(second.status().message(), "has not read")) << second.status();
+  // Read now: the next request goes out (r.4 never did).
+  ASSERT_TRUE(guest_->Write(absl::StrCat("A read ", Request("r.3", command).size(), "\n")));
+  std::thread d([&] { third = call("r.5", absl::Seconds(30)); });
+  EXPECT_EQ(ReadExecId(), "r.5");
+  ASSERT_TRUE(guest_->Write(ExecReply("r.3", 0, "") + ExecReply("r.5", 5, "")));
+  c.join();
+  d.join();
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(third->exit_code, 5);
 }
 
 TEST_F(AgentChannelTest, AHangUpIsReported) {

@@ -35,7 +35,9 @@ absl::StatusOr<std::string> AgentProtocol::EncodeExec(absl::string_view id,
   if (absl::Status s = ValidateId(id); !s.ok()) return s;
   if (command.empty() || command.size() > kMaxCommandBytes) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("command of %d bytes (must be 1..%d)", command.size(), kMaxCommandBytes));
+        absl::StrFormat("command of %d bytes (must be 1..%d: a longer script goes into the VM's "
+                        "guest files, and the command runs it)",
+                        command.size(), kMaxCommandBytes));
   }
   if (timeout_s < 1 || timeout_s > 86400) {
     return absl::InvalidArgumentError(
@@ -45,8 +47,11 @@ absl::StatusOr<std::string> AgentProtocol::EncodeExec(absl::string_view id,
     return absl::InvalidArgumentError(
         absl::StrFormat("output cap of %d bytes (at most %d)", cap, kMaxOutputCap));
   }
-  return absl::StrCat("Q exec ", id, " ", timeout_s, " ", cap, " ", absl::Base64Escape(command),
-                      "\n");
+  std::string request =
+      absl::StrCat("Q exec ", id, " ", timeout_s, " ", cap, " ", absl::Base64Escape(command), "\n");
+  // Base64 of kMaxCommandBytes (2732 bytes) with the longest id and numbers: 2795 bytes at most.
+  static_assert((kMaxCommandBytes + 2) / 3 * 4 + 64 <= kMaxRequestBytes);
+  return request;
 }
 
 absl::StatusOr<std::string> AgentProtocol::QuoteArgv(const std::vector<std::string>& argv) {
@@ -83,6 +88,12 @@ absl::StatusOr<AgentProtocol::Reply> AgentProtocol::ParseReply(absl::string_view
   if (f[1] == "ready" && (f.size() == 3 || f.size() == 4)) {
     r.kind = Reply::kReady;
     if (f.size() == 4 && (!absl::SimpleAtoi(f[3], &r.lpj) || r.lpj < 0)) return bad();
+    return r;
+  }
+  if (f[1] == "read" && f.size() == 3) {
+    r.kind = Reply::kRead;
+    r.id.clear();
+    if (!absl::SimpleAtoi(f[2], &r.bytes_read) || r.bytes_read == 0) return bad();
     return r;
   }
   if (!ValidateId(f[2]).ok()) return bad();

@@ -12,6 +12,14 @@
 // forwards to the VM's notify socket (mconsole_wire.h, USER_NOTIFY); the host pings again
 // (agent restarts, reboots). The VM is RUNNING once the pong to the latest ping arrives.
 //
+// Flow control: the guest's tty must never fill. Debian's UML kernel (6.1) stops the line for good
+// once it has throttled it, at 3968 unread bytes (line_throttle turns the line's interrupt off and
+// line_unthrottle never turns it back on; measured: after one request of 4 KiB the agent never
+// heard from the host again). So a request line is at most kMaxRequestBytes, the agent says how
+// many bytes it has read ("A read N", after each read, before acting on them), and the host keeps
+// at most AgentChannel::kLineBudget bytes unread, waiting for room before it writes more. It
+// waits only once it has seen an "A read": an agent older than this never sends one.
+//
 // Framing: one message per line, fields separated by one space, terminated by '\n'. IDs are
 // chosen by the host, [A-Za-z0-9.-]{1,40}, unique per request; replies carry the request's ID,
 // so any number of requests may be in flight and replies come back in any order. Lines that
@@ -28,6 +36,7 @@
 //                                             calibrated loops_per_jiffy (0 if unknown), which
 //                                             the host passes to later boots to skip calibration
 //   A pong ID
+//   A read N                                  N > 0 bytes of the line read since the last one
 //   A exec ID RC TOTAL BASE64(output)         RC: exit status (128+N when killed by signal N)
 //                                             or the word "timeout"; TOTAL: bytes of output
 //                                             produced; output: the first CAP of them.
@@ -47,13 +56,17 @@ namespace clownix::vmm {
 // Encoding and parsing; stateless and thread-safe.
 class AgentProtocol {
  public:
-  static constexpr size_t kMaxCommandBytes = 16 * 1024;
+  // The longest request line (with its '\n'), well under the 3968 bytes the guest's tty holds
+  // (flow control, above), and the longest command, whose exec request fits in it.
+  static constexpr size_t kMaxRequestBytes = 3072;
+  static constexpr size_t kMaxCommandBytes = 2048;
   static constexpr size_t kMaxOutputCap = 1024 * 1024;
 
   struct Reply {
-    enum Kind { kReady, kPong, kExec } kind;
-    std::string id;   // Request ID (boot id for kReady).
-    int64_t lpj = 0;  // kReady only.
+    enum Kind { kReady, kPong, kExec, kRead } kind;
+    std::string id;           // Request ID (boot id for kReady).
+    int64_t lpj = 0;          // kReady only.
+    uint64_t bytes_read = 0;  // kRead only.
     bool timed_out = false;
     int exit_code = 0;
     uint64_t total_output_bytes = 0;

@@ -16,6 +16,15 @@ TEST(AgentProtocolTest, RejectsBadRequests) {
   EXPECT_FALSE(AgentProtocol::EncodePing("").ok());
   EXPECT_FALSE(AgentProtocol::EncodeExec("x", "", 5, 10).ok());
   EXPECT_FALSE(AgentProtocol::EncodeExec("x", std::string(20000, 'a'), 5, 10).ok());
+  EXPECT_FALSE(
+      AgentProtocol::EncodeExec("x", std::string(AgentProtocol::kMaxCommandBytes + 1, 'a'), 5, 10)
+          .ok());
+  // The longest command, id and numbers still make a request line that fits the guest's tty.
+  absl::StatusOr<std::string> longest = AgentProtocol::EncodeExec(
+      std::string(40, 'i'), std::string(AgentProtocol::kMaxCommandBytes, 'a'), 86400,
+      AgentProtocol::kMaxOutputCap);
+  ASSERT_TRUE(longest.ok()) << longest.status();
+  EXPECT_LE(longest->size(), AgentProtocol::kMaxRequestBytes);
   EXPECT_FALSE(AgentProtocol::EncodeExec("x", "true", 0, 10).ok());
   EXPECT_FALSE(AgentProtocol::EncodeExec("x", "true", 5, 2 * 1024 * 1024).ok());
 }
@@ -44,6 +53,14 @@ TEST(AgentProtocolTest, ParsesReplies) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->kind, AgentProtocol::Reply::kPong);
   EXPECT_EQ(r->id, "p7");
+
+  r = AgentProtocol::ParseReply("A read 4096");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->kind, AgentProtocol::Reply::kRead);
+  EXPECT_EQ(r->bytes_read, 4096u);
+  EXPECT_FALSE(AgentProtocol::ParseReply("A read 0").ok());
+  EXPECT_FALSE(AgentProtocol::ParseReply("A read -3").ok());
+  EXPECT_FALSE(AgentProtocol::ParseReply("A read 12 13").ok());
 }
 
 TEST(AgentProtocolTest, QuotesArgv) {

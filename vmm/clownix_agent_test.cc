@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -113,11 +114,20 @@ TEST_F(ClownixAgentTest, SaysReadyThenAnswersAPingAfterNoise) {
   std::getline(std::ifstream("/proc/sys/kernel/random/boot_id"), boot_id);
   EXPECT_EQ(parsed->id, boot_id);
   // What a line may hold besides requests (noise, a request in two writes) is skipped or joined.
-  ASSERT_TRUE(host.Write("noise that is not a request\nQ ping"));
-  ASSERT_TRUE(host.Write(" p1\n"));
-  std::optional<std::string> pong = host.ReadLine(absl::Seconds(30));
-  ASSERT_TRUE(pong.has_value());
-  EXPECT_EQ(*pong, "A pong p1");
+  const std::string first = "noise that is not a request\nQ ping", second = " p1\n";
+  ASSERT_TRUE(host.Write(first));
+  ASSERT_TRUE(host.Write(second));
+  // Each read is acknowledged (flow control, agent_protocol.h) before what it held is acted on.
+  uint64_t acknowledged = 0;
+  std::optional<std::string> line;
+  while ((line = host.ReadLine(absl::Seconds(30))) && absl::StartsWith(*line, "A read ")) {
+    absl::StatusOr<AgentProtocol::Reply> read = AgentProtocol::ParseReply(*line);
+    ASSERT_TRUE(read.ok()) << *line;
+    acknowledged += read->bytes_read;
+  }
+  EXPECT_EQ(acknowledged, first.size() + second.size());
+  ASSERT_TRUE(line.has_value());
+  EXPECT_EQ(*line, "A pong p1");
 }
 
 TEST_F(ClownixAgentTest, ReportsStatusOutputAndTotal) {

@@ -236,16 +236,24 @@ class Agent {
 
   bool ReadRequests() {
     char buf[16384];
+    size_t got = 0;
+    bool open = true;
     for (;;) {
       ssize_t n = read(in_, buf, sizeof(buf));
       if (n > 0) {
         input_.append(buf, static_cast<size_t>(n));
+        got += static_cast<size_t>(n);
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) break;
-      return false;
+      open = false;
+      break;
     }
+    // What was read, first: the host sends more only once the guest's tty has room for it
+    // (agent_protocol.h, flow control).
+    if (got > 0) Send("A read " + std::to_string(got) + "\n");
+    if (!open) return false;
     size_t start = 0;
     for (size_t nl; (nl = input_.find('\n', start)) != std::string::npos; start = nl + 1) {
       std::string line = input_.substr(start, nl - start);
