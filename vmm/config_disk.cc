@@ -39,6 +39,10 @@ echo "$name" >/run/clownix-name
 # The admin interface, when the VM has one: without the admin network there is no eth0 (and
 # admin_ip may be empty).
 if [ -n "$ip" ] && [ -e /sys/class/net/eth0 ]; then
+  # IPv4 only (where the kernel has IPv6): no link-local address, duplicate address detection,
+  # router solicitations or multicast reports, which every VM on the admin LAN would receive
+  # from every other at each boot. The admin LAN is for host-to-VM traffic.
+  [ ! -e /proc/sys/net/ipv6/conf/eth0 ] || echo 1 >/proc/sys/net/ipv6/conf/eth0/disable_ipv6
   ip link set eth0 up
   ip addr add "$ip" dev eth0
 fi

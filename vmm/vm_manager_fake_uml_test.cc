@@ -333,9 +333,13 @@ TEST_F(VmManagerFakeUmlTest, ASpecFileThatCannotBeWrittenIsReported) {
   ASSERT_TRUE(manager_->WaitForState("s1", VmState::kBooting, kWait).ok());
   StatesOf("s1", 3);
   absl::MutexLock lock(&mu_);
-  ASSERT_EQ(events_.size(), 3u);
-  EXPECT_TRUE(absl::StrContains(events_[2].reason, "rebooting; the spec file could not be updated"))
-      << events_[2].reason;
+  std::vector<VmEvent> states;  // not the startup report
+  for (const VmEvent& e : events_) {
+    if (!e.startup) states.push_back(e);
+  }
+  ASSERT_EQ(states.size(), 3u);
+  EXPECT_TRUE(absl::StrContains(states[2].reason, "rebooting; the spec file could not be updated"))
+      << states[2].reason;
 }
 
 TEST_F(VmManagerFakeUmlTest, AFailedLaunchLeavesNothing) {
@@ -397,6 +401,60 @@ TEST_F(VmManagerFakeUmlTest, HaltPowersOffThroughTheAgent) {
   ASSERT_FALSE(events_.empty());
   EXPECT_EQ(events_.back().name, "h1");
   EXPECT_EQ(events_.back().state, VmState::kStopped);
+}
+
+TEST_F(VmManagerFakeUmlTest, OnlyAVmWithSomethingToSetUpIsAskedForItsStartupReport) {
+  auto startup_of = [this](const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    auto reported = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      for (const VmEvent& e : events_) {
+        if (e.name == name && e.startup) return true;
+      }
+      return false;
+    };
+    EXPECT_TRUE(mu_.AwaitWithTimeout(absl::Condition(&reported), kWait)) << name;
+    for (const VmEvent& e : events_) {
+      if (e.name == name && e.startup) return std::optional<StartupResult>(*e.startup);
+    }
+    return std::optional<StartupResult>();
+  };
+  // Nothing to run or set up: finished as soon as the agent answers, without an exec.
+  std::shared_ptr<FakeGuest> plain = StartRunning({"s1", 3, 64, {}});
+  ASSERT_NE(plain, nullptr);
+  std::optional<StartupResult> result = startup_of("s1");
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok);
+  EXPECT_EQ(result->output, "");
+  absl::StatusOr<ExecResult> probe;
+  std::thread exec([&] { probe = manager_->Exec("s1", "true"); });
+  auto [probe_id, probe_command] = ReadExec(*plain);
+  EXPECT_EQ(probe_command, "true");  // the first request after the ping
+  ReplyExec(*plain, probe_id, 0, "");
+  exec.join();
+  ASSERT_TRUE(probe.ok()) << probe.status();
+
+  // A startup script: the guest is asked, and its report is the VM's.
+  VmSpec scripted{"s2", 4, 64, {}};
+  scripted.guest.startup = "echo hi";
+  ASSERT_TRUE(manager_->Start(scripted).ok());
+  std::shared_ptr<FakeGuest> guest = launcher_->Guest("s2");
+  ASSERT_NE(guest, nullptr);
+  pids_.push_back(guest->pid);
+  std::optional<std::string> ping = Agent(*guest).ReadLine();
+  ASSERT_TRUE(ping && absl::StartsWith(*ping, "Q ping ")) << ping.value_or("");
+  ASSERT_TRUE(Agent(*guest).Write(absl::StrCat("A ready boot-1 1234\nA pong ", ping->substr(7), "\n")));
+  std::optional<std::string> ask = Agent(*guest).ReadLine();
+  ASSERT_TRUE(ask.has_value());
+  std::vector<std::string> f = absl::StrSplit(*ask, ' ');
+  std::string command;
+  ASSERT_EQ(f.size(), 6u) << *ask;
+  ASSERT_TRUE(absl::Base64Unescape(f[5], &command));
+  EXPECT_TRUE(absl::StrContains(command, "/run/clownix-config/startup_run")) << command;
+  ReplyExec(*guest, f[2], 0, "clownix-startup 0 ok\nhi\n");
+  result = startup_of("s2");
+  ASSERT_TRUE(result.has_value());
+  EXPECT_TRUE(result->ok);
+  EXPECT_EQ(result->output, "hi\n");
 }
 
 TEST_F(VmManagerFakeUmlTest, ANewManagerAdoptsRunningVmsAndStopsThoseItCannotDescribe) {
