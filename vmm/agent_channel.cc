@@ -20,14 +20,16 @@ absl::Status AgentChannel::Ping(const std::string& id) {
     absl::MutexLock lock(&mu_);
     if (!closed_.ok()) return closed_;
     ping_id_ = id;
-    // Never held back (this must not block): kLineBudget leaves room for pings.
-    unread_ += ping->size() + 1;
   }
   if (!write_mu_.TryLock()) return absl::UnavailableError("a request is being written");
   // A newline first: ends any partial line a previous client left in the guest's reader.
   absl::Status written = WriteToLine(line_.get(), "\n" + *ping, absl::Now());
   write_mu_.Unlock();
   if (!written.ok()) return absl::UnavailableError(absl::StrCat("ping: ", written.message()));
+  // Never held back (this must not block): kLineBudget leaves room for pings. Counted once
+  // written, so that a ping that was not does not shrink the budget for good.
+  absl::MutexLock lock(&mu_);
+  unread_ += ping->size() + 1;
   return absl::OkStatus();
 }
 

@@ -442,7 +442,8 @@ TEST_F(VmManagerFakeUmlTest, OnlyAVmWithSomethingToSetUpIsAskedForItsStartupRepo
   pids_.push_back(guest->pid);
   std::optional<std::string> ping = Agent(*guest).ReadLine();
   ASSERT_TRUE(ping && absl::StartsWith(*ping, "Q ping ")) << ping.value_or("");
-  ASSERT_TRUE(Agent(*guest).Write(absl::StrCat("A ready boot-1 1234\nA pong ", ping->substr(7), "\n")));
+  ASSERT_TRUE(
+      Agent(*guest).Write(absl::StrCat("A ready boot-1 1234\nA pong ", ping->substr(7), "\n")));
   std::optional<std::string> ask = Agent(*guest).ReadLine();
   ASSERT_TRUE(ask.has_value());
   std::vector<std::string> f = absl::StrSplit(*ask, ' ');
