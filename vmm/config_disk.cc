@@ -228,6 +228,11 @@ std::vector<std::string> ConfigDisk::StartupRunArgv() {
   return {"/bin/busybox", "ash", "/run/clownix-config/startup_run"};
 }
 
+bool ConfigDisk::HasStartupReport(const common::GuestConfig& guest) {
+  return !guest.startup.empty() || !guest.files.empty() || !guest.sysctls.empty() ||
+         !guest.addresses.empty();
+}
+
 absl::StatusOr<ConfigDisk::StartupReport> ConfigDisk::ParseStartupReport(absl::string_view output) {
   const size_t eol = output.find('\n');
   const absl::string_view first = output.substr(0, eol);

@@ -64,6 +64,9 @@ class ConfigDisk {
   // What the guest agent runs to get the startup report (in /run/clownix-config, where the
   // guest's init copied the disk).
   static std::vector<std::string> StartupRunArgv();
+  // Whether a boot with `guest` has anything to report: a startup script, or setup that can fail
+  // or log (files, sysctls, addresses). Without, the report is "0 ok" and nothing else.
+  static bool HasStartupReport(const common::GuestConfig& guest);
 
   // The shell command the guest agent runs to halt the guest: the VM's shutdown script
   // (GuestConfig::shutdown, stored as `shutdown`, run by halt_run) for at most `script_limit`

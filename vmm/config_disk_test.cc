@@ -34,6 +34,19 @@ TEST(ConfigDiskTest, BuildsAnImageHoldingEveryValue) {
   EXPECT_EQ(Debugfs(image, "cat /config_cmd"), std::string(ConfigDisk::ConfigCmd()));
 }
 
+TEST(ConfigDiskTest, OnlyAScriptOrSetupThatCanFailHasAStartupReport) {
+  common::GuestConfig guest;
+  EXPECT_FALSE(ConfigDisk::HasStartupReport(guest));
+  guest.shutdown = "echo bye";  // runs at a halt, not at boot
+  EXPECT_FALSE(ConfigDisk::HasStartupReport(guest));
+  common::GuestConfig with_sysctl = guest;
+  with_sysctl.sysctls.emplace_back("net.ipv4.ip_forward", "1");
+  EXPECT_TRUE(ConfigDisk::HasStartupReport(with_sysctl));
+  common::GuestConfig with_startup = guest;
+  with_startup.startup = "true";
+  EXPECT_TRUE(ConfigDisk::HasStartupReport(with_startup));
+}
+
 TEST(ConfigDiskTest, AVmWithoutTheAdminNetworkHasAnEmptyAdminIp) {
   std::string image = absl::StrCat(getenv("TEST_TMPDIR"), "/noadmin.img");
   ASSERT_TRUE(ConfigDisk::Build({"vm8", "", kKey}, image).ok());

@@ -569,12 +569,10 @@ void VmManager::CollectStartup(const std::string& name,
     absl::MutexLock lock(&mu_);
     auto it = vms_.find(name);
     if (it == vms_.end()) return;  // Ended meanwhile: its end is what counts.
-    const common::GuestConfig& guest = it->second->spec.guest;
-    // No script and no setup that could fail or log: the report would be "0 ok" and nothing
-    // else, and asking costs an exec (a few forks under UML) at every boot. An adopted VM's
-    // guest config is not known here (the spec file does not keep it): it is asked.
-    nothing_to_report = !it->second->adopted && guest.startup.empty() && guest.files.empty() &&
-                        guest.sysctls.empty() && guest.addresses.empty();
+    // Asking costs an exec (a few forks under UML) at every boot. An adopted VM's guest config
+    // is not known here (the spec file does not keep it): it is asked.
+    nothing_to_report =
+        !it->second->adopted && !ConfigDisk::HasStartupReport(it->second->spec.guest);
   }
   if (nothing_to_report) {
     Deliver({{name, VmState::kRunning, "startup finished", StartupResult{true, 0, ""}}});
