@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "vmm/pty.h"
 
 namespace clownix::vmm {
@@ -25,6 +27,8 @@ int ConsoleLine::Attach(common::UniqueFd line) {
     log_bytes_ = log_.valid() && fstat(log_.get(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
   }
   line_ = std::make_shared<common::UniqueFd>(std::move(line));
+  flow_controlled_ = false;
+  unacknowledged_ = 0;
   // A console whose size cannot be set still works, at the size it had; the next
   // SetWindowSize reports the error to its caller.
   if (rows_ != 0) vmm::SetWindowSize(line_->get(), rows_, columns_).IgnoreError();
@@ -63,9 +67,22 @@ bool ConsoleLine::OnReadable(bool hangup) {
     break;
   }
   if (got.empty()) return closed || hangup;
+  std::string shown;
+  const ConsoleFlowFilter::Marks marks = flow_filter_.Filter(got, &shown);
+  got = std::move(shown);
   std::vector<std::shared_ptr<Subscriber>> subscribers;
   {
     absl::MutexLock lock(&mu_);
+    if (line_ == line) {
+      if (marks.started) {
+        flow_controlled_ = true;
+        unacknowledged_ = 0;
+      }
+      // More than was counted can be acknowledged: keystrokes written before the start mark
+      // arrived and read after it.
+      unacknowledged_ -= std::min(unacknowledged_, marks.acknowledged);
+    }
+    if (got.empty()) return closed;
     LogLocked(got);
     history_ += got;
     if (history_.size() > kHistoryBytes) history_.erase(0, history_.size() - kHistoryBytes);
@@ -133,14 +150,38 @@ void ConsoleLine::Unsubscribe(int64_t id) {
 }
 
 absl::Status ConsoleLine::Write(absl::string_view bytes, absl::Time deadline) {
+  absl::MutexLock write_lock(&write_mu_);
   std::shared_ptr<common::UniqueFd> line;
   {
     absl::MutexLock lock(&mu_);
     line = line_;
   }
   if (!line) return absl::UnavailableError("console not attached");
-  absl::MutexLock lock(&write_mu_);
-  return WriteToLine(line->get(), bytes, deadline);
+  while (!bytes.empty()) {
+    size_t piece = bytes.size();
+    {
+      absl::MutexLock lock(&mu_);
+      auto has_room = [this, &line]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return line_ != line || !flow_controlled_ || unacknowledged_ < kUnreadBudget;
+      };
+      if (!mu_.AwaitWithDeadline(absl::Condition(&has_room), deadline)) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("the console's guest has not read ", unacknowledged_,
+                         " bytes of keystrokes (it may be busy or stuck)"));
+      }
+      if (line_ != line) return absl::UnavailableError("console detached while writing");
+      // Counted before it is written: the acknowledgement can come back before WriteToLine does.
+      if (flow_controlled_) {
+        piece = std::min(piece, kUnreadBudget - unacknowledged_);
+        unacknowledged_ += piece;
+      }
+    }
+    if (absl::Status s = WriteToLine(line->get(), bytes.substr(0, piece), deadline); !s.ok()) {
+      return s;
+    }
+    bytes.remove_prefix(piece);
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ConsoleLine::SetWindowSize(uint16_t rows, uint16_t columns) {

@@ -34,9 +34,16 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/unique_fd.h"
+#include "vmm/console_flow.h"
 
 namespace clownix::vmm {
 
+// Flow control (console_flow.h). Once the guest's console relay has said it reads the line (its
+// start mark), Write keeps at most kUnreadBudget bytes written and not yet acknowledged, waiting
+// for the relay's acknowledgements (read by OnReadable) before it writes more; the marks are taken
+// out of what is logged, kept and delivered. A line attached later (a reboot) starts without
+// flow control until its relay's start mark.
+//
 // Thread-safety: every method may be called from any thread; OnReadable by one thread at a time.
 // Callbacks may call any method of the line (and of VmManager).
 class ConsoleLine {
@@ -44,6 +51,9 @@ class ConsoleLine {
   using Callback = std::function<void(absl::string_view bytes)>;
   static constexpr size_t kHistoryBytes = 64 * 1024;
   static constexpr size_t kMaxLogBytes = 1024 * 1024;
+  // Under the 3968 bytes at which the guest's tty throttles the line for good
+  // (docs/uml-facts.md #22), as the agent's line is kept (AgentChannel::kLineBudget).
+  static constexpr size_t kUnreadBudget = 3072;
 
   // `log_path`: what is read is appended there (created when the first line is attached; at
   // kMaxLogBytes it is renamed to `log_path`.1 and started again); "" for none.
@@ -73,7 +83,10 @@ class ConsoleLine {
   // Ends subscription `id` (see above for the guarantee). Unknown ids are ignored.
   void Unsubscribe(int64_t id);
 
-  // Writes keystrokes to the line. UNAVAILABLE: no line attached; errors of WriteToLine.
+  // Writes keystrokes to the line, in pieces that keep within kUnreadBudget once the relay
+  // acknowledges (see above). UNAVAILABLE: no line attached, or it went while this waited;
+  // DEADLINE_EXCEEDED: the relay did not acknowledge enough by `deadline` (what was written by
+  // then stays written); errors of WriteToLine.
   absl::Status Write(absl::string_view bytes, absl::Time deadline);
 
   // Sets the console's window size (rows x columns, what `stty size` prints in the guest): now
@@ -110,6 +123,9 @@ class ConsoleLine {
   size_t log_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // console.log's size.
   std::string history_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, std::shared_ptr<Subscriber>> subscribers_ ABSL_GUARDED_BY(mu_);
+  ConsoleFlowFilter flow_filter_;  // Used by OnReadable only (one thread at a time).
+  bool flow_controlled_ ABSL_GUARDED_BY(mu_) = false;  // The attached line's relay has started.
+  size_t unacknowledged_ ABSL_GUARDED_BY(mu_) = 0;     // Written since then, not acknowledged.
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   uint16_t rows_ ABSL_GUARDED_BY(mu_) = 0;  // 0: never set, the line keeps its own size.
   uint16_t columns_ ABSL_GUARDED_BY(mu_) = 0;

@@ -1,7 +1,10 @@
 // ConsoleLine over a real pty pair: the test plays the VM on the master side.
 #include "vmm/console_line.h"
 
+#include <poll.h>
 #include <sys/ioctl.h>
+
+#include <algorithm>
 
 #include <atomic>
 #include <memory>
@@ -140,6 +143,110 @@ TEST_F(ConsoleLineTest, KeystrokesReachTheLine) {
   line_->Detach();
   EXPECT_EQ(line_->Write("x", absl::Now() + absl::Seconds(5)).code(),
             absl::StatusCode::kUnavailable);
+}
+
+// Flow control (console_flow.h): the guest's relay marks what it has read.
+constexpr absl::string_view kStartMark = "\x1b_clownix-console start\x1b\\";
+std::string ReadMark(size_t n) { return absl::StrCat("\x1b_clownix-console read ", n, "\x1b\\"); }
+
+// Exactly `n` bytes from `fd` (a pty's master), or fewer if none come for 10 s.
+std::string ReadBytes(int fd, size_t n) {
+  std::string got;
+  while (got.size() < n) {
+    pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 10000) <= 0) break;
+    char chunk[4096];
+    ssize_t r = read(fd, chunk, std::min(sizeof(chunk), n - got.size()));
+    if (r <= 0) break;
+    got.append(chunk, static_cast<size_t>(r));
+  }
+  return got;
+}
+
+// What a pty's master has ready now (without waiting).
+size_t Pending(int fd) {
+  int n = 0;
+  EXPECT_EQ(ioctl(fd, FIONREAD, &n), 0);
+  return static_cast<size_t>(n);
+}
+
+TEST_F(ConsoleLineTest, TheRelaysMarksAreNotShownEvenWhenCutInTwo) {
+  Seen all;
+  line_->Subscribe(1, all.Callback());
+  ASSERT_TRUE(vm_->Write(absl::StrCat("a", kStartMark, "b\x1b_clownix-con")));
+  ASSERT_TRUE(all.WaitFor("b"));
+  ASSERT_TRUE(vm_->Write("sole read 5\x1b\\c\x1b[0m\x1b_other\x1b\\END"));
+  ASSERT_TRUE(all.WaitFor("END"));
+  const std::string shown = "abc\x1b[0m\x1b_other\x1b\\END";
+  EXPECT_EQ(all.Get(), shown);
+  EXPECT_EQ(common::ReadFile(log_path_).value_or(""), shown);
+  Seen late;
+  line_->Subscribe(2, late.Callback());
+  EXPECT_EQ(late.Get(), shown);
+  line_->Unsubscribe(1);
+  line_->Unsubscribe(2);
+}
+
+TEST_F(ConsoleLineTest, WithoutTheRelaysStartMarkWritesAreNotHeldBack) {
+  const std::string paste(2 * ConsoleLine::kUnreadBudget, 'k');
+  ASSERT_TRUE(line_->Write(paste, absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(ReadBytes(pty_->master(), paste.size()), paste);
+}
+
+// The paste that used to freeze a VM's console for good: once the relay has started, at most
+// kUnreadBudget bytes are written before it acknowledges them; the rest follows its marks.
+TEST_F(ConsoleLineTest, OnceTheRelayStartedAtMostTheBudgetIsUnacknowledged) {
+  Seen all;
+  line_->Subscribe(1, all.Callback());
+  ASSERT_TRUE(vm_->Write(absl::StrCat(kStartMark, "$ ")));
+  ASSERT_TRUE(all.WaitFor("$ "));
+
+  std::string paste;
+  for (int i = 0; paste.size() < 3 * ConsoleLine::kUnreadBudget; ++i) {
+    absl::StrAppend(&paste, "line ", i, "\n");
+  }
+  // Nothing acknowledged: the write gives up at its deadline with the budget written, no more.
+  absl::Status gave_up = line_->Write(paste, absl::Now() + absl::Milliseconds(300));
+  EXPECT_EQ(gave_up.code(), absl::StatusCode::kDeadlineExceeded) << gave_up;
+  EXPECT_EQ(Pending(pty_->master()), ConsoleLine::kUnreadBudget);
+  EXPECT_EQ(ReadBytes(pty_->master(), ConsoleLine::kUnreadBudget),
+            paste.substr(0, ConsoleLine::kUnreadBudget));
+
+  // The relay reads in pieces and says so; a waiting write goes on after each mark.
+  ASSERT_TRUE(vm_->Write(ReadMark(ConsoleLine::kUnreadBudget)));
+  absl::Status whole;
+  std::thread writer([&] { whole = line_->Write(paste, absl::Now() + absl::Seconds(20)); });
+  std::string read;
+  while (read.size() < paste.size()) {
+    std::string piece = ReadBytes(pty_->master(), std::min<size_t>(1000, paste.size() - read.size()));
+    ASSERT_FALSE(piece.empty()) << "stalled after " << read.size() << " bytes";
+    read += piece;
+    ASSERT_TRUE(vm_->Write(ReadMark(piece.size())));
+  }
+  writer.join();
+  EXPECT_TRUE(whole.ok()) << whole;
+  EXPECT_EQ(read, paste);
+  EXPECT_EQ(all.Get(), "$ ");
+  line_->Unsubscribe(1);
+}
+
+// A rebooted VM's line starts without flow control, until its own relay's start mark.
+TEST_F(ConsoleLineTest, ALineAttachedLaterStartsWithoutFlowControl) {
+  Seen all;
+  line_->Subscribe(1, all.Callback());
+  ASSERT_TRUE(vm_->Write(absl::StrCat(kStartMark, "$ ")));
+  ASSERT_TRUE(all.WaitFor("$ "));
+  pump_.reset();
+  line_->Detach();
+  absl::StatusOr<Pty> next = Pty::Open();
+  ASSERT_TRUE(next.ok()) << next.status();
+  absl::StatusOr<common::UniqueFd> slave = Pty::OpenRawSlave(next->slave_path());
+  ASSERT_TRUE(slave.ok()) << slave.status();
+  ASSERT_GE(line_->Attach(std::move(*slave)), 0);
+  const std::string paste(2 * ConsoleLine::kUnreadBudget, 'k');
+  ASSERT_TRUE(line_->Write(paste, absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ(ReadBytes(next->master(), paste.size()), paste);
+  line_->Unsubscribe(1);
 }
 
 // The VM (UML) reads the size from its side of the pty (TIOCGWINSZ on the master).
