@@ -74,10 +74,10 @@ bool ConsoleLine::OnReadable(bool hangup) {
   {
     absl::MutexLock lock(&mu_);
     if (line_ == line) {
-      if (marks.started) {
-        flow_controlled_ = true;
-        unacknowledged_ = 0;
-      }
+      // Any mark says a relay reads the line: a start mark a new one (a boot), an acknowledgement
+      // alone one that was running before this line was attached (clownixd restarted).
+      if (marks.started || marks.acknowledged > 0) flow_controlled_ = true;
+      if (marks.started) unacknowledged_ = 0;
       // More than was counted can be acknowledged: keystrokes written before the start mark
       // arrived and read after it.
       unacknowledged_ -= std::min(unacknowledged_, marks.acknowledged);
@@ -170,11 +170,10 @@ absl::Status ConsoleLine::Write(absl::string_view bytes, absl::Time deadline) {
                          " bytes of keystrokes (it may be busy or stuck)"));
       }
       if (line_ != line) return absl::UnavailableError("console detached while writing");
-      // Counted before it is written: the acknowledgement can come back before WriteToLine does.
-      if (flow_controlled_) {
-        piece = std::min(piece, kUnreadBudget - unacknowledged_);
-        unacknowledged_ += piece;
-      }
+      // Counted before it is written (the acknowledgement can come back before WriteToLine
+      // does), and also before flow control is on, so the count is right once it is.
+      if (flow_controlled_) piece = std::min(piece, kUnreadBudget - unacknowledged_);
+      unacknowledged_ += piece;
     }
     if (absl::Status s = WriteToLine(line->get(), bytes.substr(0, piece), deadline); !s.ok()) {
       return s;

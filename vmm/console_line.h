@@ -38,11 +38,12 @@
 
 namespace clownix::vmm {
 
-// Flow control (console_flow.h). Once the guest's console relay has said it reads the line (its
-// start mark), Write keeps at most kUnreadBudget bytes written and not yet acknowledged, waiting
+// Flow control (console_flow.h). Once the guest's console relay has shown it reads the line (any
+// of its marks), Write keeps at most kUnreadBudget bytes written and not yet acknowledged, waiting
 // for the relay's acknowledgements (read by OnReadable) before it writes more; the marks are taken
-// out of what is logged, kept and delivered. A line attached later (a reboot) starts without
-// flow control until its relay's start mark.
+// out of what is logged, kept and delivered. A line attached later (a reboot, or a clownixd that
+// adopts a running VM) starts without flow control until the relay's next mark: after an
+// adoption, the first keystrokes written are not held back.
 //
 // Thread-safety: every method may be called from any thread; OnReadable by one thread at a time.
 // Callbacks may call any method of the line (and of VmManager).
@@ -124,8 +125,9 @@ class ConsoleLine {
   std::string history_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, std::shared_ptr<Subscriber>> subscribers_ ABSL_GUARDED_BY(mu_);
   ConsoleFlowFilter flow_filter_;  // Used by OnReadable only (one thread at a time).
-  bool flow_controlled_ ABSL_GUARDED_BY(mu_) = false;  // The attached line's relay has started.
-  size_t unacknowledged_ ABSL_GUARDED_BY(mu_) = 0;     // Written since then, not acknowledged.
+  bool flow_controlled_ ABSL_GUARDED_BY(mu_) = false;  // A relay reads the attached line.
+  // Written to the attached line (since the relay's start mark, if one came), not acknowledged.
+  size_t unacknowledged_ ABSL_GUARDED_BY(mu_) = 0;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   uint16_t rows_ ABSL_GUARDED_BY(mu_) = 0;  // 0: never set, the line keeps its own size.
   uint16_t columns_ ABSL_GUARDED_BY(mu_) = 0;

@@ -230,6 +230,24 @@ TEST_F(ConsoleLineTest, OnceTheRelayStartedAtMostTheBudgetIsUnacknowledged) {
   line_->Unsubscribe(1);
 }
 
+// A relay that was running before the line was attached (clownixd restarted and adopted the VM)
+// sends no start mark: its first acknowledgement turns flow control on, counting what was written
+// since the line was attached.
+TEST_F(ConsoleLineTest, AnAcknowledgementAloneTurnsFlowControlOn) {
+  Seen all;
+  line_->Subscribe(1, all.Callback());
+  ASSERT_TRUE(line_->Write("ls\n", absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(ReadBytes(pty_->master(), 3), "ls\n");
+  ASSERT_TRUE(vm_->Write(absl::StrCat(ReadMark(1), "$ ")));
+  ASSERT_TRUE(all.WaitFor("$ "));
+  // Two of the three bytes are still unacknowledged.
+  const std::string paste(2 * ConsoleLine::kUnreadBudget, 'k');
+  absl::Status gave_up = line_->Write(paste, absl::Now() + absl::Milliseconds(300));
+  EXPECT_EQ(gave_up.code(), absl::StatusCode::kDeadlineExceeded) << gave_up;
+  EXPECT_EQ(Pending(pty_->master()), ConsoleLine::kUnreadBudget - 2);
+  line_->Unsubscribe(1);
+}
+
 // A rebooted VM's line starts without flow control, until its own relay's start mark.
 TEST_F(ConsoleLineTest, ALineAttachedLaterStartsWithoutFlowControl) {
   Seen all;

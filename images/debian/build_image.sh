@@ -48,12 +48,14 @@ suite=bookworm
 mirror=http://deb.debian.org/debian
 security_mirror=http://deb.debian.org/debian-security
 agent=$repo/vmm/rootfs/guest/clownix_agent.cc
+relay=$repo/vmm/rootfs/guest/clownix_console.cc
 kernel=/usr/bin/linux.uml
 [[ -x $kernel ]] || die "$kernel missing (install user-mode-linux: bash tools/setup.sh)"
 kver=$("$kernel" --version 2>/dev/null | head -n 1)
 modules=/usr/lib/uml/modules/$kver
 [[ -d $modules ]] || die "$modules missing: the UML kernel $kver has no modules directory"
 [[ -f $agent ]] || die "$agent missing"
+[[ -f $relay ]] || die "$relay missing"
 
 recipe_hash() {
   {
@@ -66,6 +68,7 @@ recipe_hash() {
       echo "file $f $(sha256sum <"$here/$f" | cut -d' ' -f1) $(stat -c %a "$here/$f")"
     done
     echo "file agent $(sha256sum <"$agent" | cut -d' ' -f1)"
+    echo "file console relay $(sha256sum <"$relay" | cut -d' ' -f1)"
     echo "compiler $(g++ --version 2>/dev/null | head -n 1)"
   } | sha256sum | cut -d' ' -f1
 }
@@ -128,6 +131,7 @@ mkdir -p "$work/recipe"
 cp -a "$here/guest" "$here/packages.txt" "$work/recipe/"
 [[ -f $here/packages.lock ]] && cp -a "$here/packages.lock" "$work/recipe/"
 cp -a "$agent" "$work/recipe/clownix_agent.cc"
+cp -a "$relay" "$work/recipe/clownix_console.cc"
 if [[ $(recipe_hash) != "$hash" ]]; then die "the recipe changed while the build started: run it again"; fi
 
 # Online (deb.debian.org answers) the apt lists are fetched fresh; offline a build can still work
@@ -304,6 +308,10 @@ put "$g/dig" /usr/bin/dig 0755
 g++ -std=c++17 -O2 -Wall -static -s -o "$work/clownix-agent" "$work/recipe/clownix_agent.cc" ||
   die "the guest agent did not compile"
 put "$work/clownix-agent" /usr/sbin/clownix-agent 0755
+# The console relay (vmm/console_flow.h), the same way: the console's bash runs under it.
+g++ -std=c++17 -O2 -Wall -static -s -o "$work/clownix-console" "$work/recipe/clownix_console.cc" ||
+  die "the console relay did not compile"
+put "$work/clownix-console" /usr/sbin/clownix-console 0755
 # busybox init and the power applets, which Debian without systemd or sysvinit lacks.
 for applet in init halt reboot poweroff; do
   [[ -e $tree/usr/sbin/$applet ]] || link ../bin/busybox "/usr/sbin/$applet"

@@ -2,10 +2,10 @@
 # Builds the default clownix root filesystem (an ext2 image) without root privileges and
 # reproducibly: busybox-static with relative applet links, dropbear, the project's init files, fixed
 # timestamps, UUID and directory hash seed.
-# Usage: build_rootfs.sh OUT.img INITTAB RCS AGENT
+# Usage: build_rootfs.sh OUT.img INITTAB RCS AGENT CONSOLE_RELAY
 set -euo pipefail
 abs() { [[ $1 == /* ]] && echo "$1" || echo "$PWD/$1"; }
-out=$(abs "$1") inittab=$(abs "$2") rcs=$(abs "$3") agent=$(abs "$4")
+out=$(abs "$1") inittab=$(abs "$2") rcs=$(abs "$3") agent=$(abs "$4") relay=$(abs "$5")
 busybox=/bin/busybox
 [[ -x $busybox ]] || { echo "build_rootfs: $busybox missing (install busybox-static)" >&2; exit 1; }
 mkfs=$(command -v mkfs.ext2 || echo /sbin/mkfs.ext2)
@@ -35,6 +35,7 @@ done
 install -m 0644 "$inittab" etc/inittab
 install -m 0755 "$rcs" etc/init.d/rcS
 install -s -m 0755 "$agent" sbin/clownix-agent
+install -s -m 0755 "$relay" sbin/clownix-console
 printf 'root:x:0:0:root:/root:/bin/sh\n' >etc/passwd
 printf 'root:x:0:\n' >etc/group
 printf '/bin/sh\n' >etc/shells

@@ -20,6 +20,7 @@ done
 mapfile -t contents < <(printf '%s\n' "${packages[@]}" | sort -u |
   xargs dpkg-query -W -f='${Package} ${Version}\n')
 contents+=("clownix-agent (vmm/rootfs/guest/clownix_agent.cc)")
+contents+=("clownix-console (vmm/rootfs/guest/clownix_console.cc)")
 hash=$( (cat "$@"; printf '%s\n' "${contents[@]}") | sha256sum | cut -d' ' -f1)
 {
   printf '{\n  "name": "tiny",\n'
