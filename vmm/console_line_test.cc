@@ -5,7 +5,6 @@
 #include <sys/ioctl.h>
 
 #include <algorithm>
-
 #include <atomic>
 #include <memory>
 #include <string>
@@ -218,7 +217,8 @@ TEST_F(ConsoleLineTest, OnceTheRelayStartedAtMostTheBudgetIsUnacknowledged) {
   std::thread writer([&] { whole = line_->Write(paste, absl::Now() + absl::Seconds(20)); });
   std::string read;
   while (read.size() < paste.size()) {
-    std::string piece = ReadBytes(pty_->master(), std::min<size_t>(1000, paste.size() - read.size()));
+    std::string piece =
+        ReadBytes(pty_->master(), std::min<size_t>(1000, paste.size() - read.size()));
     ASSERT_FALSE(piece.empty()) << "stalled after " << read.size() << " bytes";
     read += piece;
     ASSERT_TRUE(vm_->Write(ReadMark(piece.size())));
