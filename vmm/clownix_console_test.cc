@@ -53,7 +53,13 @@ class Screen {
 
 class ClownixConsoleTest : public ::testing::Test {
  protected:
-  // The relay running `/bin/sh -c script` on the pty's slave; ConsoleLine on its master.
+  // The relay running `/bin/sh -c script` on the pty's slave; ConsoleLine on its master. The
+  // script starts at the first keystroke: StartWithKey types a newline for it.
+  void StartWithKey(const std::string& script) {
+    Start(script);
+    ASSERT_TRUE(screen_.WaitFor("Press Enter for a shell."));
+    ASSERT_TRUE(line_->Write("\n", absl::Now() + absl::Seconds(10)).ok());
+  }
   void Start(const std::string& script) {
     absl::StatusOr<Pty> pty = Pty::Open();
     ASSERT_TRUE(pty.ok()) << pty.status();
@@ -103,8 +109,8 @@ TEST_F(ClownixConsoleTest, APasteLargerThanTheBudgetArrivesWholeAndNoMarkShows) 
   for (int i = 0; paste.size() < 8 * ConsoleLine::kUnreadBudget; ++i) {
     absl::StrAppend(&paste, "line ", i, " of the paste\n");
   }
-  Start(absl::StrCat("stty raw -echo; echo ready; head -c ", paste.size(), " >", file,
-                     "; echo done"));
+  StartWithKey(absl::StrCat("read -r first; stty raw -echo; echo ready; head -c ", paste.size(),
+                            " >", file, "; echo done"));
   ASSERT_TRUE(screen_.WaitFor("ready"));
   absl::Status written = line_->Write(paste, absl::Now() + absl::Seconds(30));
   ASSERT_TRUE(written.ok()) << written;
@@ -115,7 +121,7 @@ TEST_F(ClownixConsoleTest, APasteLargerThanTheBudgetArrivesWholeAndNoMarkShows) 
 
 // The size the host sets on its side of the line reaches the program's terminal.
 TEST_F(ClownixConsoleTest, TheWindowSizeReachesTheProgram) {
-  Start("stty raw -echo; echo ready; read -r go; stty size; echo end");
+  StartWithKey("read -r first; stty raw -echo; echo ready; read -r go; stty size; echo end");
   ASSERT_TRUE(screen_.WaitFor("ready"));
   ASSERT_TRUE(line_->SetWindowSize(33, 99).ok());
   ASSERT_TRUE(line_->Write("go\n", absl::Now() + absl::Seconds(10)).ok());
@@ -126,15 +132,29 @@ TEST_F(ClownixConsoleTest, TheWindowSizeReachesTheProgram) {
 // Ctrl-C typed on the console interrupts the program: the relay passes keystrokes on raw and the
 // program's own terminal turns them into signals.
 TEST_F(ClownixConsoleTest, CtrlCInterruptsTheProgram) {
-  Start("trap 'echo interrupted; exit 0' INT; echo ready; while :; do sleep 1; done");
+  StartWithKey(
+      "read -r first; trap 'echo interrupted; exit 0' INT; echo ready; while :; do sleep 1; done");
   ASSERT_TRUE(screen_.WaitFor("ready"));
   ASSERT_TRUE(line_->Write("\x03", absl::Now() + absl::Seconds(10)).ok());
   EXPECT_TRUE(screen_.WaitFor("interrupted"));
 }
 
+// A console nobody types on runs no shell: the program starts at the first keystroke, which it
+// then reads.
+TEST_F(ClownixConsoleTest, TheProgramStartsAtTheFirstKeystroke) {
+  Start("read -r key; echo \"got <$key>\"; read -r more");
+  ASSERT_TRUE(screen_.WaitFor("Press Enter for a shell."));
+  EXPECT_EQ(common::ReadFile(absl::StrCat("/proc/", relay_pid_, "/task/", relay_pid_, "/children"))
+                .value_or("?"),
+            "");
+  ASSERT_TRUE(line_->Write("x\n", absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_TRUE(screen_.WaitFor("got <x>"));
+}
+
 // When the program ends the relay ends too (init starts both again), after its last output.
 TEST_F(ClownixConsoleTest, TheRelayEndsWithTheProgramAfterItsLastOutput) {
   Start("echo last words");
+  ASSERT_TRUE(line_->Write("\n", absl::Now() + absl::Seconds(10)).ok());
   ASSERT_TRUE(screen_.WaitFor("last words"));
   int status = 0;
   ASSERT_EQ(waitpid(relay_pid_, &status, 0), relay_pid_);

@@ -16,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "vmm/console_flow.h"
 
 namespace clownix::switchcore {
 
@@ -50,7 +51,9 @@ class UmlVm {
   int stdout_fd_ = -1;
   std::thread reader_;
   absl::Mutex mu_;
+  // What the console showed, without the marks of the guest's console relay (vmm/console_flow.h).
   std::string console_ ABSL_GUARDED_BY(mu_);
+  vmm::ConsoleFlowFilter console_flow_;  // Used by the reader thread only.
   int marker_ = 0;
 };
 

@@ -15,8 +15,10 @@
 // acknowledges bytes once the pty has taken them, so what the host counts unread is what sits in
 // the line and in the relay: never more than the host's budget.
 //
-// A leading '-' on PROGRAM runs it as a login shell (argv[0] "-NAME"), as in busybox's inittab.
-// When PROGRAM ends the relay ends, and init starts both again.
+// PROGRAM starts at the first keystroke, as busybox's "askfirst" would start it: a VM whose
+// console nobody uses never pays for a login shell. A leading '-' on PROGRAM runs it as a login
+// shell (argv[0] "-NAME"), as in busybox's inittab. When PROGRAM ends the relay ends, and init
+// starts it again.
 //
 // Built static (libc only) for every image, like the agent: vmm/rootfs (tiny, by Bazel) and
 // images/debian/build_image.sh (debian, by g++ at image build time).
@@ -93,25 +95,34 @@ int StartOnPty(char** argv, pid_t* pid, const sigset_t& blocked) {
 class Relay {
  public:
   // The start mark goes first, before any acknowledgement: from it on, the host counts.
-  Relay(int line, int pty, int signals, pid_t child)
-      : line_(line), pty_(pty), signals_(signals), child_(child), to_line_(kStartMark) {}
+  Relay(int line, int signals, char** argv, const sigset_t& blocked)
+      : line_(line), signals_(signals), argv_(argv), blocked_(blocked), to_line_(kStartMark) {
+    to_line_ += "\r\nPress Enter for a shell.\r\n";
+  }
 
-  // Until the program has ended; then what it left in the pty goes to the line. A process it
-  // left behind that still holds the pty does not keep the console from a new shell.
-  void Run() {
-    while (child_ > 0) {
-      pollfd fds[3] = {{line_, 0, 0}, {pty_, 0, 0}, {signals_, POLLIN, 0}};
+  // Starts the program at the first keystroke (a console nobody types on costs no shell: under
+  // UML a login shell's start is a good part of a boot's CPU), then relays until it has ended;
+  // what it left in the pty then goes to the line. A process it left behind that still holds
+  // the pty does not keep the console from a new shell. False: the program could not be started
+  // on a pty.
+  bool Run() {
+    while (pty_ < 0 || child_ > 0) {
+      pollfd fds[3] = {{line_, 0, 0}, {-1, 0, 0}, {signals_, POLLIN, 0}};
       if (to_pty_.empty()) fds[0].events |= POLLIN;
       if (!to_line_.empty()) fds[0].events |= POLLOUT;
-      if (pty_open_) {
+      if (pty_ >= 0 && pty_open_) {
+        fds[1].fd = pty_;
         if (to_line_.size() < kMaxOutputHeld) fds[1].events |= POLLIN;
         if (!to_pty_.empty()) fds[1].events |= POLLOUT;
-      } else {
-        fds[1].fd = -1;
       }
-      if (poll(fds, 3, -1) < 0 && errno != EINTR) return;
+      if (poll(fds, 3, -1) < 0 && errno != EINTR) return true;
       if (fds[2].revents & POLLIN) OnSignals();
       if (fds[0].revents & POLLIN) ReadLine();
+      if (pty_ < 0 && !to_pty_.empty()) {
+        pty_ = StartOnPty(argv_, &child_, blocked_);
+        if (pty_ < 0 || !SetNonBlocking(pty_)) return false;
+        CopyWindowSize(line_, pty_);
+      }
       if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) ReadPty();
       WritePty();
       WriteLine();
@@ -123,6 +134,7 @@ class Relay {
       pollfd out = {line_, POLLOUT, 0};
       if (poll(&out, 1, 100) > 0) WriteLine();
     }
+    return true;
   }
 
  private:
@@ -169,16 +181,18 @@ class Relay {
   void OnSignals() {
     signalfd_siginfo info;
     while (read(signals_, &info, sizeof(info)) == sizeof(info)) {
-      if (info.ssi_signo == SIGWINCH) CopyWindowSize(line_, pty_);
+      if (info.ssi_signo == SIGWINCH && pty_ >= 0) CopyWindowSize(line_, pty_);
     }
     int status;
     while (child_ > 0 && waitpid(child_, &status, WNOHANG) == child_) child_ = 0;
   }
 
   const int line_;
-  const int pty_;
   const int signals_;
-  pid_t child_;
+  char** const argv_;
+  const sigset_t blocked_;
+  int pty_ = -1;  // The program's pty's master, once started.
+  pid_t child_ = 0;
   bool pty_open_ = true;
   std::string to_pty_;   // Read from the line, not yet taken by the pty.
   std::string to_line_;  // The program's output and the marks, not yet written to the line.
@@ -213,18 +227,15 @@ int main(int argc, char** argv) {
   sigaddset(&blocked, SIGWINCH);
   sigprocmask(SIG_BLOCK, &blocked, nullptr);
   int signals = signalfd(-1, &blocked, SFD_NONBLOCK | SFD_CLOEXEC);
-  pid_t child = 0;
-  int pty = signals < 0 ? -1 : StartOnPty(argv + 1, &child, blocked);
-  if (pty < 0) {
+  if (signals < 0 || !SetNonBlocking(0)) return 1;
+  // stdin and stdout are one open file (init opened the line once); the relay uses fd 0 for both.
+  Relay relay(0, signals, argv + 1, blocked);
+  if (!relay.Run()) {
     // No pty: the program gets the line itself, as before the relay (no flow control).
+    fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_NONBLOCK);
     sigprocmask(SIG_UNBLOCK, &blocked, nullptr);
     execv(argv[1][0] == '-' ? argv[1] + 1 : argv[1], argv + 1);
     return 127;
   }
-  CopyWindowSize(0, pty);
-  if (!SetNonBlocking(0) || !SetNonBlocking(pty)) return 1;
-  // stdin and stdout are one open file (init opened the line once); the relay uses fd 0 for both.
-  Relay relay(0, pty, signals, child);
-  relay.Run();
   return 0;
 }
