@@ -151,6 +151,23 @@ TEST_F(ClownixConsoleTest, TheProgramStartsAtTheFirstKeystroke) {
   EXPECT_TRUE(screen_.WaitFor("got <x>"));
 }
 
+// A line that hangs up does not leave the relay spinning on it: it ends (init starts another).
+TEST_F(ClownixConsoleTest, TheRelayEndsWhenItsLineHangsUp) {
+  Start("echo never started");
+  ASSERT_TRUE(screen_.WaitFor("Press Enter for a shell."));
+  pump_.reset();
+  line_->Close();
+  pty_.reset();  // The master's last close: the relay's side reads EIO.
+  int status = 0;
+  ASSERT_EQ(waitpid(relay_pid_, &status, 0), relay_pid_);
+  relay_pid_ = 0;
+  // The hang-up of its controlling terminal ends it (SIGHUP), as it ends a getty; had it been
+  // ignored, the relay would see EIO and end by itself.
+  EXPECT_TRUE((WIFSIGNALED(status) && WTERMSIG(status) == SIGHUP) ||
+              (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+      << status;
+}
+
 // When the program ends the relay ends too (init starts both again), after its last output.
 TEST_F(ClownixConsoleTest, TheRelayEndsWithTheProgramAfterItsLastOutput) {
   Start("echo last words");

@@ -107,7 +107,7 @@ class Relay {
   // on a pty.
   bool Run() {
     while (pty_ < 0 || child_ > 0) {
-      pollfd fds[3] = {{line_, 0, 0}, {-1, 0, 0}, {signals_, POLLIN, 0}};
+      pollfd fds[3] = {{line_gone_ ? -1 : line_, 0, 0}, {-1, 0, 0}, {signals_, POLLIN, 0}};
       if (to_pty_.empty()) fds[0].events |= POLLIN;
       if (!to_line_.empty()) fds[0].events |= POLLOUT;
       if (pty_ >= 0 && pty_open_) {
@@ -117,7 +117,8 @@ class Relay {
       }
       if (poll(fds, 3, -1) < 0 && errno != EINTR) return true;
       if (fds[2].revents & POLLIN) OnSignals();
-      if (fds[0].revents & POLLIN) ReadLine();
+      if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) ReadLine();
+      if (line_gone_ && pty_ < 0) return true;
       if (pty_ < 0 && !to_pty_.empty()) {
         pty_ = StartOnPty(argv_, &child_, blocked_);
         if (pty_ < 0 || !SetNonBlocking(pty_)) return false;
@@ -138,10 +139,18 @@ class Relay {
   }
 
  private:
+  // A line that hangs up (the host's side never does while the VM runs, but a relay must not spin
+  // on one that does) is dropped, and the program is hung up too; init starts a new relay.
   void ReadLine() {
     char buf[kReadBytes];
     ssize_t n = read(line_, buf, sizeof(buf));
-    if (n > 0) to_pty_.append(buf, static_cast<size_t>(n));
+    if (n > 0) {
+      to_pty_.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      line_gone_ = true;
+      to_line_.clear();
+      if (child_ > 0) kill(-child_, SIGHUP);
+    }
   }
 
   // Hands keystrokes on and acknowledges what the pty took. With the program gone, what it can
@@ -171,6 +180,7 @@ class Relay {
   }
 
   void WriteLine() {
+    if (line_gone_) to_line_.clear();
     while (!to_line_.empty()) {
       ssize_t n = write(line_, to_line_.data(), to_line_.size());
       if (n <= 0) return;  // Full (POLLOUT wakes the loop) or gone (init will start a new relay).
@@ -194,6 +204,7 @@ class Relay {
   int pty_ = -1;  // The program's pty's master, once started.
   pid_t child_ = 0;
   bool pty_open_ = true;
+  bool line_gone_ = false;
   std::string to_pty_;   // Read from the line, not yet taken by the pty.
   std::string to_line_;  // The program's output and the marks, not yet written to the line.
 };
