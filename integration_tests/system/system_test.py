@@ -94,6 +94,7 @@ class System:
         self.address = "unix:%s/clownixd.sock" % work_dir
         self.log = open(os.path.join(work_dir, "clownixd.log"), "ab")
         self.process = None
+        self.killed = False  # by kill9, on purpose
         self.admin_tap = "cnx%d" % (os.getpid() % 100000)
 
     def start(self):
@@ -103,6 +104,7 @@ class System:
              "--ip_admin", IP_ADMIN, "--admin_tap", self.admin_tap, "--num_tap", "1"] +
             self.extra_args,
             stdout=self.log, stderr=self.log)
+        self.killed = False
         wait_for(lambda: self.process.poll() is not None or self.cli_ok("topo"), 60,
                  "clownixd to serve")
         if self.process.poll() is not None:
@@ -112,14 +114,21 @@ class System:
         return tail(os.path.join(self.work_dir, "clownixd.log"), 4000)
 
     def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(timeout=60)
-        self.log.close()
+        """Ends clownixd; fails, with its log, if it had ended on its own (a crash, a sanitizer)."""
+        try:
+            if self.process and self.process.poll() is not None and not self.killed:
+                raise AssertionError("clownixd had exited by itself (status %d): %s" % (
+                    self.process.returncode, self.log_text()))
+            if self.process and self.process.poll() is None:
+                self.process.send_signal(signal.SIGTERM)
+                self.process.wait(timeout=60)
+        finally:
+            self.log.close()
 
     def kill9(self):
         self.process.kill()
         self.process.wait()
+        self.killed = True
 
     def cli(self, *args, timeout=120):
         return subprocess.run([CLOWNIX, "--server", self.address] + list(args),
