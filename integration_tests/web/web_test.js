@@ -164,8 +164,15 @@ test('a VM created with the CLI appears within a second', async () => {
   process.stderr.write(`vm4 shown ${Date.now() - created} ms after the CLI returned\n`);
 });
 
-test('clicking vm1 opens a terminal where uname -n prints vm1', async () => {
-  await page.click('svg .vm[data-name=vm1]');
+test('clicking vm1 opens a terminal where uname -n prints vm1, also when the picture is redrawn mid-click', async () => {
+  // Pressed, then a watch event redraws the picture (a new LAN), then released: still a click.
+  await page.locator('svg .vm[data-name=vm1] rect').hover();  // the mouse on vm1, still
+  await page.mouse.down();
+  const pressedAt = await page.evaluateHandle(() => document.querySelector('svg .vm[data-name=vm1]'));
+  must('lan', 'add', 'lan8');
+  await shown('svg .lan[data-name=lan8]', 10000);
+  assert.ok(await page.evaluate((old) => !old.isConnected, pressedAt), 'the picture was redrawn');
+  await page.mouse.up();
   await page.waitForSelector('#terminals .terminal[data-vm=vm1] .xterm', {timeout: 10000});
   // The console shows a prompt once attached (the page sends a return on attaching).
   await waitForTerminal('vm1', /#\s*$/m, 30000, 'a shell prompt');

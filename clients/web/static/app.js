@@ -225,7 +225,6 @@ function render() {
       class: 'name'}, n, lan.name);
     svg('text', {x, y: y + 12, 'text-anchor': 'middle', 'font-size': 9, fill: '#4b5563',
       class: 'counters'}, n, lanCounters(lan.name));
-    n.onclick = () => select('lan:' + lan.name);
   }
 
   for (const tap of net.taps.values()) {
@@ -255,7 +254,6 @@ function render() {
       svg('text', {x, y: y + 27, 'text-anchor': 'middle', 'font-size': 8, fill: border}, n,
           vm.state_reason.slice(0, 30));
     }
-    n.onclick = () => { select('vm:' + vm.name); openConsole(vm.name); };
   }
 
   root.replaceChildren(g);
@@ -269,6 +267,35 @@ function render() {
   if (renders.length > 2000) renders.splice(0, 1000);
   renderPanel();
   reattachConsoles();
+}
+
+// Clicks on the picture's nodes, recognised by what they name rather than by element: every watch
+// event redraws the picture, and a press and a release that straddle a redraw land on two
+// different elements, so the browser would fire no click at all (a click lost while a VM boots).
+function nodeUnder(target) {
+  const n = target instanceof Element ? target.closest('#topology .node') : null;
+  if (!n) return null;
+  return n.classList.contains('vm') ? 'vm:' + n.dataset.name :
+      n.classList.contains('lan') ? 'lan:' + n.dataset.name : null;
+}
+let pressedNode = null;
+$('topology').addEventListener('pointerdown', (e) => {
+  pressedNode = e.button === 0 ? nodeUnder(e.target) : null;
+});
+$('topology').addEventListener('pointerup', (e) => {
+  const node = nodeUnder(e.target);
+  const clicked = e.button === 0 && node !== null && node === pressedNode;
+  pressedNode = null;
+  if (clicked) activateNode(node);
+});
+// Nodes take the focus (tabindex): Enter acts as a click.
+$('topology').addEventListener('keydown', (e) => {
+  const node = e.key === 'Enter' ? nodeUnder(e.target) : null;
+  if (node) activateNode(node);
+});
+function activateNode(node) {
+  select(node);
+  if (node.startsWith('vm:')) openConsole(node.slice(3));
 }
 
 // Counters change every second: their text is updated in place, the picture is not redrawn.
