@@ -236,6 +236,11 @@ class SystemTestCase(unittest.TestCase):
                 except OSError:
                     pass
             self.netns.close()
+            # clownixd's log goes with the test's outputs (bazel-testlogs/.../test.outputs).
+            outputs = os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR")
+            if outputs:
+                shutil.copyfile(os.path.join(self.work_dir, "clownixd.log"),
+                                os.path.join(outputs, "clownixd.%s.log" % self.id().split(".")[-1]))
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
     def apply(self, network):
@@ -271,12 +276,21 @@ class DemoNetworkTest(SystemTestCase):
         rx = sum(int(p.get("rxFrames", 0)) for p in stats.get("ports", []))
         self.assertGreater(rx, 0, stats)
 
-    def test_the_host_reaches_every_vm_on_the_admin_network(self):
+    def test_the_host_reaches_every_vm_on_the_admin_network_and_sshes_in(self):
         self.bring_up_demo()
         for vm, address in (("vm1", "10.0.0.1"), ("router", "10.0.0.2"), ("vm2", "10.0.0.3")):
             self.assertEqual(self.system.vms()[vm]["adminIp"], address)
             result = self.netns.run("busybox", "ping", "-c", "2", "-W", "2", address)
             self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        # ssh as root with the key clownixd generated (the guest's agent starts dropbear for the
+        # connection), twice: the first connection also makes the guest's host key.
+        for attempt in range(2):
+            result = self.netns.run(
+                "ssh", "-i", os.path.join(self.work_dir, "id_rsa"), "-o", "BatchMode=yes",
+                "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=20", "root@10.0.0.3", "hostname")
+            self.assertEqual((result.returncode, result.stdout), (0, "vm2\n"),
+                             "ssh %d: %s" % (attempt, result.stderr))
 
     def test_the_admin_network_covers_only_the_admin_addresses(self):
         # X.Y.0.0/16, not the seed's /8: a 10.x lab address that no LAN of the VM holds is not
