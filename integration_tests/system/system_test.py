@@ -94,7 +94,7 @@ class System:
         self.address = "unix:%s/clownixd.sock" % work_dir
         self.log = open(os.path.join(work_dir, "clownixd.log"), "ab")
         self.process = None
-        self.killed = False  # by kill9, on purpose
+        self.killed = False  # by kill9 or terminate, on purpose
         self.admin_tap = "cnx%d" % (os.getpid() % 100000)
 
     def start(self):
@@ -129,6 +129,12 @@ class System:
         self.process.kill()
         self.process.wait()
         self.killed = True
+
+    def terminate(self, timeout=60):
+        """SIGTERM, as a test step: returns clownixd's exit status."""
+        self.process.send_signal(signal.SIGTERM)
+        self.killed = True
+        return self.process.wait(timeout=timeout)
 
     def cli(self, *args, timeout=120):
         return subprocess.run([CLOWNIX, "--server", self.address] + list(args),
@@ -480,8 +486,7 @@ class MachinesTest(SystemTestCase):
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         wait_for(lambda: self.system.exec("a", "test -e /run/sigterm-test").returncode == 0, 60,
                  "the command to run in the guest")
-        self.system.process.send_signal(signal.SIGTERM)
-        self.assertEqual(self.system.process.wait(timeout=60), 0)
+        self.assertEqual(self.system.terminate(), 0)
         _, err = running.communicate(timeout=30)
         # The command ended because its VM was stopped (clownixd stops the VMs first so that it
         # drains at once), not because its 120 s timeout ran out.
