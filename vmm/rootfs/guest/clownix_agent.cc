@@ -7,14 +7,20 @@
 // host CPU, so nothing here forks but the command itself (the shell script this replaces forked
 // about fourteen times per command).
 //
+// ssh is started on demand: when the guest has root's authorized keys, the agent holds port 22
+// and runs one `dropbear -i` per connection, instead of a dropbear daemon started at every boot
+// (~0.15 s of host CPU per boot, most VMs never see an ssh connection: docs/benchmarks/vmm.md).
+//
 // Built static (libc only) so that it runs on every image: vmm/rootfs (tiny, by Bazel) and
 // images/debian/build_image.sh (debian, by g++ at image build time).
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/klog.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -36,6 +42,12 @@ namespace {
 constexpr size_t kMaxLineBytes = 64 * 1024;
 constexpr long kMaxOutputCap = 1024 * 1024;
 constexpr long kMaxTimeoutSeconds = 86400;
+
+constexpr char kDropbear[] = "/usr/sbin/dropbear";
+constexpr char kAuthorizedKeys[] = "/root/.ssh/authorized_keys";
+// ssh connections served at once; more are closed as they come (dropbear's own daemon refuses
+// more than 30 unauthenticated ones). Bounds the processes a flood of connections can start.
+constexpr size_t kMaxSshConnections = 64;
 
 struct Job {
   pid_t pid;
@@ -181,18 +193,68 @@ std::vector<std::string> SplitSpaces(const std::string& line) {
   return fields;
 }
 
+// A listening socket on port 22 (IPv6 and IPv4 alike when the guest has IPv6), non-blocking;
+// -1 when ssh is off: no dropbear in the image, or no key to let anyone in (dropbear runs with -s,
+// keys only), exactly when the images' rcS used to start the daemon.
+int OpenSshListener() {
+  struct stat st;
+  if (access(kDropbear, X_OK) != 0 || stat(kAuthorizedKeys, &st) != 0 || st.st_size == 0) {
+    return -1;
+  }
+  const int one = 1;
+  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    const int zero = 0;  // Dual stack: IPv4 connections arrive as mapped addresses.
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    sockaddr_in6 any6 = {};
+    any6.sin6_family = AF_INET6;
+    any6.sin6_port = htons(22);
+    any6.sin6_addr = in6addr_any;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&any6), sizeof(any6)) == 0 && listen(fd, 16) == 0) {
+      return fd;
+    }
+    close(fd);
+  }
+  // No IPv6 in this guest (the tiny image's kernel has none): IPv4 only.
+  fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in any = {};
+  any.sin_family = AF_INET;
+  any.sin_port = htons(22);
+  any.sin_addr.s_addr = htonl(INADDR_ANY);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof(any)) == 0 && listen(fd, 16) == 0) {
+    return fd;
+  }
+  close(fd);
+  return -1;
+}
+
+// The state a child of the agent starts from: a session of its own, no signal blocked.
+void EnterOwnSession() {
+  setsid();
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
 class Agent {
  public:
-  Agent(int in, int out, int children) : in_(in), out_(out), children_(children) {}
+  // `ssh` is a listening socket (OpenSshListener) or -1.
+  Agent(int in, int out, int children, int ssh)
+      : in_(in), out_(out), children_(children), ssh_(ssh) {}
 
   void Run() {
     for (;;) {
-      std::vector<pollfd> fds = {{in_, POLLIN, 0}, {children_, POLLIN, 0}};
+      // fds[2] is the ssh listener (its fd -1, ignored by poll, when ssh is off).
+      std::vector<pollfd> fds = {{in_, POLLIN, 0}, {children_, POLLIN, 0}, {ssh_, POLLIN, 0}};
       if (!pending_.empty()) fds.push_back({out_, POLLOUT, 0});
       int ready = poll(fds.data(), fds.size(), PollTimeoutMs());
       if (ready < 0 && errno != EINTR) return;
       if (ready > 0 && (fds[1].revents & POLLIN)) ReapChildren();
-      if (fds.size() > 2 && fds[2].revents) Flush();
+      if (ready > 0 && (fds[2].revents & POLLIN)) AcceptSsh();
+      if (fds.size() > 3 && fds[3].revents) Flush();
       if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
         // The line went away (EOF, EIO): init starts a new agent when it is back.
         if (!ReadRequests()) return;
@@ -296,10 +358,7 @@ class Agent {
     if (pid == 0) {
       // The command's own session (its whole group is killed at the timeout), the signals the
       // agent blocks unblocked again, stdin /dev/null, stdout and stderr the memfd.
-      setsid();
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, nullptr);
+      EnterOwnSession();
       int null = open("/dev/null", O_RDONLY);
       if (null >= 0 && null != 0) {
         dup2(null, 0);
@@ -316,6 +375,35 @@ class Agent {
       return;
     }
     jobs_.push_back({pid, id, cap, output, NowMs() + int64_t{timeout_s} * 1000, false});
+  }
+
+  // Each waiting connection gets a `dropbear -i` of its own (inetd mode: the connection is its
+  // stdin and stdout); -R makes the host keys at the first connection that needs them, -s allows
+  // keys only. Its log goes to syslog, as the daemon's did.
+  void AcceptSsh() {
+    for (;;) {
+      int connection = accept4(ssh_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (connection < 0) {
+        if (errno == EINTR) continue;
+        return;  // EAGAIN: all taken; anything else (ECONNABORTED, EMFILE): try at the next wake
+      }
+      if (ssh_pids_.size() >= kMaxSshConnections) {
+        close(connection);
+        continue;
+      }
+      pid_t pid = fork();
+      if (pid == 0) {
+        EnterOwnSession();
+        dup2(connection, 0);
+        dup2(connection, 1);
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, 2);
+        execl(kDropbear, "dropbear", "-i", "-R", "-s", static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      close(connection);
+      if (pid > 0) ssh_pids_.push_back(pid);
+    }
   }
 
   void KillOverdue() {
@@ -335,6 +423,12 @@ class Agent {
       int status;
       pid_t pid = waitpid(-1, &status, WNOHANG);
       if (pid <= 0) return;
+      for (size_t i = 0; i < ssh_pids_.size(); ++i) {
+        if (ssh_pids_[i] != pid) continue;
+        ssh_pids_[i] = ssh_pids_.back();
+        ssh_pids_.pop_back();
+        break;
+      }
       for (size_t i = 0; i < jobs_.size(); ++i) {
         if (jobs_[i].pid != pid) continue;
         Job job = jobs_[i];
@@ -369,7 +463,8 @@ class Agent {
     Send(std::move(line));
   }
 
-  const int in_, out_, children_;
+  const int in_, out_, children_, ssh_;
+  std::vector<pid_t> ssh_pids_;  // the dropbears serving connections now
   std::string input_;
   std::string pending_;
   std::vector<Job> jobs_;
@@ -409,7 +504,7 @@ int main() {
     close(mconsole);
   }
   const std::string boot_id = FirstLine(ReadSmallFile("/proc/sys/kernel/random/boot_id"));
-  Agent agent(0, 1, children);
+  Agent agent(0, 1, children, OpenSshListener());
   agent.Send("A ready " + boot_id + " " + LoopsPerJiffy() + "\n");
   agent.Run();
   return 0;
