@@ -27,6 +27,7 @@ int ConsoleLine::Attach(common::UniqueFd line) {
     log_bytes_ = log_.valid() && fstat(log_.get(), &st) == 0 ? static_cast<size_t>(st.st_size) : 0;
   }
   line_ = std::make_shared<common::UniqueFd>(std::move(line));
+  ++attachments_;
   flow_controlled_ = false;
   unacknowledged_ = 0;
   // A console whose size cannot be set still works, at the size it had; the next
@@ -47,11 +48,17 @@ void ConsoleLine::Detach() {
 
 bool ConsoleLine::OnReadable(bool hangup) {
   std::shared_ptr<common::UniqueFd> line;
+  uint64_t attachment;
   {
     absl::MutexLock lock(&mu_);
     line = line_;
+    attachment = attachments_;
   }
   if (!line) return false;
+  if (attachment != filtered_) {
+    flow_filter_ = ConsoleFlowFilter();
+    filtered_ = attachment;
+  }
   std::string got;
   bool closed = false;
   char chunk[16384];

@@ -124,7 +124,12 @@ class ConsoleLine {
   size_t log_bytes_ ABSL_GUARDED_BY(mu_) = 0;  // console.log's size.
   std::string history_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, std::shared_ptr<Subscriber>> subscribers_ ABSL_GUARDED_BY(mu_);
-  ConsoleFlowFilter flow_filter_;  // Used by OnReadable only (one thread at a time).
+  // Counts Attach calls: a new line (a reboot) starts a new ConsoleFlowFilter, so that a mark the
+  // old line cut off is not joined to the new line's first output.
+  uint64_t attachments_ ABSL_GUARDED_BY(mu_) = 0;
+  // Used by OnReadable only (one thread at a time), for the line of attachment `filtered_`.
+  ConsoleFlowFilter flow_filter_;
+  uint64_t filtered_ = 0;
   bool flow_controlled_ ABSL_GUARDED_BY(mu_) = false;  // A relay reads the attached line.
   // Written to the attached line (since the relay's start mark, if one came), not acknowledged.
   size_t unacknowledged_ ABSL_GUARDED_BY(mu_) = 0;

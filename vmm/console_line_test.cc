@@ -267,6 +267,30 @@ TEST_F(ConsoleLineTest, ALineAttachedLaterStartsWithoutFlowControl) {
   line_->Unsubscribe(1);
 }
 
+TEST_F(ConsoleLineTest, AMarkCutOffByTheOldLineIsNotJoinedToTheNextLinesOutput) {
+  Seen all;
+  line_->Subscribe(1, all.Callback());
+  // The old boot's last output ends in what could still become a mark: held back.
+  ASSERT_TRUE(vm_->Write("old\x1b_clownix-console rea"));
+  ASSERT_TRUE(all.WaitFor("old"));
+  pump_.reset();
+  line_->Detach();
+  absl::StatusOr<Pty> next = Pty::Open();
+  ASSERT_TRUE(next.ok()) << next.status();
+  absl::StatusOr<common::UniqueFd> slave = Pty::OpenRawSlave(next->slave_path());
+  ASSERT_TRUE(slave.ok()) << slave.status();
+  const int fd = line_->Attach(std::move(*slave));
+  ASSERT_GE(fd, 0);
+  pump_ = std::make_unique<ReadablePump>(
+      fd, [this](bool hangup) { return !line_->OnReadable(hangup); });
+  // Joined to the held bytes this would complete the old mark (and hide "d 5\x1b\\").
+  LinePeer vm(next->master());
+  ASSERT_TRUE(vm.Write("d 5\x1b\\new\n"));
+  ASSERT_TRUE(all.WaitFor("new\n"));
+  EXPECT_EQ(all.Get(), "oldd 5\x1b\\new\n");
+  line_->Unsubscribe(1);
+}
+
 // The VM (UML) reads the size from its side of the pty (TIOCGWINSZ on the master).
 TEST_F(ConsoleLineTest, TheWindowSizeReachesTheVmsSideAndALineAttachedLater) {
   auto vm_side_size = [](int fd) {
