@@ -193,42 +193,51 @@ std::vector<std::string> SplitSpaces(const std::string& line) {
   return fields;
 }
 
-// A listening socket on port 22 (IPv6 and IPv4 alike when the guest has IPv6), non-blocking;
-// -1 when ssh is off: no dropbear in the image, or no key to let anyone in (dropbear runs with -s,
-// keys only), exactly when the images' rcS used to start the daemon.
-int OpenSshListener() {
-  struct stat st;
-  if (access(kDropbear, X_OK) != 0 || stat(kAuthorizedKeys, &st) != 0 || st.st_size == 0) {
-    return -1;
-  }
-  const int one = 1;
-  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd >= 0) {
-    const int zero = 0;  // Dual stack: IPv4 connections arrive as mapped addresses.
-    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in6 any6 = {};
-    any6.sin6_family = AF_INET6;
-    any6.sin6_port = htons(22);
-    any6.sin6_addr = in6addr_any;
-    if (bind(fd, reinterpret_cast<sockaddr*>(&any6), sizeof(any6)) == 0 && listen(fd, 16) == 0) {
-      return fd;
-    }
-    close(fd);
-  }
-  // No IPv6 in this guest (the tiny image's kernel has none): IPv4 only.
-  fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+// A non-blocking socket listening on port 22 of `family`'s any-address (IPv6 only for AF_INET6),
+// -1 if there is none (no IPv6 in the guest: the tiny image's kernel has none).
+int ListenOnPort22(int family) {
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
+  const int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in any = {};
-  any.sin_family = AF_INET;
-  any.sin_port = htons(22);
-  any.sin_addr.s_addr = htonl(INADDR_ANY);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof(any)) == 0 && listen(fd, 16) == 0) {
+  sockaddr_storage address = {};
+  socklen_t length;
+  if (family == AF_INET6) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    auto* any6 = reinterpret_cast<sockaddr_in6*>(&address);
+    any6->sin6_family = AF_INET6;
+    any6->sin6_port = htons(22);
+    any6->sin6_addr = in6addr_any;
+    length = sizeof(*any6);
+  } else {
+    auto* any = reinterpret_cast<sockaddr_in*>(&address);
+    any->sin_family = AF_INET;
+    any->sin_port = htons(22);
+    any->sin_addr.s_addr = htonl(INADDR_ANY);
+    length = sizeof(*any);
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), length) == 0 && listen(fd, 16) == 0) {
     return fd;
   }
   close(fd);
   return -1;
+}
+
+// Port 22, as the dropbear daemon held it: one IPv4 and one IPv6-only socket (so what `ss -ltn`
+// shows, and the signatures labs record from it, stay as they were). None when ssh is off: no
+// dropbear in the image, or no key to let anyone in (dropbear runs with -s, keys only), exactly
+// when the images' rcS used to start the daemon.
+std::vector<int> OpenSshListeners() {
+  std::vector<int> listeners;
+  struct stat st;
+  if (access(kDropbear, X_OK) != 0 || stat(kAuthorizedKeys, &st) != 0 || st.st_size == 0) {
+    return listeners;
+  }
+  for (int family : {AF_INET, AF_INET6}) {
+    int fd = ListenOnPort22(family);
+    if (fd >= 0) listeners.push_back(fd);
+  }
+  return listeners;
 }
 
 // The state a child of the agent starts from: a session of its own, no signal blocked.
@@ -241,20 +250,23 @@ void EnterOwnSession() {
 
 class Agent {
  public:
-  // `ssh` is a listening socket (OpenSshListener) or -1.
-  Agent(int in, int out, int children, int ssh)
-      : in_(in), out_(out), children_(children), ssh_(ssh) {}
+  // `ssh`: the sockets listening for ssh connections (OpenSshListeners).
+  Agent(int in, int out, int children, std::vector<int> ssh)
+      : in_(in), out_(out), children_(children), ssh_(std::move(ssh)) {}
 
   void Run() {
     for (;;) {
-      // fds[2] is the ssh listener (its fd -1, ignored by poll, when ssh is off).
-      std::vector<pollfd> fds = {{in_, POLLIN, 0}, {children_, POLLIN, 0}, {ssh_, POLLIN, 0}};
-      if (!pending_.empty()) fds.push_back({out_, POLLOUT, 0});
+      // The line, the children, the line for writing when replies wait, then the ssh listeners.
+      std::vector<pollfd> fds = {
+          {in_, POLLIN, 0}, {children_, POLLIN, 0}, {pending_.empty() ? -1 : out_, POLLOUT, 0}};
+      for (int listener : ssh_) fds.push_back({listener, POLLIN, 0});
       int ready = poll(fds.data(), fds.size(), PollTimeoutMs());
       if (ready < 0 && errno != EINTR) return;
       if (ready > 0 && (fds[1].revents & POLLIN)) ReapChildren();
-      if (ready > 0 && (fds[2].revents & POLLIN)) AcceptSsh();
-      if (fds.size() > 3 && fds[3].revents) Flush();
+      for (size_t i = 0; ready > 0 && i < ssh_.size(); ++i) {
+        if (fds[3 + i].revents & POLLIN) AcceptSsh(ssh_[i]);
+      }
+      if (fds[2].revents) Flush();
       if (ready > 0 && (fds[0].revents & (POLLIN | POLLHUP | POLLERR))) {
         // The line went away (EOF, EIO): init starts a new agent when it is back.
         if (!ReadRequests()) return;
@@ -380,9 +392,9 @@ class Agent {
   // Each waiting connection gets a `dropbear -i` of its own (inetd mode: the connection is its
   // stdin and stdout); -R makes the host keys at the first connection that needs them, -s allows
   // keys only. Its log goes to syslog, as the daemon's did.
-  void AcceptSsh() {
+  void AcceptSsh(int listener) {
     for (;;) {
-      int connection = accept4(ssh_, nullptr, nullptr, SOCK_CLOEXEC);
+      int connection = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
       if (connection < 0) {
         if (errno == EINTR) continue;
         return;  // EAGAIN: all taken; anything else (ECONNABORTED, EMFILE): try at the next wake
@@ -463,7 +475,8 @@ class Agent {
     Send(std::move(line));
   }
 
-  const int in_, out_, children_, ssh_;
+  const int in_, out_, children_;
+  const std::vector<int> ssh_;
   std::vector<pid_t> ssh_pids_;  // the dropbears serving connections now
   std::string input_;
   std::string pending_;
@@ -504,7 +517,7 @@ int main() {
     close(mconsole);
   }
   const std::string boot_id = FirstLine(ReadSmallFile("/proc/sys/kernel/random/boot_id"));
-  Agent agent(0, 1, children, OpenSshListener());
+  Agent agent(0, 1, children, OpenSshListeners());
   agent.Send("A ready " + boot_id + " " + LoopsPerJiffy() + "\n");
   agent.Run();
   return 0;
