@@ -7,6 +7,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/debugging/failure_signal_handler.h"
+#include "absl/debugging/symbolize.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
@@ -86,6 +88,11 @@ ABSL_FLAG(uint32_t, watch_queue_limit, 20000,
 ABSL_FLAG(bool, root_fs, false, "Write straight into the reference root_fs (no COW); one VM only.");
 
 int main(int argc, char** argv) {
+  // A crash (SIGSEGV, SIGABRT, ...) writes the signal and the stack to stderr, the log, before
+  // clownixd dies: otherwise the log just stops and the clients see "Socket closed". SIGTERM and
+  // SIGINT never reach the handler: they are blocked and taken by sigwait below.
+  absl::InitializeSymbolizer(argv[0]);
+  absl::InstallFailureSignalHandler(absl::FailureSignalHandlerOptions());
   absl::SetProgramUsageMessage(
       "clownixd: the clownix network emulator's server.\n"
       "  clownixd [--work_dir DIR] [--ip_admin A.B.C.D] [--tokens_file FILE]\n"
