@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "server/endpoint_identifier.h"
@@ -36,6 +37,21 @@ absl::Status IgnoreNotFound(absl::Status status) {
 }
 
 std::string VmWhat(const std::string& vm) { return absl::StrCat("vm \"", vm, "\""); }
+
+// One log line per change of a VM's state (the first thing a post-mortem reads). The reason can
+// carry guest text (a panic message): escaped, so it cannot forge lines, and bounded.
+std::string DescribeVmEvent(const VmDriver::Event& event) {
+  std::string line = absl::StrCat(VmWhat(event.name), ": ", clownix::v1::VmState_Name(event.state));
+  if (!event.reason.empty()) {
+    absl::StrAppend(&line, " (", absl::CHexEscape(event.reason.substr(0, 200)), ")");
+  }
+  if (event.startup) {
+    absl::StrAppend(&line, "; startup ",
+                    clownix::v1::StartupStatus::State_Name(event.startup->state()), ", exit ",
+                    event.startup->exit_code());
+  }
+  return line;
+}
 
 ReconcileWork RetryVm(const std::string& vm) {
   ReconcileWork work;
@@ -194,6 +210,7 @@ void Reconciler::Process(ReconcileWork& work) {
 }
 
 void Reconciler::HandleVmEvent(const VmDriver::Event& event, ReconcileWork& work) {
+  Log(LogLevel::kInfo, DescribeVmEvent(event));
   std::vector<EndpointRef> up_links;
   bool known = false;
   store_->Read([&](const TopologyState& topology) {

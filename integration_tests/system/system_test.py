@@ -478,6 +478,12 @@ class MachinesTest(SystemTestCase):
         self.system.wait_running(["a"], timeout=60)
         self.assertEqual(self.system.vm_pid("a"), pid, "a reboot happens in place")
         self.assertEqual(self.system.exec("a", "true").returncode, 0)
+        # clownixd's log tells the VM's life: halted, started again, rebooted in place.
+        with open(os.path.join(self.work_dir, "clownixd.log"), errors="replace") as log:
+            states = re.findall(r'vm "a": (VM_STATE_\w+)', log.read())
+        changes = [s for i, s in enumerate(states) if i == 0 or states[i - 1] != s]
+        self.assertEqual(changes[-5:], ["VM_STATE_STOPPED", "VM_STATE_BOOTING", "VM_STATE_RUNNING",
+                                        "VM_STATE_BOOTING", "VM_STATE_RUNNING"], states)
 
     def test_sigterm_with_a_command_running_stops_everything_promptly(self):
         running = subprocess.Popen(
