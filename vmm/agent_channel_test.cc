@@ -299,14 +299,15 @@ TEST_F(AgentChannelTest, OnceTheAgentAcknowledgesReadsAtMostTheBudgetStaysUnread
   std::thread b([&] { second = call("r.2", absl::Seconds(30)); });
   std::set<std::string> ids = {ReadExecId(), ReadExecId()};
   EXPECT_EQ(ids, (std::set<std::string>{"r.1", "r.2"}));
-  ASSERT_TRUE(guest_->Write(ExecReply("r.1", 0, "") + ExecReply("r.2", 0, "")));
+  // Its first acknowledgement comes before the replies: once both calls have returned, the channel
+  // has read it too (one reader, in order), so flow control is on for what follows.
+  ASSERT_TRUE(guest_->Write("A read 1\n" + ExecReply("r.1", 0, "") + ExecReply("r.2", 0, "")));
   a.join();
   b.join();
   ASSERT_TRUE(first.ok() && second.ok()) << first.status() << second.status();
 
-  // Once it acknowledges, a request waits while the last one is unread, and gives up at its
-  // deadline without being written.
-  ASSERT_TRUE(guest_->Write("A read 1\n"));
+  // Now a request waits while the last one is unread, and gives up at its deadline without being
+  // written.
   std::thread c([&] { first = call("r.3", absl::Seconds(30)); });
   EXPECT_EQ(ReadExecId(), "r.3");
   second = call("r.4", absl::Milliseconds(300));
