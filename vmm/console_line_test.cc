@@ -76,9 +76,28 @@ class ConsoleLineTest : public ::testing::Test {
   }
   void TearDown() override { pump_.reset(); }
 
+  // A reboot, in two steps: the VM's line goes away, then the next boot's line (next_) is
+  // attached and read as the first one was.
+  void DetachLine() {
+    pump_.reset();
+    line_->Detach();
+  }
+  void AttachNextLine() {
+    absl::StatusOr<Pty> next = Pty::Open();
+    ASSERT_TRUE(next.ok()) << next.status();
+    next_ = std::make_unique<Pty>(std::move(*next));
+    absl::StatusOr<common::UniqueFd> slave = Pty::OpenRawSlave(next_->slave_path());
+    ASSERT_TRUE(slave.ok()) << slave.status();
+    const int fd = line_->Attach(std::move(*slave));
+    ASSERT_GE(fd, 0);
+    pump_ = std::make_unique<ReadablePump>(
+        fd, [this](bool hangup) { return !line_->OnReadable(hangup); });
+  }
+
   static inline int counter_ = 0;
   std::string log_path_;
   std::unique_ptr<Pty> pty_;
+  std::unique_ptr<Pty> next_;  // AttachNextLine's
   std::unique_ptr<ConsoleLine> line_;
   std::unique_ptr<LinePeer> vm_;
   std::unique_ptr<ReadablePump> pump_;
@@ -254,16 +273,11 @@ TEST_F(ConsoleLineTest, ALineAttachedLaterStartsWithoutFlowControl) {
   line_->Subscribe(1, all.Callback());
   ASSERT_TRUE(vm_->Write(absl::StrCat(kStartMark, "$ ")));
   ASSERT_TRUE(all.WaitFor("$ "));
-  pump_.reset();
-  line_->Detach();
-  absl::StatusOr<Pty> next = Pty::Open();
-  ASSERT_TRUE(next.ok()) << next.status();
-  absl::StatusOr<common::UniqueFd> slave = Pty::OpenRawSlave(next->slave_path());
-  ASSERT_TRUE(slave.ok()) << slave.status();
-  ASSERT_GE(line_->Attach(std::move(*slave)), 0);
+  DetachLine();
+  ASSERT_NO_FATAL_FAILURE(AttachNextLine());
   const std::string paste(2 * ConsoleLine::kUnreadBudget, 'k');
   ASSERT_TRUE(line_->Write(paste, absl::Now() + absl::Seconds(10)).ok());
-  EXPECT_EQ(ReadBytes(next->master(), paste.size()), paste);
+  EXPECT_EQ(ReadBytes(next_->master(), paste.size()), paste);
   line_->Unsubscribe(1);
 }
 
@@ -273,18 +287,10 @@ TEST_F(ConsoleLineTest, AMarkCutOffByTheOldLineIsNotJoinedToTheNextLinesOutput) 
   // The old boot's last output ends in what could still become a mark: held back.
   ASSERT_TRUE(vm_->Write("old\x1b_clownix-console rea"));
   ASSERT_TRUE(all.WaitFor("old"));
-  pump_.reset();
-  line_->Detach();
-  absl::StatusOr<Pty> next = Pty::Open();
-  ASSERT_TRUE(next.ok()) << next.status();
-  absl::StatusOr<common::UniqueFd> slave = Pty::OpenRawSlave(next->slave_path());
-  ASSERT_TRUE(slave.ok()) << slave.status();
-  const int fd = line_->Attach(std::move(*slave));
-  ASSERT_GE(fd, 0);
-  pump_ = std::make_unique<ReadablePump>(
-      fd, [this](bool hangup) { return !line_->OnReadable(hangup); });
+  DetachLine();
+  ASSERT_NO_FATAL_FAILURE(AttachNextLine());
   // Joined to the held bytes this would complete the old mark (and hide "d 5\x1b\\").
-  LinePeer vm(next->master());
+  LinePeer vm(next_->master());
   ASSERT_TRUE(vm.Write("d 5\x1b\\new\n"));
   ASSERT_TRUE(all.WaitFor("new\n"));
   EXPECT_EQ(all.Get(), "oldd 5\x1b\\new\n");
@@ -302,15 +308,10 @@ TEST_F(ConsoleLineTest, TheWindowSizeReachesTheVmsSideAndALineAttachedLater) {
   EXPECT_EQ(vm_side_size(pty_->master()), std::make_pair(uint16_t{40}, uint16_t{132}));
 
   // Detached (a rebooting VM): the size is kept and set on the next line.
-  pump_.reset();
-  line_->Detach();
+  DetachLine();
   ASSERT_TRUE(line_->SetWindowSize(24, 100).ok());
-  absl::StatusOr<Pty> next = Pty::Open();
-  ASSERT_TRUE(next.ok()) << next.status();
-  absl::StatusOr<common::UniqueFd> slave = Pty::OpenRawSlave(next->slave_path());
-  ASSERT_TRUE(slave.ok()) << slave.status();
-  ASSERT_GE(line_->Attach(std::move(*slave)), 0);
-  EXPECT_EQ(vm_side_size(next->master()), std::make_pair(uint16_t{24}, uint16_t{100}));
+  ASSERT_NO_FATAL_FAILURE(AttachNextLine());
+  EXPECT_EQ(vm_side_size(next_->master()), std::make_pair(uint16_t{24}, uint16_t{100}));
 }
 
 // The use-after-free the subscription contract rules out: when Unsubscribe returns, a callback
