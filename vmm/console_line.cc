@@ -182,11 +182,15 @@ absl::Status ConsoleLine::Write(absl::string_view bytes, absl::Time deadline) {
       if (flow_controlled_) piece = std::min(piece, kUnreadBudget - unacknowledged_);
       unacknowledged_ += piece;
     }
-    // On an error the piece stays counted, although part of it may not have been written. That
-    // errs on the safe side (never more than the budget unread) and is rare: WriteToLine fails
-    // when the VM has not drained the host's side of the line by the deadline (its kernel is not
-    // reading the line at all) or the line is gone (the next one attached starts from zero).
-    if (absl::Status s = WriteToLine(line->get(), bytes.substr(0, piece), deadline); !s.ok()) {
+    size_t written = 0;
+    if (absl::Status s = WriteToLine(line->get(), bytes.substr(0, piece), deadline, &written);
+        !s.ok()) {
+      // The VM did not drain the host's side of the line by the deadline (its kernel was not
+      // reading it at all), or the line is gone. What was not written will never be
+      // acknowledged: left counted, it would shrink this line's budget for good (a console that
+      // waits forever once a stuck guest recovers).
+      absl::MutexLock lock(&mu_);
+      if (line_ == line) unacknowledged_ -= std::min(unacknowledged_, piece - written);
       return s;
     }
     bytes.remove_prefix(piece);

@@ -3,6 +3,7 @@
 
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -264,6 +265,40 @@ TEST_F(ConsoleLineTest, AnAcknowledgementAloneTurnsFlowControlOn) {
   absl::Status gave_up = line_->Write(paste, absl::Now() + absl::Milliseconds(300));
   EXPECT_EQ(gave_up.code(), absl::StatusCode::kDeadlineExceeded) << gave_up;
   EXPECT_EQ(Pending(pty_->master()), ConsoleLine::kUnreadBudget - 2);
+  line_->Unsubscribe(1);
+}
+
+// A write the line did not take by its deadline counts only what it wrote: the rest will never be
+// acknowledged, and counted it would shrink the budget for good (here an adopted VM's relay,
+// already running, which sends no start mark). The line is a socket pair, whose FIONREAD says
+// exactly what was written (a pty holds some of it in buffers FIONREAD does not count).
+TEST_F(ConsoleLineTest, WhatTheLineDidNotTakeIsNotCounted) {
+  DetachLine();
+  int sides[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sides), 0);
+  common::UniqueFd vm_side(sides[1]);
+  const int fd = line_->Attach(common::UniqueFd(sides[0]));
+  ASSERT_GE(fd, 0);
+  pump_ = std::make_unique<ReadablePump>(
+      fd, [this](bool hangup) { return !line_->OnReadable(hangup); });
+  Seen all;
+  line_->Subscribe(1, all.Callback());
+
+  const std::string paste(4 << 20, 'k');  // more than the socket's buffers hold
+  absl::Status gave_up = line_->Write(paste, absl::Now() + absl::Milliseconds(300));
+  EXPECT_EQ(gave_up.code(), absl::StatusCode::kDeadlineExceeded) << gave_up;
+  const size_t written = Pending(vm_side.get());
+  ASSERT_GT(written, 0u);
+  ASSERT_LT(written, paste.size());
+  EXPECT_EQ(ReadBytes(vm_side.get(), written), paste.substr(0, written));
+
+  // The relay acknowledges all it read: nothing is left unacknowledged, the next keystroke goes.
+  LinePeer vm(vm_side.get());
+  ASSERT_TRUE(vm.Write(absl::StrCat(ReadMark(written), "$ ")));
+  ASSERT_TRUE(all.WaitFor("$ "));
+  absl::Status next = line_->Write("x", absl::Now() + absl::Seconds(5));
+  EXPECT_TRUE(next.ok()) << next;
+  EXPECT_EQ(ReadBytes(vm_side.get(), 1), "x");
   line_->Unsubscribe(1);
 }
 

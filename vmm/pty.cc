@@ -45,7 +45,10 @@ absl::StatusOr<Pty> Pty::Open() {
   return pty;
 }
 
-absl::Status WriteToLine(int fd, absl::string_view data, absl::Time deadline) {
+namespace {
+
+// WriteToLine's loop; `data` keeps what is left unwritten.
+absl::Status WriteAllBy(int fd, absl::string_view& data, absl::Time deadline) {
   while (!data.empty()) {
     ssize_t n = write(fd, data.data(), data.size());
     if (n > 0) {
@@ -63,6 +66,15 @@ absl::Status WriteToLine(int fd, absl::string_view data, absl::Time deadline) {
     if (poll(&p, 1, wait_ms) < 0 && errno != EINTR) return absl::ErrnoToStatus(errno, "poll");
   }
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteToLine(int fd, absl::string_view data, absl::Time deadline, size_t* written) {
+  const size_t size = data.size();
+  absl::Status status = WriteAllBy(fd, data, deadline);
+  if (written != nullptr) *written = size - data.size();
+  return status;
 }
 
 absl::Status SetWindowSize(int fd, uint16_t rows, uint16_t columns) {

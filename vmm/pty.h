@@ -40,8 +40,10 @@ class Pty {
 
 // Writes all of `data` to a non-blocking line (a pty, a pipe), waiting for room until `deadline`.
 // DEADLINE_EXCEEDED: the line did not drain in time (part of `data` may have been written);
-// other errors as errno maps them. The caller serializes writers of one line.
-absl::Status WriteToLine(int fd, absl::string_view data, absl::Time deadline);
+// other errors as errno maps them. `written`, if given, is set to the bytes written, also on an
+// error. The caller serializes writers of one line.
+absl::Status WriteToLine(int fd, absl::string_view data, absl::Time deadline,
+                         size_t* written = nullptr);
 
 // Sets the window size of the terminal `fd` is a side of (TIOCSWINSZ): both sides of a pty share
 // it, and the kernel sends SIGWINCH to the terminal's foreground process group when it changes.

@@ -1,6 +1,8 @@
 #include "vmm/pty.h"
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
+#include "common/unique_fd.h"
 #include "gtest/gtest.h"
 
 namespace clownix::vmm {
@@ -46,6 +49,25 @@ TEST(PtyTest, WriteToALineNobodyReadsEndsAtTheDeadline) {
     written = WriteToLine(pty->slave(), chunk, absl::Now());
   }
   EXPECT_EQ(written.code(), absl::StatusCode::kDeadlineExceeded) << written;
+}
+
+// `written` is what the line took, on success and at the deadline (a socket pair: FIONREAD on the
+// other side counts exactly what was written).
+TEST(PtyTest, WriteToLineSaysHowMuchItWrote) {
+  int sides[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sides), 0);
+  common::UniqueFd line(sides[0]), peer(sides[1]);
+  size_t written = 0;
+  ASSERT_TRUE(WriteToLine(line.get(), "abc", absl::Now() + absl::Seconds(5), &written).ok());
+  EXPECT_EQ(written, 3u);
+  const std::string big(4 << 20, 'x');  // more than the socket's buffers hold
+  EXPECT_EQ(WriteToLine(line.get(), big, absl::Now(), &written).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  int pending = 0;
+  ASSERT_EQ(ioctl(peer.get(), FIONREAD, &pending), 0);
+  EXPECT_GT(written, 0u);
+  EXPECT_LT(written, big.size());
+  EXPECT_EQ(written + 3, static_cast<size_t>(pending));
 }
 
 }  // namespace
