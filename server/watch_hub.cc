@@ -5,6 +5,18 @@
 #include "absl/time/clock.h"
 
 namespace clownix::server {
+namespace {
+
+std::vector<size_t> EncodedSizes(const std::vector<EventPtr>& events) {
+  std::vector<size_t> bytes;
+  bytes.reserve(events.size());
+  // ByteSizeLong caches the size in the message with a relaxed atomic: safe on an event other
+  // threads may be serializing.
+  for (const EventPtr& event : events) bytes.push_back(event->ByteSizeLong());
+  return bytes;
+}
+
+}  // namespace
 
 WatchHub::WatchHub(Options options, std::function<uint64_t()> committed_revision)
     : options_(options), committed_revision_(std::move(committed_revision)) {
@@ -46,9 +58,12 @@ WatchHub::SubscribeResult WatchHub::Subscribe(WatchSubscriber* sub, uint64_t sin
     if (since_revision <= committed_revision_()) return {};
     return {true, clownix::v1::Snapshot::HISTORY_EXPIRED};
   }
-  uint64_t oldest = history_.empty() ? last_revision_ + 1 : history_.front()->revision();
+  uint64_t oldest = history_.empty() ? last_revision_ + 1 : history_.front().event->revision();
   if (since_revision + 1 < oldest) return {true, clownix::v1::Snapshot::HISTORY_EXPIRED};
-  std::vector<EventPtr> missed(history_.begin() + (since_revision + 1 - oldest), history_.end());
+  std::vector<EventPtr> missed;
+  for (auto it = history_.begin() + (since_revision + 1 - oldest); it != history_.end(); ++it) {
+    missed.push_back(it->event);
+  }
   if (!missed.empty()) sub->OnEvents(missed);
   return {};
 }
@@ -58,21 +73,31 @@ void WatchHub::Unsubscribe(WatchSubscriber* sub) {
   subscribers_.erase(sub);
 }
 
-void WatchHub::AppendHistory(const std::vector<EventPtr>& events) {
-  for (const EventPtr& event : events) history_.push_back(event);
-  while (history_.size() > options_.history_limit) history_.pop_front();
+void WatchHub::AppendHistory(const std::vector<EventPtr>& events,
+                             const std::vector<size_t>& bytes) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    history_.push_back({events[i], bytes[i]});
+    history_bytes_ += bytes[i];
+  }
+  while (!history_.empty() && (history_.size() > options_.history_limit ||
+                               history_bytes_ > options_.history_bytes_limit)) {
+    history_bytes_ -= history_.front().bytes;
+    history_.pop_front();
+  }
   if (!events.empty()) last_revision_ = events.back()->revision();
 }
 
 void WatchHub::Seed(uint64_t revision, const std::vector<EventPtr>& history) {
+  const std::vector<size_t> bytes = EncodedSizes(history);
   absl::MutexLock lock(&mu_);
-  AppendHistory(history);
+  AppendHistory(history, bytes);
   last_revision_ = revision;
 }
 
 void WatchHub::Publish(const std::vector<EventPtr>& events) {
+  const std::vector<size_t> bytes = EncodedSizes(events);
   absl::MutexLock lock(&mu_);
-  AppendHistory(events);
+  AppendHistory(events, bytes);
   for (WatchSubscriber* sub : subscribers_) sub->OnEvents(events);
 }
 
@@ -96,7 +121,7 @@ size_t WatchHub::subscriber_count() const {
 
 uint64_t WatchHub::oldest_revision() const {
   absl::MutexLock lock(&mu_);
-  return history_.empty() ? 0 : history_.front()->revision();
+  return history_.empty() ? 0 : history_.front().event->revision();
 }
 
 }  // namespace clownix::server

@@ -45,8 +45,11 @@ class WatchSubscriber {
 class WatchHub {
  public:
   struct Options {
-    // Events kept for resumption.
+    // Events kept for resumption, at most this many and this many bytes (their encoded size):
+    // an event carries whole objects, a VM with its guest config (up to 256 KiB), so a count
+    // alone does not bound the memory the history takes.
     size_t history_limit = 100000;
+    size_t history_bytes_limit = 64 << 20;
     absl::Duration tick = absl::Milliseconds(100);
   };
 
@@ -86,12 +89,20 @@ class WatchHub {
 
  private:
   void TickLoop();
-  void AppendHistory(const std::vector<EventPtr>& events) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `bytes`: each event's encoded size (EncodedSizes), computed before the lock is taken.
+  void AppendHistory(const std::vector<EventPtr>& events, const std::vector<size_t>& bytes)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  struct KeptEvent {
+    EventPtr event;
+    size_t bytes;
+  };
 
   const Options options_;
   const std::function<uint64_t()> committed_revision_;
   mutable absl::Mutex mu_;
-  std::deque<EventPtr> history_ ABSL_GUARDED_BY(mu_);
+  std::deque<KeptEvent> history_ ABSL_GUARDED_BY(mu_);
+  size_t history_bytes_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t last_revision_ ABSL_GUARDED_BY(mu_) = 0;
   std::set<WatchSubscriber*> subscribers_ ABSL_GUARDED_BY(mu_);
   bool shutdown_ ABSL_GUARDED_BY(mu_) = false;

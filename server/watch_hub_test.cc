@@ -101,6 +101,40 @@ TEST_F(WatchHubTest, ResumeBeforeTheHistoryNeedsASnapshot) {
   hub_.Unsubscribe(&old);
 }
 
+// Events carry whole objects (a VM with its guest config): the history is bounded in bytes too.
+TEST(WatchHubBytesTest, TheHistoryKeepsAtMostItsBytesLimit) {
+  auto big_event = [](uint64_t revision) {
+    auto event = std::make_shared<clownix::v1::Event>();
+    event->set_revision(revision);
+    event->add_changes()->mutable_vm()->set_state_reason(std::string(1000, 'x'));
+    return EventPtr(event);
+  };
+  const size_t each = big_event(1)->ByteSizeLong();
+  WatchHub::Options options;
+  options.history_bytes_limit = 3 * each;  // three events' worth
+  WatchHub hub(options, [] { return uint64_t{5}; });
+  std::vector<EventPtr> events;
+  for (uint64_t r = 1; r <= 5; ++r) events.push_back(big_event(r));
+  hub.Publish(events);
+  EXPECT_EQ(hub.oldest_revision(), 3u);  // 3, 4, 5
+  Recorder recent;
+  EXPECT_FALSE(hub.Subscribe(&recent, 2).needs_snapshot);
+  EXPECT_EQ(recent.revisions, (std::vector<uint64_t>{3, 4, 5}));
+  hub.Unsubscribe(&recent);
+  Recorder old;
+  auto start = hub.Subscribe(&old, 1);
+  EXPECT_TRUE(start.needs_snapshot);
+  EXPECT_EQ(start.reason, clownix::v1::Snapshot::HISTORY_EXPIRED);
+  hub.Unsubscribe(&old);
+  // An event larger than the whole limit is not kept: a resume before it takes a snapshot.
+  auto huge = std::make_shared<clownix::v1::Event>();
+  huge->set_revision(6);
+  huge->add_changes()->mutable_vm()->set_state_reason(std::string(4 * each, 'y'));
+  hub.Publish({huge});
+  EXPECT_EQ(hub.oldest_revision(), 0u);
+  EXPECT_EQ(hub.last_revision(), 6u);
+}
+
 TEST_F(WatchHubTest, ResumeFromTheFutureNeedsASnapshot) {
   Publish(1, 3);
   Recorder r;
