@@ -19,8 +19,8 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "clients/common/topology_view.h"
 #include "clients/graph/dot_renderer.h"
-#include "clients/graph/topology_view.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/clownix/v1/topology.grpc.pb.h"
 
@@ -68,7 +68,7 @@ class Follower {
   const Options options_;
 
   mutable absl::Mutex mu_;
-  TopologyView view_ ABSL_GUARDED_BY(mu_);
+  clients::TopologyView view_ ABSL_GUARDED_BY(mu_);
   bool dirty_ ABSL_GUARDED_BY(mu_) = false;
   bool stopped_ ABSL_GUARDED_BY(mu_) = false;
   bool connected_ ABSL_GUARDED_BY(mu_) = false;

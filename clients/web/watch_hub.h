@@ -1,6 +1,6 @@
 // WatchHub: clownix-web's one Watch on clownixd, fanned out to every open page.
 //
-// A thread holds the Watch (sync API: it blocks in Read), applies each message to a NetworkModel
+// A thread holds the Watch (sync API: it blocks in Read), applies each message to a TopologyView
 // and hands every subscriber the same JSON text. A page that subscribes first gets the current
 // state (status and, once known, a snapshot built from the model), then every later message, in
 // order, under the same lock: no gap, no duplicate. When the stream breaks (clownixd stopped or
@@ -27,7 +27,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "clients/web/network_model.h"
+#include "clients/common/topology_view.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/clownix/v1/switch.grpc.pb.h"
 #include "proto/clownix/v1/topology.grpc.pb.h"
@@ -87,7 +87,7 @@ class WatchHub {
   bool refused_ ABSL_GUARDED_BY(mu_) = false;        // own credentials were refused
   std::string token_ ABSL_GUARDED_BY(mu_);
   grpc::ClientContext* watch_context_ ABSL_GUARDED_BY(mu_) = nullptr;
-  NetworkModel model_ ABSL_GUARDED_BY(mu_);
+  clients::TopologyView model_ ABSL_GUARDED_BY(mu_);
   bool connected_ ABSL_GUARDED_BY(mu_) = false;
   std::string status_message_ ABSL_GUARDED_BY(mu_) = "connecting to clownixd";
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;

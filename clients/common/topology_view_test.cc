@@ -1,8 +1,11 @@
-#include "clients/graph/topology_view.h"
+#include "clients/common/topology_view.h"
+
+#include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 
-namespace clownix::graph {
+namespace clownix::clients {
 namespace {
 
 v1::Change VmChange(v1::Change::Type type, const std::string& name, v1::VmState state) {
@@ -94,13 +97,43 @@ TEST(TopologyViewTest, DeletingAVmDropsItsLinks) {
   EXPECT_EQ(view.ToNetwork().links_size(), 0);
 }
 
-TEST(TopologyViewTest, HeartbeatChangesNothing) {
+TEST(TopologyViewTest, AHeartbeatMovesTheRevisionOnly) {
   TopologyView view;
   view.Apply(Snapshot());
+  view.Apply(Event(6, {VmChange(v1::Change::UPDATED, "a", v1::VM_STATE_RUNNING)}));
   v1::WatchResponse heartbeat;
   heartbeat.mutable_heartbeat()->set_revision(9);
-  EXPECT_FALSE(view.Apply(heartbeat));
-  EXPECT_EQ(view.revision(), 5u);
+  EXPECT_FALSE(view.Apply(heartbeat));  // nothing changed
+  EXPECT_EQ(view.revision(), 9u);       // but a resume starts after 9
+  EXPECT_EQ(view.ToNetwork().revision(), 9u);
+  EXPECT_EQ(view.revision_time(), absl::FromUnixMicros(1700000000000006));  // the last change
+  EXPECT_EQ(view.ToNetwork().vms_size(), 2);
+  heartbeat.mutable_heartbeat()->set_revision(8);  // never backwards
+  view.Apply(heartbeat);
+  EXPECT_EQ(view.revision(), 9u);
+}
+
+TEST(TopologyViewTest, LinksAreKeyedByEndpointAndLansListedInOrder) {
+  TopologyView view;
+  v1::WatchResponse snapshot;
+  snapshot.mutable_snapshot()->mutable_topology()->set_revision(1);
+  view.Apply(snapshot);
+  v1::Change created, updated, lan2, lan1;
+  created.set_type(v1::Change::CREATED);
+  created.mutable_link()->mutable_endpoint()->set_tap("t0");
+  created.mutable_link()->set_lan("lan1");
+  updated = created;
+  updated.set_type(v1::Change::UPDATED);
+  updated.mutable_link()->set_up(true);
+  lan2.set_type(v1::Change::CREATED);
+  lan2.mutable_lan()->set_name("lan2");
+  lan1 = lan2;
+  lan1.mutable_lan()->set_name("lan1");
+  view.Apply(Event(2, {created, updated, lan2, lan1}));
+  v1::Network network = view.ToNetwork();
+  ASSERT_EQ(network.links_size(), 1);  // the same tap: updated, not added
+  EXPECT_TRUE(network.links(0).up());
+  EXPECT_EQ(view.LanNames(), (std::vector<std::string>{"lan1", "lan2"}));
 }
 
 TEST(TopologyViewTest, LinksSortByLan) {
@@ -114,4 +147,4 @@ TEST(TopologyViewTest, LinksSortByLan) {
 }
 
 }  // namespace
-}  // namespace clownix::graph
+}  // namespace clownix::clients

@@ -1,4 +1,4 @@
-#include "clients/graph/topology_view.h"
+#include "clients/common/topology_view.h"
 
 #include <algorithm>
 #include <iterator>
@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace clownix::graph {
+namespace clownix::clients {
 namespace {
 
 // "vm\x01name\x01index" or "tap\x01name": the identity of a link (an endpoint has at most one).
@@ -39,6 +39,9 @@ bool TopologyView::Apply(const v1::WatchResponse& response) {
     revision_ = event.revision();
     revision_time_ = absl::FromUnixMicros(event.time_us());
     applied = true;
+  }
+  if (response.has_heartbeat() && response.heartbeat().revision() > revision_) {
+    revision_ = response.heartbeat().revision();
   }
   return applied;
 }
@@ -97,7 +100,7 @@ void TopologyView::ApplyChange(const v1::Change& change) {
       }
       break;
     case v1::Change::OBJECT_NOT_SET:
-      break;  // A newer server's object kind: nothing this client can draw.
+      break;  // A newer server's object kind: nothing a client of this version can show.
   }
 }
 
@@ -115,4 +118,10 @@ v1::Network TopologyView::ToNetwork() const {
   return network;
 }
 
-}  // namespace clownix::graph
+std::vector<std::string> TopologyView::LanNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, lan] : lans_) names.push_back(name);
+  return names;
+}
+
+}  // namespace clownix::clients
