@@ -70,13 +70,17 @@ class CannedSwitch(switch_pb2_grpc.SwitchServicer):
         self.requests.append(request)
         if request.WhichOneof("target") == "endpoint" and request.endpoint.nic.vm == "ghost":
             context.abort(grpc.StatusCode.NOT_FOUND, 'vm "ghost" does not exist')
+        kind, _ = self.ending
+        if kind == "forever":
+            # Before the first frame: the client may have what it waits for and cancel before this
+            # generator runs again. add_callback is False when the RPC has already ended.
+            if not context.add_callback(self.cancelled.set):
+                self.cancelled.set()
         yield switch_pb2.CaptureResponse(data=shb() + idb("a.eth1"))
         yield switch_pb2.CaptureResponse(
             data=epb(0, TIME_NS, ping(1, 2), 1) + epb(0, TIME_NS + 1000, ping(2, 1), 2),
             frames_written=2, frames_dropped=3)
-        kind, _ = self.ending
         if kind == "forever":
-            context.add_callback(self.cancelled.set)
             self.cancelled.wait(DEADLINE)
             return
         end = switch_pb2.CaptureEnd(reason=switch_pb2.CaptureEnd.FRAME_LIMIT,
