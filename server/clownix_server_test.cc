@@ -219,6 +219,48 @@ TEST_F(ClownixServerTest, WatchWithSelectorSeesOnlyMatchingChanges) {
   EXPECT_EQ(bad->Finish().error_code(), grpc::StatusCode::INVALID_ARGUMENT);
 }
 
+TEST_F(ClownixServerTest, AWatchCanLeaveTheGuestConfigOut) {
+  auto create_with_guest = [&](const std::string& name) {
+    grpc::ClientContext context;
+    clownix::v1::CreateVmRequest request;
+    request.mutable_vm()->set_name(name);
+    request.mutable_vm()->mutable_guest()->set_startup("echo configured");
+    clownix::v1::CreateVmResponse response;
+    return topology_->CreateVm(&context, request, &response);
+  };
+  ASSERT_TRUE(create_with_guest("a").ok());
+  // One watcher with the option, one without: the first VM in the snapshot, the second in an
+  // event.
+  std::vector<clownix::v1::Vm> seen[2];
+  grpc::ClientContext contexts[2];
+  std::unique_ptr<grpc::ClientReader<WatchResponse>> readers[2];
+  for (int omit = 0; omit < 2; ++omit) {
+    clownix::v1::WatchRequest request;
+    request.set_omit_guest_config(omit == 1);
+    readers[omit] = topology_->Watch(&contexts[omit], request);
+  }
+  ASSERT_TRUE(create_with_guest("b").ok());
+  for (int omit = 0; omit < 2; ++omit) {
+    WatchResponse response;
+    while (seen[omit].size() < 2 && readers[omit]->Read(&response)) {
+      for (const auto& vm : response.snapshot().topology().vms()) seen[omit].push_back(vm);
+      for (const auto& event : response.events()) {
+        for (const auto& change : event.changes()) {
+          if (change.has_vm()) seen[omit].push_back(change.vm());
+        }
+      }
+    }
+    contexts[omit].TryCancel();
+    readers[omit]->Finish();
+    ASSERT_EQ(seen[omit].size(), 2u);
+    for (const clownix::v1::Vm& vm : seen[omit]) {
+      EXPECT_EQ(vm.has_guest(), omit == 0) << vm.name() << (omit ? " with" : " without");
+      if (omit == 0) EXPECT_EQ(vm.guest().startup(), "echo configured");
+      EXPECT_EQ(vm.state(), clownix::v1::VM_STATE_DEFINED);  // the rest is all there
+    }
+  }
+}
+
 TEST_F(ClownixServerTest, ApplyDryRunThenApply) {
   clownix::v1::ApplyRequest request;
   auto* desired = request.mutable_desired();

@@ -42,6 +42,20 @@ bool LinkChangeMatches(const clownix::v1::Link& link, const Event& event,
   return tap && selector.Matches(tap->labels());
 }
 
+// Clears Vm.guest in what `response` carries (WatchRequest.omit_guest_config).
+void OmitGuestConfig(clownix::v1::WatchResponse& response) {
+  if (response.has_snapshot()) {
+    for (clownix::v1::Vm& vm : *response.mutable_snapshot()->mutable_topology()->mutable_vms()) {
+      vm.clear_guest();
+    }
+  }
+  for (Event& event : *response.mutable_events()) {
+    for (Change& change : *event.mutable_changes()) {
+      if (change.has_vm()) change.mutable_vm()->clear_guest();
+    }
+  }
+}
+
 }  // namespace
 
 WatchReactor::WatchReactor(TopologyStore* store, const clownix::v1::WatchRequest& request,
@@ -63,6 +77,7 @@ WatchReactor::WatchReactor(TopologyStore* store, const clownix::v1::WatchRequest
     return;
   }
   if (!selector->MatchesAll()) selector_ = *std::move(selector);
+  omit_guest_config_ = request.omit_guest_config();
   covered_revision_ = request.since_revision();
   subscribed_ = true;
   // The hub may call OnEvents (replayed history) from inside Subscribe: release mu_ first. The
@@ -169,6 +184,7 @@ void WatchReactor::MaybeWriteLocked() {
     }
     pending_.erase(pending_.begin(), pending_.begin() + count);
   }
+  if (omit_guest_config_) OmitGuestConfig(response_);
   if (!response_.has_snapshot() && response_.events_size() == 0) {
     if (!heartbeat_revision_) return;
     response_.mutable_heartbeat()->set_revision(*heartbeat_revision_);

@@ -59,6 +59,7 @@ class WatchReactor final : public grpc::ServerWriteReactor<clownix::v1::WatchRes
   TopologyStore* const store_;
   const Limits limits_;
   std::optional<LabelSelector> selector_;  // Empty: no filtering.
+  bool omit_guest_config_ = false;         // WatchRequest.omit_guest_config
   absl::Duration heartbeat_interval_;
   bool subscribed_ = false;
 

@@ -49,7 +49,8 @@ absl::Status WaitForGuests(v1::Topology::Stub& topology, const std::set<std::str
   };
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(deadline));
-  v1::WatchRequest request;  // since_revision 0: a snapshot first, then every change
+  v1::WatchRequest request;             // since_revision 0: a snapshot first, then every change
+  request.set_omit_guest_config(true);  // readiness is the VM's state and startup status
   std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> stream = topology.Watch(&context, request);
   v1::WatchResponse response;
   bool have_snapshot = false;

@@ -88,6 +88,8 @@ int RunWatchCommand(CommandEnv& env, const std::vector<std::string>& args) {
 
   v1::WatchRequest request;
   request.set_label_selector(selector);
+  // A line per change shows no guest config; --json prints the objects whole.
+  request.set_omit_guest_config(!json);
   absl::Status usage = parser.ExpectPositionals(0, 0, "no arguments");
   absl::StatusOr<uint64_t> since_revision = ParseUint64("--since", since);
   if (usage.ok()) usage = since_revision.status();

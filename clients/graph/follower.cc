@@ -77,6 +77,7 @@ void Follower::ReadLoop() {
     v1::WatchRequest request;
     request.set_label_selector(options_.label_selector);
     request.set_heartbeat_interval_ms(kHeartbeatMs);
+    request.set_omit_guest_config(true);  // the picture shows no guest config
     {
       absl::MutexLock lock(&mu_);
       if (stopped_) return;

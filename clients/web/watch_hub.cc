@@ -94,6 +94,7 @@ void WatchHub::WatchLoop() {
       token_offered_ = false;
     }
     request.set_heartbeat_interval_ms(2000);
+    request.set_omit_guest_config(true);  // the pages show no guest config
     std::unique_ptr<grpc::ClientReader<v1::WatchResponse>> reader =
         topology_->Watch(&context, request);
     v1::WatchResponse response;

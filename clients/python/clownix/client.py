@@ -145,13 +145,14 @@ class Client:
 
     def watch(self, since_revision: int = 0, *, selector: str = "",
               heartbeat_interval_ms: int = 0, reconnect: bool = True,
-              max_backoff: float = 5.0) -> Watch:
+              max_backoff: float = 5.0, omit_guest_config: bool = False) -> Watch:
         """A Watch (clownix.watch) of the topology after `since_revision`; 0 starts with a
         snapshot of everything. Iterate it; it resumes by itself across broken streams unless
-        reconnect is False, and `watch.last_revision` is where to resume another time."""
+        reconnect is False, and `watch.last_revision` is where to resume another time. With
+        omit_guest_config, VMs come without their guest config (files and scripts)."""
         return Watch(self.topology, since_revision=since_revision, selector=selector,
                      heartbeat_interval_ms=heartbeat_interval_ms, reconnect=reconnect,
-                     max_backoff=max_backoff)
+                     max_backoff=max_backoff, omit_guest_config=omit_guest_config)
 
     # Machines.
 

@@ -66,9 +66,10 @@ class Watch(Iterator[topology_pb2.WatchResponse]):
 
     def __init__(self, stub: topology_pb2_grpc.TopologyStub, since_revision: int = 0,
                  selector: str = "", heartbeat_interval_ms: int = 0, reconnect: bool = True,
-                 max_backoff: float = 5.0) -> None:
+                 max_backoff: float = 5.0, omit_guest_config: bool = False) -> None:
         self._stub = stub
         self._selector = selector
+        self._omit_guest_config = omit_guest_config
         self._heartbeat_interval_ms = heartbeat_interval_ms
         self._reconnect = reconnect
         self._max_backoff = max_backoff
@@ -152,7 +153,8 @@ class Watch(Iterator[topology_pb2.WatchResponse]):
             self._broken = False
         request = topology_pb2.WatchRequest(since_revision=self._last_revision,
                                             label_selector=self._selector,
-                                            heartbeat_interval_ms=self._heartbeat_interval_ms)
+                                            heartbeat_interval_ms=self._heartbeat_interval_ms,
+                                            omit_guest_config=self._omit_guest_config)
         with self._lock:
             if self._closed.is_set():
                 return None

@@ -45,6 +45,7 @@ class BreakingTopology(topology_pb2_grpc.TopologyServicer):
         self.failure = failure
         self.hang = hang
         self.requests: List[int] = []
+        self.omit_guest_config: List[bool] = []
         self.streams_ended = threading.Semaphore(0)
 
     def Watch(self, request: topology_pb2.WatchRequest,
@@ -53,6 +54,7 @@ class BreakingTopology(topology_pb2_grpc.TopologyServicer):
         context.add_callback(gone.set)
         context.add_callback(self.streams_ended.release)
         self.requests.append(request.since_revision)
+        self.omit_guest_config.append(request.omit_guest_config)
         since = request.since_revision
         if since == 0:
             yield topology_pb2.WatchResponse(snapshot=topology_pb2.Snapshot(
@@ -96,6 +98,16 @@ class WatchTest(unittest.TestCase):
         self.assertEqual(servicer.requests, [0, 4, 7, 10])
         self.assertEqual(watch.reconnects, 3)
         self.assertTrue(watch.closed)
+
+    def test_every_stream_asks_for_what_the_watch_was_made_with(self) -> None:
+        for omit in (False, True):
+            servicer = BreakingTopology(history(2, 5), per_stream=2)
+            with self.client(servicer).watch(since_revision=1, max_backoff=0.1,
+                                             omit_guest_config=omit) as watch:
+                for _ in watch:
+                    if watch.last_revision >= 5:
+                        break
+            self.assertEqual(servicer.omit_guest_config, [omit, omit])
 
     def test_resumes_after_the_server_cancels_sheds_or_ends_the_stream(self) -> None:
         for failure in (grpc.StatusCode.CANCELLED, grpc.StatusCode.RESOURCE_EXHAUSTED,
