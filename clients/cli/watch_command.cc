@@ -71,8 +71,10 @@ int RunWatchCommand(CommandEnv& env, const std::vector<std::string>& args) {
   std::string heartbeat_interval;
   bool json = false;
   bool heartbeats = false;
+  bool omit_guest_config = false;
   ArgParser parser(
-      "clownix watch [--since R] [--json] [--selector S] [--until R] [--heartbeats]",
+      "clownix watch [--since R] [--json [--omit-guest-config]] [--selector S] [--until R] "
+      "[--heartbeats]",
       "Prints topology changes as they happen. Without --since, starts with a snapshot of the\n"
       "whole topology; with --since R, prints exactly the changes after revision R, then live "
       "ones\n(or a snapshot when R is no longer in the server's history). Runs until "
@@ -82,14 +84,18 @@ int RunWatchCommand(CommandEnv& env, const std::vector<std::string>& args) {
   parser.AddString("selector", "S", "only changes to objects whose labels match", &selector);
   parser.AddString("until", "R", "print up to revision R, then exit", &until);
   parser.AddBool("heartbeats", "also print heartbeats", &heartbeats);
+  parser.AddBool("omit-guest-config",
+                 "with --json: VMs without their guest config (files, scripts; a line per change "
+                 "never shows it)",
+                 &omit_guest_config);
   parser.AddString("heartbeat-interval", "D", "idle heartbeat period, 100ms..60s (default 5s)",
                    &heartbeat_interval);
   if (int code = ParseOrExit(env, "watch", parser, args); code >= 0) return code;
 
   v1::WatchRequest request;
   request.set_label_selector(selector);
-  // A line per change shows no guest config; --json prints the objects whole.
-  request.set_omit_guest_config(!json);
+  // A line per change shows no guest config; --json prints the objects whole unless asked.
+  request.set_omit_guest_config(!json || omit_guest_config);
   absl::Status usage = parser.ExpectPositionals(0, 0, "no arguments");
   absl::StatusOr<uint64_t> since_revision = ParseUint64("--since", since);
   if (usage.ok()) usage = since_revision.status();

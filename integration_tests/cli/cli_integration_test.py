@@ -111,6 +111,12 @@ class ServerTestCase(unittest.TestCase):
     def topology(self):
         return json.loads(self.ok("topo", "--json"))
 
+    def write(self, content, name="net.json"):
+        path = os.path.join(self.work_dir, name)
+        with open(path, "w") as f:
+            f.write(content if isinstance(content, str) else json.dumps(content))
+        return path
+
     def revision(self):
         return int(self.topology().get("revision", "0"))
 
@@ -246,12 +252,6 @@ class ApplyTest(ServerTestCase):
                    "toLan": {"delayUs": 5000}}],
     }
 
-    def write(self, content, name="net.json"):
-        path = os.path.join(self.work_dir, name)
-        with open(path, "w") as f:
-            f.write(content if isinstance(content, str) else json.dumps(content))
-        return path
-
     def test_dry_run_then_apply_then_nothing(self):
         path = self.write(self.NETWORK)
         before = self.revision()
@@ -335,6 +335,24 @@ class WatchTest(ServerTestCase):
         self.assertEqual(len(human.splitlines()), 5)
         self.assertRegex(human.splitlines()[0], r"^r%d \d\d:\d\d:\d\d\.\d{3} created lan b0 "
                                                 r"\(switch\)$" % (r + 1))
+
+    def test_guest_configs_come_whole_unless_omitted(self):
+        self.mutate("a", 1)  # so that the VM comes in an event, not in the first snapshot
+        r = self.revision()
+        self.ok("apply", self.write({"vms": [{"name": "g1", "guest": {
+            "startup": "echo configured", "sysctls": {"net.ipv4.ip_forward": "1"}}}]},
+            "guest.json"))
+        until = str(self.revision())
+        whole = parse_watch_lines(self.ok("watch", "--since", str(r), "--until", until, "--json"))
+        omitted = parse_watch_lines(self.ok("watch", "--since", str(r), "--until", until, "--json",
+                                            "--omit-guest-config"))
+        for items, has_guest in ((whole, True), (omitted, False)):
+            vms = [c.vm for i in items for e in i.events for c in e.changes if c.HasField("vm")]
+            self.assertEqual([vm.name for vm in vms], ["g1"])
+            self.assertEqual(vms[0].HasField("guest"), has_guest)
+            self.assertEqual(vms[0].guest.startup, "echo configured" if has_guest else "")
+        # The config is still the VM's: `vm show` reads it.
+        self.assertIn("startup script (1 line)", self.ok("vm", "show", "g1"))
 
     def test_from_zero_starts_with_a_snapshot(self):
         self.mutate("a", 2)
